@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import JoinInCore
+import JoinInServer
+import JoinInStore
+import Logging
+import Metrics
+import Prometheus
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start the platform: migrate, load reference data, create keys and the first admin, serve HTTP.")
+
+    @Option(name: .long, help: "Address to bind (env JOININ_HOST; default 127.0.0.1)")
+    var host: String?
+
+    @Option(name: .long, help: "Port (env JOININ_PORT; default 8080)")
+    var port: Int?
+
+    @Option(name: .long, help: "Card number issuer prefix, 6-10 digits (env JOININ_CARD_PREFIX; default 623091)")
+    var cardPrefix: String?
+
+    @OptionGroup var store: StoreOptions
+
+    func run() async throws {
+        var config = ServerConfig()
+        config.host = host ?? Environment.value("JOININ_HOST") ?? config.host
+        config.port = try port ?? Environment.value("JOININ_PORT").map {
+            guard let value = Int($0), (0...65535).contains(value) else { throw CLIError(description: "error: JOININ_PORT must be 0-65535") }
+            return value
+        } ?? config.port
+        config.databaseURL = store.databaseURL
+        config.keysPath = store.keysPath
+        config.cardIssuerPrefix = cardPrefix ?? Environment.value("JOININ_CARD_PREFIX") ?? config.cardIssuerPrefix
+        guard (6...10).contains(config.cardIssuerPrefix.count), config.cardIssuerPrefix.allSatisfy(\.isASCIIDigit) else {
+            throw CLIError(description: "error: the card prefix must be 6-10 digits")
+        }
+        let configured = config
+        var logger = Logger(label: "joinin")
+        logger.logLevel = Environment.value("JOININ_LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let log = logger
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        try await runReportingErrors {
+            try await store.withStore(logger: log) { store, keys in
+                if keys.created { say("created keys in \(configured.keysPath) (mode 0600; back them up: they decrypt personal data)") }
+                if let password = try await Provisioning.bootstrapAdmin(store: store, bcryptCost: configured.bcryptCost,
+                                                                          nowMs: AppClock.system.nowMs()) {
+                    say("""
+                    ------------------------------------------------------------------
+                    First start: created the administrator account.
+                      username: admin
+                      one-time password: \(password)
+                    It is shown only this once and must be changed at first sign-in.
+                    ------------------------------------------------------------------
+                    """)
+                }
+                let app = buildApplication(store: store, config: configured, metricsRegistry: registry, logger: log) { port in
+                    let base = "http://\(configured.host):\(port ?? configured.port)"
+                    say("""
+                    JoinIn listening on \(base)  (database: \(store.kind.rawValue) \(configured.databaseURL.redactingPassword))
+                    Sign in:  curl -s -X POST \(base)/v1/staff/sessions -H 'content-type: application/json' \\
+                                -d '{"username":"admin","password":"<password>"}'
+                    Health: \(base)/healthz  Ready: \(base)/readyz  Spec: \(base)/openapi.yaml
+                    """)
+                }
+                try await app.runService()
+            }
+        }
+    }
+}
+
+extension String {
+    /// postgres://user:secret@host → postgres://user:***@host, for printing.
+    var redactingPassword: String {
+        guard let at = firstIndex(of: "@"), let scheme = range(of: "://"), let colon = self[scheme.upperBound..<at].firstIndex(of: ":") else {
+            return self
+        }
+        return String(self[..<index(after: colon)]) + "***" + String(self[at...])
+    }
+}
+
+/// Writes a line to standard output unbuffered, so a supervisor reading a pipe sees it at once.
+func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}

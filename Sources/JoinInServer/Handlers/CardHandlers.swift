@@ -1,0 +1,247 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JoinInCore
+import JoinInStore
+
+struct NewCardBody: Decodable {
+    let permitNumber: String
+    let decisionLetterNumber: String
+    let passportNumber: String
+}
+
+struct ActivationBody: Decodable {
+    let pin: String
+}
+
+struct FinancialFunctionsBody: Decodable {
+    struct Tax: Decodable {
+        let number: String
+        let issuedOn: CivilDate
+    }
+
+    struct Residence: Decodable {
+        let kind: String
+        let number: String
+        let validUntil: CivilDate
+    }
+
+    let taxCertificate: Tax?
+    let residenceProof: Residence?
+}
+
+struct CardDTO: Encodable {
+    let cardNumber: String
+    let status: String
+    let holderName: String
+    let permitNumber: String
+    let branchId: String
+    let financialFunctions: Bool
+    let pinSet: Bool
+    let replacesCardNumber: String?
+    let replacedByCardNumber: String?
+    let issuedAt: String
+    let statusChangedAt: String
+}
+
+struct ReplacementDTO: Encodable {
+    let replacedCardNumber: String
+    let card: CardDTO
+}
+
+extension JoinIn {
+    func registerCards(_ r: inout RouteRegistrar) {
+        r.on(.post, "/v1/cards") { request, _ in try await issueCard(request) }
+        r.on(.get, "/v1/cards/{card_number}") { request, context in
+            _ = try await auth.requireStaff(request, roles: [.bankClerk])
+            let number = try context.parameters.require("card_number")
+            let dto = try await store.read { tx in try await cardDTO(tx, try await existingCard(tx, number)) }
+            return try JSON.response(dto)
+        }
+        r.on(.post, "/v1/cards/{card_number}/activation") { request, context in
+            try await activateCard(request, number: try context.parameters.require("card_number"))
+        }
+        r.on(.post, "/v1/cards/{card_number}/loss-report") { request, context in
+            try await changeCardStatus(request, number: try context.parameters.require("card_number"), action: .reportLoss,
+                                       roles: [.bankClerk], audit: "card.report_loss")
+        }
+        r.on(.post, "/v1/cards/{card_number}/cancellation") { request, context in
+            try await changeCardStatus(request, number: try context.parameters.require("card_number"), action: .cancel,
+                                       roles: [.bankClerk], audit: "card.cancel")
+        }
+        r.on(.post, "/v1/cards/{card_number}/replacement") { request, context in
+            try await replaceCard(request, number: try context.parameters.require("card_number"))
+        }
+        r.on(.post, "/v1/cards/{card_number}/financial-functions") { request, context in
+            try await enableFinancialFunctions(request, number: try context.parameters.require("card_number"))
+        }
+    }
+
+    func issueCard(_ request: Request) async throws -> Response {
+        let clerk = try await auth.requireStaff(request, roles: [.bankClerk])
+        guard let branchID = clerk.branchID else {
+            throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
+        }
+        let (body, bytes) = try await JSON.decode(NewCardBody.self, from: request, limit: config.bodyBytesMax)
+        let permitNumber = try PermitNumber(validating: body.permitNumber)
+        let passport = try PassportNumber(validating: body.passportNumber)
+        let letter = body.decisionLetterNumber.trimmingWhitespace().uppercased()
+        let now = nowMs
+        let today = today
+        return try await Idempotency.write(store: store, request: request, body: bytes, principal: clerk.auditName, nowMs: now) { tx in
+            guard let permit = try await tx.latestPermit(number: permitNumber.value),
+                  let person = try await tx.person(id: permit.personId) else {
+                throw DomainError.rule("permit.not_found", "no permit \(permitNumber.value)")
+            }
+            let status = permit.status(today: today)
+            guard status == .valid else {
+                throw DomainError.rule("permit.not_valid", "permit \(permitNumber.value) is \(status.rawValue); a card needs a valid permit")
+            }
+            guard permit.decisionLetterNumber == letter else {
+                throw DomainError.rule("card.decision_letter_mismatch", "decision_letter_number does not match permit \(permitNumber.value)")
+            }
+            guard tx.passportIndex(passport.value) == person.passportIndex else {
+                throw DomainError.rule("card.passport_mismatch", "passport_number does not match the permit holder's passport")
+            }
+            if let live = try await tx.liveCard(personID: person.id) {
+                throw DomainError.conflict("card.already_issued",
+                                           "the holder already has card \(try CardNumber(validating: live.cardNumber).masked) (\(live.status)); report it lost and replace it instead")
+            }
+            let number = try await newCardNumber(tx)
+            try await tx.insertCard(number: number.value, personID: person.id, permitID: permit.id, branchID: branchID,
+                                    replaces: nil, issuedBy: clerk.auditName, atMs: now)
+            try await tx.appendAudit(actor: clerk.auditName, action: "card.issue", objectType: "card", objectID: number.value,
+                                     detail: "permit=\(permit.permitNumber) branch=\(branchID)", atMs: now)
+            return try .json(try await cardDTO(tx, try await existingCard(tx, number.value)))
+        }
+    }
+
+    func newCardNumber(_ tx: StoreTx) async throws -> CardNumber {
+        let serial = try await tx.nextCounter("card-serial:\(config.cardIssuerPrefix)")
+        return try CardNumber(issuerPrefix: config.cardIssuerPrefix, serial: serial)
+    }
+
+    func activateCard(_ request: Request, number: String) async throws -> Response {
+        let clerk = try await auth.requireStaff(request, roles: [.bankClerk])
+        let (body, _) = try await JSON.decode(ActivationBody.self, from: request, limit: 16 * 1024)
+        let card = try await store.read { tx in try await existingCard(tx, number) }
+        guard let person = try await store.read({ tx in try await tx.person(id: card.personId) }) else {
+            throw StoreError.corrupt("card \(number) lost its holder")
+        }
+        try PinPolicy.validate(body.pin, dateOfBirth: CivilDate(person.dateOfBirth))
+        let pinHash = try await PasswordHasher.hash(body.pin, cost: config.bcryptCost)
+        let now = nowMs
+        let dto = try await store.write { tx in
+            let current = try await existingCard(tx, number)
+            let next = try CardRules.transition(from: try cardStatus(current), .activate)
+            guard try await tx.updateCardStatus(number: current.cardNumber, from: try cardStatus(current), to: next, atMs: now) else {
+                throw DomainError.conflict("card.concurrent_change", "card \(number) changed meanwhile; retry")
+            }
+            try await tx.setCardPin(number: current.cardNumber, pinHash: pinHash)
+            try await tx.appendAudit(actor: clerk.auditName, action: "card.activate", objectType: "card", objectID: current.cardNumber, atMs: now)
+            return try await cardDTO(tx, try await existingCard(tx, number))
+        }
+        return try JSON.response(dto)
+    }
+
+    func changeCardStatus(_ request: Request, number: String, action: CardAction, roles: Set<StaffRole>, audit: String) async throws -> Response {
+        let staff = try await auth.requireStaff(request, roles: roles)
+        let now = nowMs
+        let dto = try await store.write { tx in
+            let card = try await existingCard(tx, number)
+            let from = try cardStatus(card)
+            let next = try CardRules.transition(from: from, action)
+            guard try await tx.updateCardStatus(number: card.cardNumber, from: from, to: next, atMs: now) else {
+                throw DomainError.conflict("card.concurrent_change", "card \(number) changed meanwhile; retry")
+            }
+            try await tx.appendAudit(actor: staff.auditName, action: audit, objectType: "card", objectID: card.cardNumber,
+                                     detail: "\(from.rawValue)->\(next.rawValue)", atMs: now)
+            return try await cardDTO(tx, try await existingCard(tx, number))
+        }
+        return try JSON.response(dto)
+    }
+
+    /// A new card number for the same person; the old card becomes `replaced`. Replacement does
+    /// not need a valid permit: an ended permit suspends benefits but must never lock money away.
+    func replaceCard(_ request: Request, number: String) async throws -> Response {
+        let clerk = try await auth.requireStaff(request, roles: [.bankClerk])
+        guard let branchID = clerk.branchID else {
+            throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
+        }
+        let bytes = try await request.body.collect(upTo: config.bodyBytesMax)
+        let now = nowMs
+        return try await Idempotency.write(store: store, request: request, body: bytes, principal: clerk.auditName, nowMs: now) { tx in
+            let old = try await existingCard(tx, number)
+            let from = try cardStatus(old)
+            let next = try CardRules.transition(from: from, .replace)
+            guard try await tx.updateCardStatus(number: old.cardNumber, from: from, to: next, atMs: now) else {
+                throw DomainError.conflict("card.concurrent_change", "card \(number) changed meanwhile; retry")
+            }
+            guard let person = try await tx.person(id: old.personId) else { throw StoreError.corrupt("card \(number) lost its holder") }
+            let permitID = try await tx.latestPermit(number: person.permitNumber)?.id ?? old.permitId
+            let replacement = try await newCardNumber(tx)
+            try await tx.insertCard(number: replacement.value, personID: person.id, permitID: permitID, branchID: branchID,
+                                    replaces: old.cardNumber, issuedBy: clerk.auditName, atMs: now)
+            try await tx.setReplacedBy(number: old.cardNumber, replacement: replacement.value)
+            if old.financialEnabledAtMs != nil, let documents = try await tx.financialDocuments(cardNumber: old.cardNumber) {
+                try await tx.enableFinancialFunctions(number: replacement.value, documents: documents, atMs: now)
+            }
+            try await tx.appendAudit(actor: clerk.auditName, action: "card.replace", objectType: "card", objectID: old.cardNumber,
+                                     detail: "replacement=\(replacement.value)", atMs: now)
+            let card = try await cardDTO(tx, try await existingCard(tx, replacement.value))
+            return try .json(ReplacementDTO(replacedCardNumber: old.cardNumber, card: card))
+        }
+    }
+
+    func enableFinancialFunctions(_ request: Request, number: String) async throws -> Response {
+        let clerk = try await auth.requireStaff(request, roles: [.bankClerk])
+        let (body, _) = try await JSON.decode(FinancialFunctionsBody.self, from: request, limit: config.bodyBytesMax)
+        let tax = try body.taxCertificate.map { try TaxCertificate(number: $0.number, issuedOn: $0.issuedOn) }
+        let residence = try body.residenceProof.map { try ResidenceProof(kind: $0.kind, number: $0.number, validUntil: $0.validUntil) }
+        let today = today
+        try CardRules.checkFinancialDocuments(tax: tax, residence: residence, today: today)
+        guard let tax, let residence else {
+            throw DomainError.rule("card.documents_missing", "tax_certificate and residence_proof are required")
+        }
+        let now = nowMs
+        let dto = try await store.write { tx in
+            let card = try await existingCard(tx, number)
+            let status = try cardStatus(card)
+            guard status == .issued || status == .active else {
+                throw DomainError.rule("card.not_active", "card \(number) is \(status.rawValue); financial functions need an issued or active card")
+            }
+            guard card.financialEnabledAtMs == nil else {
+                throw DomainError.conflict("card.financial_functions_enabled", "financial functions are already enabled on card \(number)")
+            }
+            guard let permit = try await tx.permit(id: card.permitId), permit.status(today: today) == .valid else {
+                throw DomainError.rule("permit.not_valid", "financial functions need a valid work permit")
+            }
+            try await tx.enableFinancialFunctions(number: card.cardNumber,
+                                                  documents: FinancialDocuments(taxCertificate: tax, residenceProof: residence), atMs: now)
+            try await tx.appendAudit(actor: clerk.auditName, action: "card.enable_financial_functions", objectType: "card",
+                                     objectID: card.cardNumber, atMs: now)
+            return try await cardDTO(tx, try await existingCard(tx, number))
+        }
+        return try JSON.response(dto)
+    }
+
+    func existingCard(_ tx: StoreTx, _ number: String) async throws -> CardRecord {
+        guard let valid = try? CardNumber(validating: number), let card = try await tx.card(number: valid.value) else {
+            throw DomainError.notFound("card.not_found", "no card \(number.prefix(40))")
+        }
+        return card
+    }
+
+    func cardStatus(_ card: CardRecord) throws -> CardStatus {
+        guard let status = card.cardStatus else { throw StoreError.corrupt("card \(card.cardNumber) has status \(card.status)") }
+        return status
+    }
+
+    func cardDTO(_ tx: StoreTx, _ card: CardRecord) async throws -> CardDTO {
+        guard let person = try await tx.person(id: card.personId) else { throw StoreError.corrupt("card \(card.cardNumber) lost its holder") }
+        return CardDTO(cardNumber: card.cardNumber, status: card.status, holderName: person.fullName, permitNumber: person.permitNumber,
+                       branchId: card.branchId, financialFunctions: card.financialEnabledAtMs != nil, pinSet: card.pinHash != nil,
+                       replacesCardNumber: card.replacesCardNumber, replacedByCardNumber: card.replacedByCardNumber,
+                       issuedAt: Timestamps.rfc3339(ms: card.issuedAtMs), statusChangedAt: Timestamps.rfc3339(ms: card.statusChangedAtMs))
+    }
+}

@@ -1,0 +1,404 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JoinInCore
+import JoinInStore
+
+struct PersonBody: Decodable {
+    let passportNumber: String
+    let nationality: String
+    let surname: String
+    let givenNames: String
+    let chineseName: String?
+    let dateOfBirth: CivilDate
+    let sex: Sex
+    let mrz: String?
+}
+
+struct NewApplicationBody: Decodable {
+    let person: PersonBody
+    let position: String
+    let category: PermitCategory
+    let contractStart: CivilDate
+    let contractEnd: CivilDate
+    let documents: [DocumentKind]
+}
+
+struct VerificationBody: Decodable {
+    enum Decision: String, Decodable {
+        case issue, reject
+    }
+
+    let checkedDocuments: [DocumentKind]
+    let decision: Decision
+    let reason: String?
+}
+
+struct CancellationBody: Decodable {
+    let reason: String
+}
+
+struct ApplicantDTO: Encodable {
+    /// Full number for permit officers (they check the original), masked for everyone else.
+    let passportNumber: String
+    let nationality: String
+    let surname: String
+    let givenNames: String
+    let chineseName: String?
+    let dateOfBirth: CivilDate
+    let sex: String
+}
+
+struct ApplicationDTO: Encodable {
+    let id: String
+    let employerId: String
+    let status: String
+    let person: ApplicantDTO
+    let position: String
+    let category: String
+    let contractStart: CivilDate
+    let contractEnd: CivilDate
+    let documents: [String]
+    let checkedDocuments: [String]?
+    let decisionReason: String?
+    let permitNumber: String?
+    let createdAt: String
+    let decidedAt: String?
+}
+
+struct HolderDTO: Encodable {
+    let surname: String
+    let givenNames: String
+    let chineseName: String?
+    let nationality: String
+    let dateOfBirth: String
+    let sex: String
+}
+
+struct EmployerRefDTO: Encodable {
+    let id: String
+    let name: LocalizedName
+}
+
+struct PermitDTO: Encodable {
+    let number: String
+    let category: String
+    let employer: EmployerRefDTO
+    let position: String
+    let validFrom: String
+    let validUntil: String
+    let status: String
+    let decisionLetterNumber: String
+    let holder: HolderDTO
+    let issuedAt: String
+    let cancelledAt: String?
+    let cancelReason: String?
+}
+
+struct IssuedDTO: Encodable {
+    let applicationId: String
+    let status: String
+    let permit: PermitDTO
+}
+
+extension JoinIn {
+    func registerPermits(_ r: inout RouteRegistrar) {
+        r.on(.post, "/v1/permit-applications") { request, _ in try await submitApplication(request) }
+        r.on(.get, "/v1/permit-applications") { request, _ in try await listApplications(request) }
+        r.on(.get, "/v1/permit-applications/{id}") { request, context in
+            let staff = try await auth.requireStaff(request, roles: [.employer, .permitOfficer])
+            let id = try context.parameters.require("id")
+            let application = try await store.read { tx in try await visibleApplication(tx, id: id, to: staff) }
+            let permitNumber = try await store.read { tx in try await application.permitID.asyncMap { try await tx.permit(id: $0)?.permitNumber } } ?? nil
+            return try JSON.response(applicationDTO(application, permitNumber: permitNumber, for: staff))
+        }
+        r.on(.post, "/v1/permit-applications/{id}/originals-verification") { request, context in
+            try await verifyOriginals(request, id: try context.parameters.require("id"))
+        }
+        r.on(.get, "/v1/permits") { request, _ in try await listPermits(request) }
+        r.on(.get, "/v1/permits/{number}") { request, context in
+            let staff = try await auth.requireStaff(request, roles: [.permitOfficer, .employer])
+            let number = try context.parameters.require("number")
+            let dto = try await store.read { tx in
+                try await permitDTO(tx, try await visiblePermit(tx, number: number, to: staff))
+            }
+            return try JSON.response(dto)
+        }
+        r.on(.get, "/v1/permits/{number}/decision-letter") { request, context in
+            let staff = try await auth.requireStaff(request, roles: [.permitOfficer, .employer])
+            let number = try context.parameters.require("number")
+            let html = try await store.read { tx in
+                DecisionLetter.html(try await permitDTO(tx, try await visiblePermit(tx, number: number, to: staff)))
+            }
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                            body: .init(byteBuffer: .init(string: html)))
+        }
+        r.on(.post, "/v1/permits/{number}/cancellation") { request, context in
+            let officer = try await auth.requireStaff(request, roles: [.permitOfficer])
+            let number = try context.parameters.require("number")
+            let (body, _) = try await JSON.decode(CancellationBody.self, from: request, limit: config.bodyBytesMax)
+            let reason = try PermitRules.validatedReason(body.reason, required: true) ?? ""
+            let now = nowMs
+            let dto = try await store.write { tx in
+                let permit = try await visiblePermit(tx, number: number, to: officer)
+                guard permit.cancelledAtMs == nil else {
+                    throw DomainError.conflict("permit.already_cancelled", "permit \(number) is already cancelled")
+                }
+                try await tx.cancelPermit(id: permit.id, by: officer.auditName, reason: reason, atMs: now)
+                try await tx.appendAudit(actor: officer.auditName, action: "permit.cancel", objectType: "permit", objectID: number,
+                                         detail: reason, atMs: now)
+                guard let cancelled = try await tx.permit(id: permit.id) else {
+                    throw DomainError.notFound("permit.not_found", "no permit \(number)")
+                }
+                return try await permitDTO(tx, cancelled)
+            }
+            return try JSON.response(dto)
+        }
+    }
+
+    // MARK: applications
+
+    func submitApplication(_ request: Request) async throws -> Response {
+        let staff = try await auth.requireStaff(request, roles: [.employer])
+        guard let employerID = staff.employerID else {
+            throw DomainError.forbidden("auth.forbidden", "this employer account is not bound to an employer")
+        }
+        let (body, bytes) = try await JSON.decode(NewApplicationBody.self, from: request, limit: config.bodyBytesMax)
+        let today = today
+        let person = ApplicantDeclaration(
+            passportNumber: try PassportNumber(validating: body.person.passportNumber),
+            nationality: try CountryCode(validating: body.person.nationality),
+            surname: try PermitRules.validatedName(body.person.surname, field: "person.surname", allowEmpty: false),
+            givenNames: try PermitRules.validatedName(body.person.givenNames, field: "person.given_names", allowEmpty: true),
+            chineseName: try PermitRules.validatedChineseName(body.person.chineseName),
+            dateOfBirth: body.person.dateOfBirth, sex: body.person.sex)
+        let terms = ApplicationTerms(position: body.position.trimmingWhitespace(), category: body.category,
+                                     contractStart: body.contractStart, contractEnd: body.contractEnd, documents: body.documents)
+        try PermitRules.validate(person: person, terms: terms, today: today)
+        var mrzText: String?
+        if let raw = body.person.mrz {
+            guard raw.count <= 200 else { throw DomainError.malformed("mrz.format", "person.mrz must be two lines of 44 characters") }
+            let mrz = try MachineReadableZone.parse(raw, today: today)
+            try PermitRules.checkAgreement(person: person, mrz: mrz, today: today)
+            mrzText = raw.trimmingWhitespace()
+        }
+        let id = newID()
+        let now = nowMs
+        let mrzStored = mrzText
+        return try await Idempotency.write(store: store, request: request, body: bytes, principal: staff.auditName, nowMs: now) { tx in
+            try await tx.insertApplication(id: id, employerID: employerID, person: person, mrz: mrzStored, terms: terms,
+                                           createdBy: staff.auditName, atMs: now)
+            try await tx.appendAudit(actor: staff.auditName, action: "permit_application.submit", objectType: "permit_application",
+                                     objectID: id, atMs: now)
+            guard let stored = try await tx.application(id: id) else {
+                throw DomainError.notFound("application.not_found", "no application \(id)")
+            }
+            return try .json(applicationDTO(stored, permitNumber: nil, for: staff))
+        }
+    }
+
+    func listApplications(_ request: Request) async throws -> Response {
+        let staff = try await auth.requireStaff(request, roles: [.employer, .permitOfficer])
+        let list = try ListParameters(request)
+        let query = request.uri.queryParameters
+        var filter = ApplicationFilter()
+        if let status = query["status"] {
+            guard let value = ApplicationStatus(rawValue: String(status)) else {
+                throw DomainError.malformed("list.filter_invalid",
+                                            "status must be one of \(ApplicationStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            filter.status = value
+        }
+        if staff.role == .employer {
+            filter.employerID = staff.employerID ?? "-"
+        } else if let employer = query["employer_id"] {
+            filter.employerID = String(employer)
+        }
+        let cursor = try list.cursor.map(Self.pageCursor)
+        let chosen = filter
+        let rows = try await store.read { tx in try await tx.applications(filter: chosen, before: cursor, limit: list.limit + 1) }
+        let page = Array(rows.prefix(list.limit))
+        let items = try await store.read { tx in
+            var items: [ApplicationDTO] = []
+            for application in page {
+                let number = try await application.permitID.asyncMap { try await tx.permit(id: $0)?.permitNumber } ?? nil
+                items.append(applicationDTO(application, permitNumber: number, for: staff))
+            }
+            return items
+        }
+        return try JSON.response(Page(items: items, nextCursor: rows.count > list.limit
+            ? page.last.map { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded } : nil))
+    }
+
+    /// An employer sees only its own applications; anything else is "not found".
+    func visibleApplication(_ tx: StoreTx, id: String, to staff: StaffPrincipal) async throws -> ApplicationRecord {
+        guard let application = try await tx.application(id: id),
+              staff.role == .permitOfficer || (staff.role == .employer && application.employerID == staff.employerID) else {
+            throw DomainError.notFound("application.not_found", "no permit application \(id)")
+        }
+        return application
+    }
+
+    func applicationDTO(_ application: ApplicationRecord, permitNumber: String?, for staff: StaffPrincipal) -> ApplicationDTO {
+        let person = application.person
+        return ApplicationDTO(
+            id: application.id, employerId: application.employerID, status: application.status.rawValue,
+            person: ApplicantDTO(passportNumber: staff.role == .permitOfficer ? person.passportNumber.value : person.passportNumber.masked,
+                                 nationality: person.nationality.alpha3, surname: person.surname, givenNames: person.givenNames,
+                                 chineseName: person.chineseName, dateOfBirth: person.dateOfBirth, sex: person.sex.rawValue),
+            position: application.terms.position, category: application.terms.category.rawValue,
+            contractStart: application.terms.contractStart, contractEnd: application.terms.contractEnd,
+            documents: application.terms.documents.map(\.rawValue), checkedDocuments: application.checkedDocuments?.map(\.rawValue),
+            decisionReason: application.decisionReason, permitNumber: permitNumber,
+            createdAt: Timestamps.rfc3339(ms: application.createdAtMs), decidedAt: application.decidedAtMs.map(Timestamps.rfc3339))
+    }
+
+    // MARK: issuing on the spot
+
+    func verifyOriginals(_ request: Request, id: String) async throws -> Response {
+        let officer = try await auth.requireStaff(request, roles: [.permitOfficer])
+        let (body, bytes) = try await JSON.decode(VerificationBody.self, from: request, limit: config.bodyBytesMax)
+        let reason = try PermitRules.validatedReason(body.reason, required: body.decision == .reject)
+        let now = nowMs
+        let today = today
+        return try await Idempotency.write(store: store, request: request, body: bytes, principal: officer.auditName, nowMs: now) { tx in
+            let application = try await visibleApplication(tx, id: id, to: officer)
+            guard application.status == .submitted else {
+                throw DomainError.conflict("application.already_decided", "application \(id) is already \(application.status.rawValue)")
+            }
+            guard Set(body.checkedDocuments).count == body.checkedDocuments.count else {
+                throw DomainError.malformed("verification.documents_duplicate", "checked_documents lists a kind more than once")
+            }
+            switch body.decision {
+            case .reject:
+                try await tx.recordApplicationDecision(id: id, status: .rejected, checkedDocuments: body.checkedDocuments, reason: reason,
+                                                       permitID: nil, decidedBy: officer.auditName, atMs: now)
+                try await tx.appendAudit(actor: officer.auditName, action: "permit_application.reject", objectType: "permit_application",
+                                         objectID: id, detail: reason ?? "", atMs: now)
+                guard let stored = try await tx.application(id: id) else { throw DomainError.notFound("application.not_found", id) }
+                return try .json(applicationDTO(stored, permitNumber: nil, for: officer), status: .ok)
+            case .issue:
+                try PermitRules.checkOriginals(listed: application.terms.documents, checked: body.checkedDocuments)
+                let permit = try await issuePermit(tx, application: application, checked: body.checkedDocuments, reason: reason,
+                                                   officer: officer, nowMs: now, today: today)
+                return try .json(IssuedDTO(applicationId: id, status: ApplicationStatus.issued.rawValue, permit: try await permitDTO(tx, permit)))
+            }
+        }
+    }
+
+    /// Issues the permit in the officer's transaction: finds or creates the person (the permit
+    /// number is theirs for life), computes validity, records the decision letter.
+    func issuePermit(_ tx: StoreTx, application: ApplicationRecord, checked: [DocumentKind], reason: String?,
+                     officer: StaffPrincipal, nowMs: Int64, today: CivilDate) async throws -> PermitRecord {
+        if let mrz = application.mrz {
+            try PermitRules.checkAgreement(person: application.person, mrz: try MachineReadableZone.parse(mrz, today: today), today: today)
+        }
+        let terms = application.terms
+        let validity = try PermitRules.validity(category: terms.category, contractStart: terms.contractStart,
+                                                contractEnd: terms.contractEnd, issueDate: today)
+        guard let employer = try await tx.employer(id: application.employerID) else {
+            throw DomainError.rule("employer.not_found", "the application's employer no longer exists")
+        }
+        let person = application.person
+        let personID: String
+        let permitNumber: String
+        if let existing = try await tx.person(passportIndex: application.passportIndex) {
+            guard existing.nationality == person.nationality.alpha3, existing.dateOfBirth == person.dateOfBirth.description else {
+                throw DomainError.conflict("person.identity_conflict",
+                                           "the passport is on record for a person with another nationality or date of birth")
+            }
+            if let current = try await tx.latestPermit(number: existing.permitNumber), current.status(today: today) == .valid {
+                throw DomainError.conflict("permit.already_valid",
+                                           "this person already holds valid permit \(existing.permitNumber) until \(current.validUntil); cancel it first")
+            }
+            try await tx.updatePersonNames(id: existing.id, surname: person.surname, givenNames: person.givenNames,
+                                           chineseName: person.chineseName ?? existing.chineseName)
+            personID = existing.id
+            permitNumber = existing.permitNumber
+        } else {
+            let serial = try await tx.nextCounter("permit-number:\(employer.cityCode):\(today.year)")
+            let number = try PermitNumber(cityCode: employer.cityCode, year: today.year, serial: Int(serial))
+            personID = newID()
+            permitNumber = number.value
+            try await tx.insertPerson(id: personID, person: person, permitNumber: number, atMs: nowMs)
+        }
+        let letterSerial = try await tx.nextCounter("decision-letter:\(today.year)")
+        let letterNumber = "WPD-\(today.year)-" + String(repeating: "0", count: max(0, 8 - String(letterSerial).count)) + String(letterSerial)
+        let permit = PermitRecord(
+            id: newID(), permitNumber: permitNumber, personId: personID, applicationId: application.id, employerId: employer.id,
+            position: terms.position, category: terms.category.rawValue, validFrom: validity.validFrom.description,
+            validUntil: validity.validUntil.description, decisionLetterNumber: letterNumber, issuedBy: officer.auditName,
+            issuedAtMs: nowMs, cancelledAtMs: nil, cancelledBy: nil, cancelReason: nil)
+        try await tx.insertPermit(permit)
+        try await tx.recordApplicationDecision(id: application.id, status: .issued, checkedDocuments: checked, reason: reason,
+                                               permitID: permit.id, decidedBy: officer.auditName, atMs: nowMs)
+        try await tx.appendAudit(actor: officer.auditName, action: "permit.issue", objectType: "permit", objectID: permitNumber,
+                                 detail: "application=\(application.id) letter=\(letterNumber)", atMs: nowMs)
+        return permit
+    }
+
+    // MARK: permits
+
+    func listPermits(_ request: Request) async throws -> Response {
+        let staff = try await auth.requireStaff(request, roles: [.permitOfficer, .employer])
+        let list = try ListParameters(request)
+        let query = request.uri.queryParameters
+        var filter = PermitFilter()
+        let today = today
+        if let status = query["status"] {
+            switch PermitStatus(rawValue: String(status)) {
+            case .valid: filter.validOn = today
+            case .expired: filter.expiredOn = today
+            case .cancelled: filter.cancelled = true
+            case nil:
+                throw DomainError.malformed("list.filter_invalid", "status must be one of valid, expired, cancelled")
+            }
+        }
+        if staff.role == .employer {
+            filter.employerID = staff.employerID ?? "-"
+        } else if let employer = query["employer_id"] {
+            filter.employerID = String(employer)
+        }
+        let cursor = try list.cursor.map(Self.pageCursor)
+        let chosen = filter
+        let (items, next) = try await store.read { tx in
+            let rows = try await tx.permits(filter: chosen, before: cursor, limit: list.limit + 1)
+            let page = Array(rows.prefix(list.limit))
+            var items: [PermitDTO] = []
+            for permit in page { items.append(try await permitDTO(tx, permit)) }
+            return (items, rows.count > list.limit ? page.last.map { PageCursor(timeMs: $0.issuedAtMs, id: $0.id).encoded } : nil)
+        }
+        return try JSON.response(Page(items: items, nextCursor: next))
+    }
+
+    /// Officers see every permit; an employer only the permits it holds.
+    func visiblePermit(_ tx: StoreTx, number: String, to staff: StaffPrincipal) async throws -> PermitRecord {
+        guard let permitNumber = try? PermitNumber(validating: number),
+              let permit = try await tx.latestPermit(number: permitNumber.value),
+              staff.role == .permitOfficer || (staff.role == .employer && permit.employerId == staff.employerID) else {
+            throw DomainError.notFound("permit.not_found", "no permit \(number.prefix(40))")
+        }
+        return permit
+    }
+
+    func permitDTO(_ tx: StoreTx, _ permit: PermitRecord) async throws -> PermitDTO {
+        guard let person = try await tx.person(id: permit.personId), let employer = try await tx.employer(id: permit.employerId) else {
+            throw StoreError.corrupt("permit \(permit.permitNumber) lost its person or employer")
+        }
+        return PermitDTO(
+            number: permit.permitNumber, category: permit.category, employer: EmployerRefDTO(id: employer.id, name: employer.name),
+            position: permit.position, validFrom: permit.validFrom, validUntil: permit.validUntil,
+            status: permit.status(today: today).rawValue, decisionLetterNumber: permit.decisionLetterNumber,
+            holder: HolderDTO(surname: person.surname, givenNames: person.givenNames, chineseName: person.chineseName,
+                              nationality: person.nationality, dateOfBirth: person.dateOfBirth, sex: person.sex),
+            issuedAt: Timestamps.rfc3339(ms: permit.issuedAtMs), cancelledAt: permit.cancelledAtMs.map(Timestamps.rfc3339),
+            cancelReason: permit.cancelReason)
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}

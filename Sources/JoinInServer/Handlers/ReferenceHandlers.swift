@@ -1,0 +1,142 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JoinInCore
+import JoinInStore
+
+struct CityDTO: Encodable {
+    let code: String
+    let name: LocalizedName
+    let interoperable: Bool
+}
+
+struct CityPage: Encodable {
+    let items: [CityDTO]
+    let nextCursor: String?
+}
+
+struct NameBody: Decodable {
+    let en: String
+    let zh: String
+}
+
+struct NewBranchBody: Decodable {
+    let name: NameBody
+    let cityCode: String
+}
+
+struct NewEmployerBody: Decodable {
+    let name: NameBody
+    let uscc: String
+    let cityCode: String
+}
+
+struct BranchDTO: Encodable {
+    let id: String
+    let name: LocalizedName
+    let cityCode: String
+}
+
+struct EmployerDTO: Encodable {
+    let id: String
+    let name: LocalizedName
+    let uscc: String
+    let cityCode: String
+}
+
+extension JoinIn {
+    func registerReference(_ r: inout RouteRegistrar) {
+        r.on(.get, "/v1/cities") { request, _ in
+            let list = try ListParameters(request)
+            var interoperable: Bool?
+            if let flag = request.uri.queryParameters["interoperable"] {
+                guard flag == "true" || flag == "false" else {
+                    throw DomainError.malformed("list.filter_invalid", "interoperable must be true or false")
+                }
+                interoperable = flag == "true"
+            }
+            if let cursor = list.cursor, !(cursor.count == 6 && cursor.allSatisfy(\.isASCIIDigit)) {
+                throw DomainError.malformed("list.cursor_invalid", "cursor is not one this server issued")
+            }
+            let filter = interoperable
+            let cities = try await store.read { tx in
+                try await tx.cities(afterCode: list.cursor, interoperable: filter, limit: list.limit + 1)
+            }
+            let items = cities.prefix(list.limit).map { CityDTO(code: $0.code, name: $0.name, interoperable: $0.isInteroperable) }
+            return try JSON.response(CityPage(items: Array(items), nextCursor: cities.count > list.limit ? items.last?.code : nil))
+        }
+        r.on(.post, "/v1/branches") { request, _ in
+            let admin = try await auth.requireStaff(request, roles: [.admin])
+            let (body, bytes) = try await JSON.decode(NewBranchBody.self, from: request, limit: config.bodyBytesMax)
+            let name = try LocalizedName.validated(en: body.name.en, zh: body.name.zh, field: "name")
+            let id = newID()
+            let now = nowMs
+            return try await Idempotency.write(store: store, request: request, body: bytes, principal: admin.auditName, nowMs: now) { tx in
+                try await requireCity(tx, body.cityCode)
+                try await tx.insertBranch(id: id, name: name, cityCode: body.cityCode, atMs: now)
+                try await tx.appendAudit(actor: admin.auditName, action: "branch.create", objectType: "branch", objectID: id, atMs: now)
+                return try .json(IDDTO(id: id))
+            }
+        }
+        r.on(.get, "/v1/branches") { request, _ in
+            _ = try await auth.requireStaff(request, roles: [.admin, .bankClerk])
+            let list = try ListParameters(request)
+            let cursor = try list.cursor.map(Self.pageCursor)
+            let rows = try await store.read { tx in try await tx.branches(before: cursor, limit: list.limit + 1) }
+            let page = rows.prefix(list.limit)
+            return try JSON.response(Page(items: page.map { BranchDTO(id: $0.id, name: $0.name, cityCode: $0.cityCode) },
+                                          nextCursor: rows.count > list.limit ? page.last.map { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded } : nil))
+        }
+        r.on(.post, "/v1/employers") { request, _ in
+            let admin = try await auth.requireStaff(request, roles: [.admin])
+            let (body, bytes) = try await JSON.decode(NewEmployerBody.self, from: request, limit: config.bodyBytesMax)
+            let name = try LocalizedName.validated(en: body.name.en, zh: body.name.zh, field: "name")
+            let uscc = try UnifiedSocialCreditCode(validating: body.uscc)
+            let id = newID()
+            let now = nowMs
+            return try await Idempotency.write(store: store, request: request, body: bytes, principal: admin.auditName, nowMs: now) { tx in
+                try await requireCity(tx, body.cityCode)
+                guard try await tx.employer(uscc: uscc.value) == nil else {
+                    throw DomainError.conflict("employer.uscc_taken", "an employer with uscc \(uscc.value) already exists")
+                }
+                try await tx.insertEmployer(id: id, name: name, uscc: uscc.value, cityCode: body.cityCode, atMs: now)
+                try await tx.appendAudit(actor: admin.auditName, action: "employer.create", objectType: "employer", objectID: id, atMs: now)
+                return try .json(IDDTO(id: id))
+            }
+        }
+        r.on(.get, "/v1/employers") { request, _ in
+            _ = try await auth.requireStaff(request, roles: [.admin, .permitOfficer])
+            let list = try ListParameters(request)
+            let cursor = try list.cursor.map(Self.pageCursor)
+            let rows = try await store.read { tx in try await tx.employers(before: cursor, limit: list.limit + 1) }
+            let page = rows.prefix(list.limit)
+            return try JSON.response(Page(items: page.map { EmployerDTO(id: $0.id, name: $0.name, uscc: $0.uscc, cityCode: $0.cityCode) },
+                                          nextCursor: rows.count > list.limit ? page.last.map { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded } : nil))
+        }
+        r.on(.get, "/v1/employers/{id}") { request, context in
+            let staff = try await auth.requireStaff(request, roles: [.admin, .permitOfficer, .employer])
+            let id = try context.parameters.require("id")
+            guard let employer = try await store.read({ tx in try await tx.employer(id: id) }),
+                  staff.role != .employer || staff.employerID == id else {
+                throw DomainError.notFound("employer.not_found", "no employer \(id)")
+            }
+            return try JSON.response(EmployerDTO(id: employer.id, name: employer.name, uscc: employer.uscc, cityCode: employer.cityCode))
+        }
+    }
+
+    func requireCity(_ tx: StoreTx, _ code: String) async throws {
+        guard code.count == 6, code.allSatisfy(\.isASCIIDigit) else {
+            throw DomainError.malformed("city.code_invalid", "city_code must be a 6-digit GB/T 2260 code")
+        }
+        guard try await tx.city(code: code) != nil else {
+            throw DomainError.rule("city.not_found", "city_code \(code) is not a known city; import it first")
+        }
+    }
+
+    static func pageCursor(_ text: String) throws -> PageCursor {
+        guard let cursor = PageCursor(encoded: text) else {
+            throw DomainError.malformed("list.cursor_invalid", "cursor is not one this server issued")
+        }
+        return cursor
+    }
+}

@@ -1,0 +1,135 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdBcrypt
+import JoinInCore
+import JoinInStore
+import NIOPosix
+
+/// Who is calling. Staff sign in with username + password; terminals present an API key.
+enum Principal: Sendable {
+    case staff(StaffPrincipal)
+    case terminal(TerminalPrincipal)
+
+    /// Stable id used for audit and idempotency scoping.
+    var auditName: String {
+        switch self {
+        case .staff(let staff): return "staff:\(staff.id)"
+        case .terminal(let terminal): return "terminal:\(terminal.id)"
+        }
+    }
+}
+
+struct StaffPrincipal: Sendable {
+    let id: String
+    let username: String
+    let role: StaffRole
+    let employerID: String?
+    let branchID: String?
+    let department: String?
+    let mustChangePassword: Bool
+    let tokenHash: String
+
+    var auditName: String { "staff:\(id)" }
+}
+
+struct TerminalPrincipal: Sendable {
+    let id: String
+    let kind: TerminalKind
+    let bindingID: String?
+}
+
+enum Tokens {
+    static let staffPrefix = "jis_"
+    static let terminalPrefix = "jit_"
+
+    /// 256 random bits, base64url, with a prefix that says what the token is for.
+    static func make(prefix: String) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return prefix + base64url(bytes)
+    }
+
+    static func hash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func base64url(_ bytes: some Sequence<UInt8>) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// A human-typeable one-time password: 20 characters without look-alikes.
+    static func oneTimePassword() -> String {
+        let alphabet = Array("abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<20).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+    }
+}
+
+/// bcrypt runs on NIO's thread pool: it is deliberately slow and must not block an event loop.
+enum PasswordHasher {
+    static func hash(_ password: String, cost: UInt8) async throws -> String {
+        try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+    }
+
+    static func verify(_ password: String, hash: String) async throws -> Bool {
+        try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+    }
+}
+
+struct Authenticator: Sendable {
+    let store: Store
+    let clock: AppClock
+
+    /// Resolves the bearer token to a principal or throws 401.
+    func authenticate(_ request: Request) async throws -> Principal {
+        guard let header = request.headers[.authorization] else {
+            throw DomainError.unauthenticated("auth.required", "send Authorization: Bearer <token or API key>")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", parts[1].count <= 200 else {
+            throw DomainError.unauthenticated("auth.malformed", "Authorization must be 'Bearer <token>'")
+        }
+        let token = String(parts[1])
+        let tokenHash = Tokens.hash(token)
+        let now = clock.nowMs()
+        if token.hasPrefix(Tokens.terminalPrefix) {
+            guard let terminal = try await store.read({ tx in try await tx.terminal(keyHash: tokenHash) }),
+                  terminal.revokedAtMs == nil, let kind = terminal.terminalKind else {
+                throw DomainError.unauthenticated("auth.invalid", "the API key is unknown or revoked")
+            }
+            return .terminal(TerminalPrincipal(id: terminal.id, kind: kind, bindingID: terminal.bindingId))
+        }
+        let found: (SessionRecord, StaffRecord?)? = try await store.read { tx in
+            guard let session = try await tx.session(tokenHash: tokenHash) else { return nil }
+            guard session.principalKind == "staff" else { return (session, nil) }
+            return (session, try await tx.staff(id: session.principalId))
+        }
+        guard let (session, staffRecord) = found, session.revokedAtMs == nil, session.expiresAtMs > now,
+              let staff = staffRecord, staff.disabledAtMs == nil, let role = staff.staffRole else {
+            throw DomainError.unauthenticated("auth.invalid", "the session is unknown, expired or ended; sign in again")
+        }
+        return .staff(StaffPrincipal(id: staff.id, username: staff.username, role: role, employerID: staff.employerId,
+                                     branchID: staff.branchId, department: staff.department,
+                                     mustChangePassword: staff.needsPasswordChange, tokenHash: tokenHash))
+    }
+
+    /// A staff member with one of `roles`. A terminal gets 403; a staff member whose one-time
+    /// password is still unchanged may do nothing but change it.
+    func requireStaff(_ request: Request, roles: Set<StaffRole>, allowPendingPasswordChange: Bool = false) async throws -> StaffPrincipal {
+        guard case .staff(let staff) = try await authenticate(request) else {
+            throw DomainError.forbidden("auth.forbidden", "this operation is for staff accounts")
+        }
+        if staff.mustChangePassword && !allowPendingPasswordChange {
+            throw DomainError.forbidden("auth.password_change_required",
+                                        "change the one-time password first: POST /v1/staff/me/password")
+        }
+        guard roles.contains(staff.role) else {
+            let allowed = roles.map(\.rawValue).sorted().joined(separator: ", ")
+            throw DomainError.forbidden("auth.forbidden", "this operation needs role \(allowed); you are \(staff.role.rawValue)")
+        }
+        return staff
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JoinInCore
+import NIOCore
+
+/// JSON on the wire: snake_case keys, sorted for stable output.
+enum JSON {
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }
+
+    /// Reads and decodes a request body, turning every decoding failure into a 400 that names the field.
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> (T, ByteBuffer) {
+        let buffer = try await request.body.collect(upTo: limit)
+        if let contentType = request.headers[.contentType], !contentType.lowercased().hasPrefix("application/json") {
+            throw DomainError(.malformed, code: "request.unsupported_media_type", title: "Unsupported media type",
+                              detail: "send the body as application/json, got \(contentType.prefix(60))")
+        }
+        guard buffer.readableBytes > 0 else {
+            throw DomainError.malformed("request.body_missing", "this endpoint needs a JSON body")
+        }
+        do {
+            return (try decoder.decode(T.self, from: Data(buffer: buffer)), buffer)
+        } catch let error as DecodingError {
+            throw DomainError.malformed("request.invalid_json", describe(error))
+        } catch let error as DomainError {
+            throw error
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
+            let keys = codingPath + (last.map { [$0] } ?? [])
+            let rendered = keys.map { key in key.intValue.map { "[\($0)]" } ?? snakeCase(key.stringValue) }
+                .joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+            return rendered.isEmpty ? "body" : rendered
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "\(path(context.codingPath, key)) is required"
+        case .typeMismatch(let type, let context):
+            return "\(path(context.codingPath)) must be \(jsonTypeName(type))"
+        case .valueNotFound(let type, let context):
+            return "\(path(context.codingPath)) must be \(jsonTypeName(type)), not null"
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty { return "body is not valid JSON" }
+            return "\(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default:
+            return "body could not be decoded"
+        }
+    }
+
+    static func jsonTypeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Int.Type, is Int64.Type, is Int32.Type: return "an integer"
+        case is Bool.Type: return "a boolean"
+        case is Double.Type: return "a number"
+        default:
+            let name = String(describing: type)
+            if name.hasPrefix("Array") { return "an array" }
+            if name.hasPrefix("Dictionary") { return "an object" }
+            return "an object"
+        }
+    }
+
+    static func snakeCase(_ key: String) -> String {
+        var out = ""
+        for character in key {
+            if character.isUppercase {
+                if !out.isEmpty { out.append("_") }
+                out.append(contentsOf: character.lowercased())
+            } else {
+                out.append(character)
+            }
+        }
+        return out
+    }
+
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+        let data = try encoder.encode(value)
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Money on the wire (DESIGN §4).
+struct MoneyDTO: Codable, Equatable {
+    let amountFen: Int64
+    let currency: String
+}
+
+/// A page of a cursor-paginated list, newest first.
+struct Page<Item: Encodable>: Encodable {
+    let items: [Item]
+    let nextCursor: String?
+}
+
+struct ListParameters {
+    static let limitMax = 200
+    static let limitDefault = 50
+    let limit: Int
+    let cursor: String?
+
+    init(_ request: Request) throws {
+        let query = request.uri.queryParameters
+        if let text = query["limit"] {
+            guard let value = Int(String(text)), (1...Self.limitMax).contains(value) else {
+                throw DomainError.malformed("list.limit_invalid", "limit must be an integer from 1 to \(Self.limitMax)")
+            }
+            limit = value
+        } else {
+            limit = Self.limitDefault
+        }
+        cursor = query["cursor"].map(String.init)
+    }
+}

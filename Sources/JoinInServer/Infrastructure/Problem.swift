@@ -1,0 +1,82 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JoinInCore
+import Logging
+import NIOCore
+
+/// RFC 9457 problem details with our stable machine `code`.
+struct Problem: Encodable {
+    let type: String
+    let title: String
+    let status: Int
+    let detail: String
+    let code: String
+    let instance: String?
+    let requestId: String?
+
+    static func status(for kind: DomainError.Kind) -> HTTPResponse.Status {
+        switch kind {
+        case .malformed: return .badRequest
+        case .unauthenticated: return .unauthorized
+        case .forbidden: return .forbidden
+        case .notFound: return .notFound
+        case .conflict: return .conflict
+        case .tooLarge: return .contentTooLarge
+        case .rule: return .unprocessableContent
+        case .rateLimited: return .tooManyRequests
+        }
+    }
+
+    static func response(_ error: DomainError, path: String?, requestID: String?,
+                         overridingStatus: HTTPResponse.Status? = nil) -> Response {
+        let status = overridingStatus ?? status(for: error.kind)
+        let problem = Problem(type: "https://joinin.example/problems/\(error.code)", title: error.title, status: Int(status.code),
+                              detail: error.detail, code: error.code, instance: path, requestId: requestID)
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        if let retry = error.retryAfterSeconds { headers[.retryAfter] = String(retry) }
+        if error.kind == .unauthenticated { headers[.wwwAuthenticate] = "Bearer" }
+        let body = (try? JSON.encoder.encode(problem)) ?? Data(#"{"title":"error"}"#.utf8)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// Maps every error a handler throws to problem+json. Bad input never reaches the 500 branch:
+/// decoding and rule failures are `DomainError`s; only genuine faults are logged as 500.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let requestID = context.logger[metadataKey: "hb.request.id"]?.description
+        do {
+            return try await next(request, context)
+        } catch let error as DomainError {
+            return Problem.response(error, path: request.uri.path, requestID: requestID)
+        } catch is NIOTooManyBytesError {
+            return Problem.response(DomainError(.tooLarge, code: "request.too_large", title: "Request body too large",
+                                                detail: "the request body exceeds the limit for this endpoint"),
+                                    path: request.uri.path, requestID: requestID)
+        } catch let error as HTTPError {
+            return Problem.response(Self.domainError(for: error), path: request.uri.path, requestID: requestID)
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))", "path": "\(request.uri.path)"])
+            return Problem.response(DomainError(.conflict, code: "internal", title: "Internal error",
+                                                detail: "an unexpected error occurred; quote request id \(requestID ?? "-")"),
+                                    path: request.uri.path, requestID: requestID, overridingStatus: .internalServerError)
+        }
+    }
+
+    static func domainError(for error: HTTPError) -> DomainError {
+        switch error.status {
+        case .notFound:
+            return .notFound("route.not_found", "no such endpoint")
+        case .methodNotAllowed:
+            return DomainError(.malformed, code: "route.method_not_allowed", title: "Method not allowed", detail: error.body ?? "method not allowed")
+        case .contentTooLarge:
+            return DomainError(.tooLarge, code: "request.too_large", title: "Request body too large", detail: error.body ?? "request body too large")
+        case .unauthorized:
+            return .unauthenticated("auth.required", error.body ?? "authentication required")
+        default:
+            return .malformed("request.invalid", error.body ?? "the request could not be processed")
+        }
+    }
+}
+

@@ -1,0 +1,66 @@
+import HTTPTypes
+import Hummingbird
+
+/// The operations the server exposes, as (method, OpenAPI path template). Handlers register
+/// through here, so the 405 check and the spec-coverage test see exactly what is served.
+final class RouteTable: Sendable {
+    struct Route: Sendable, Hashable {
+        let method: HTTPRequest.Method
+        let path: String
+    }
+
+    let routes: [Route]
+
+    init(_ routes: [Route]) {
+        self.routes = routes
+    }
+
+    /// Methods declared for a concrete request path, for the `Allow` header of a 405.
+    func allowedMethods(for path: String) -> [HTTPRequest.Method] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        return routes.filter { route in
+            let template = route.path.split(separator: "/", omittingEmptySubsequences: true)
+            guard template.count == segments.count else { return false }
+            return zip(template, segments).allSatisfy { pattern, value in pattern.hasPrefix("{") || pattern == value }
+        }.map(\.method)
+    }
+}
+
+/// Collects routes while registering them with the Hummingbird router.
+struct RouteRegistrar {
+    let router: Router<AppContext>
+    private(set) var routes: [RouteTable.Route] = []
+
+    init(router: Router<AppContext>) {
+        self.router = router
+    }
+
+    mutating func on(_ method: HTTPRequest.Method, _ path: String,
+                     _ handler: @escaping @Sendable (Request, AppContext) async throws -> Response) {
+        routes.append(.init(method: method, path: path))
+        router.on(RouterPath(path), method: method, use: handler)
+    }
+}
+
+/// Turns the router's 404 for a known path with an undeclared method into 405 + `Allow`.
+struct MethodNotAllowedMiddleware: RouterMiddleware {
+    typealias Context = AppContext
+    let table: @Sendable () -> RouteTable?
+
+    func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            guard let table = table() else { throw error }
+            let allowed = table.allowedMethods(for: request.uri.path)
+            guard !allowed.isEmpty, !allowed.contains(request.method) else { throw error }
+            let names = Set(allowed.map(\.rawValue)).sorted().joined(separator: ", ")
+            var response = Problem.response(
+                .init(.malformed, code: "route.method_not_allowed", title: "Method not allowed",
+                      detail: "\(request.method.rawValue) is not allowed on \(request.uri.path); use \(names)"),
+                path: request.uri.path, requestID: context.requestID, overridingStatus: .methodNotAllowed)
+            response.headers[.allow] = names
+            return response
+        }
+    }
+}

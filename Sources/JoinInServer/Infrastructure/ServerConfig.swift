@@ -1,0 +1,35 @@
+public import Foundation
+public import JoinInCore
+
+/// Everything the server needs to know about its deployment. Flags fill it; environment
+/// variables `JOININ_*` are the fallbacks (see the CLI).
+public struct ServerConfig: Sendable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    public var databaseURL: String = "./joinin.sqlite"
+    public var keysPath: String = "./joinin-keys/"
+    /// Issuer identification prefix of the partner bank's card numbers (6-10 digits).
+    public var cardIssuerPrefix: String = "623091"
+    public var staffSessionSeconds: Int = 12 * 3600
+    public var bodyBytesMax: Int = 1 << 20
+    /// bcrypt work factor: 12 in production, lower only in tests.
+    public var bcryptCost: UInt8 = 12
+    /// The city whose code starts new permit numbers when an employer's city is unknown.
+    public var issuingCityCode: String = "330200"
+
+    public init() {}
+}
+
+/// The injected clock: every time the server uses comes from here, so tests can set the date.
+public struct AppClock: Sendable {
+    public let nowMs: @Sendable () -> Int64
+
+    public init(nowMs: @escaping @Sendable () -> Int64) {
+        self.nowMs = nowMs
+    }
+
+    public static let system = AppClock { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Today's calendar date in Asia/Shanghai.
+    public var today: CivilDate { CivilDate.shanghai(unixSeconds: nowMs() / 1000) }
+}

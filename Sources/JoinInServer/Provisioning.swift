@@ -1,0 +1,101 @@
+public import JoinInCore
+public import JoinInStore
+import Foundation
+
+/// Creating staff accounts and terminals: shared by the admin API and the CLI, so both apply the
+/// same rules and both leave an audit record.
+public enum Provisioning {
+    public struct NewStaffRequest: Sendable {
+        public var username: String
+        public var password: String
+        public var role: StaffRole
+        public var employerID: String?
+        public var branchID: String?
+        public var department: String?
+        public var mustChangePassword: Bool
+
+        public init(username: String, password: String, role: StaffRole, employerID: String? = nil, branchID: String? = nil,
+                    department: String? = nil, mustChangePassword: Bool = false) {
+            self.username = username
+            self.password = password
+            self.role = role
+            self.employerID = employerID
+            self.branchID = branchID
+            self.department = department
+            self.mustChangePassword = mustChangePassword
+        }
+    }
+
+    /// Validates and stores a staff account; returns its id.
+    public static func addStaff(_ request: NewStaffRequest, store: Store, actor: String, bcryptCost: UInt8, nowMs: Int64) async throws -> String {
+        let username = try UsernamePolicy.validate(request.username)
+        let binding = try StaffBinding.validated(role: request.role, employerID: request.employerID, branchID: request.branchID,
+                                                 department: request.department)
+        try PasswordPolicy.validate(request.password, identifiers: [username])
+        let hash = try await PasswordHasher.hash(request.password, cost: bcryptCost)
+        let id = UUID().uuidString.lowercased()
+        do {
+            try await store.write { tx in
+                switch binding {
+                case .employer(let employerID):
+                    guard try await tx.employer(id: employerID) != nil else {
+                        throw DomainError.rule("employer.not_found", "employer_id \(employerID) names no employer")
+                    }
+                case .branch(let branchID):
+                    guard try await tx.branch(id: branchID) != nil else {
+                        throw DomainError.rule("branch.not_found", "branch_id \(branchID) names no branch")
+                    }
+                case .none, .department:
+                    break
+                }
+                guard try await tx.staff(username: username) == nil else {
+                    throw DomainError.conflict("staff.username_taken", "username '\(username)' is already taken")
+                }
+                try await tx.insertStaff(NewStaff(id: id, username: username, passwordHash: hash, role: request.role,
+                                                  binding: binding, mustChangePassword: request.mustChangePassword), atMs: nowMs)
+                try await tx.appendAudit(actor: actor, action: "staff.create", objectType: "staff", objectID: id,
+                                         detail: "username=\(username) role=\(request.role.rawValue)", atMs: nowMs)
+            }
+        } catch where isUniqueViolation(error) {
+            throw DomainError.conflict("staff.username_taken", "username '\(username)' is already taken")
+        }
+        return id
+    }
+
+    /// Stores a terminal and returns (id, API key). The key is shown once: only its hash is kept.
+    public static func addTerminal(kind: TerminalKind, name: String, bindingID: String?, store: Store, actor: String,
+                                   nowMs: Int64) async throws -> (id: String, apiKey: String) {
+        let name = name.trimmingWhitespace()
+        guard (1...100).contains(name.count) else {
+            throw DomainError.malformed("terminal.name_invalid", "name must be 1-100 characters")
+        }
+        if let bindingID, !(1...64).contains(bindingID.count) {
+            throw DomainError.malformed("terminal.binding_invalid", "binding_id must be 1-64 characters")
+        }
+        let id = UUID().uuidString.lowercased()
+        let apiKey = Tokens.make(prefix: Tokens.terminalPrefix)
+        try await store.write { tx in
+            try await tx.insertTerminal(id: id, kind: kind, name: name, bindingID: bindingID, keyHash: Tokens.hash(apiKey), atMs: nowMs)
+            try await tx.appendAudit(actor: actor, action: "terminal.create", objectType: "terminal", objectID: id,
+                                     detail: "kind=\(kind.rawValue)", atMs: nowMs)
+        }
+        return (id, apiKey)
+    }
+
+    /// On a store without staff, creates `admin` with a one-time password that must be changed at
+    /// first sign-in. Returns the password, to be shown once; nil when staff already exist.
+    public static func bootstrapAdmin(store: Store, bcryptCost: UInt8, nowMs: Int64) async throws -> String? {
+        guard try await store.read({ tx in try await tx.staffCount() }) == 0 else { return nil }
+        let password = Tokens.oneTimePassword()
+        let hash = try await PasswordHasher.hash(password, cost: bcryptCost)
+        let created = try await store.write { tx -> Bool in
+            guard try await tx.staffCount() == 0 else { return false }
+            let id = UUID().uuidString.lowercased()
+            try await tx.insertStaff(NewStaff(id: id, username: "admin", passwordHash: hash, role: .admin, binding: .none,
+                                              mustChangePassword: true), atMs: nowMs)
+            try await tx.appendAudit(actor: "system", action: "staff.bootstrap_admin", objectType: "staff", objectID: id, atMs: nowMs)
+            return true
+        }
+        return created ? password : nil
+    }
+}

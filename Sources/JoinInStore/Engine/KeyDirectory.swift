@@ -1,0 +1,156 @@
+public import Crypto
+public import Foundation
+
+/// Keys that protect personal data at rest: AES-256-GCM for the data, HMAC-SHA256 for blind indexes.
+public struct DataKeys: Sendable {
+    public let encryption: SymmetricKey
+    public let blindIndex: SymmetricKey
+
+    public init(encryption: SymmetricKey, blindIndex: SymmetricKey) {
+        self.encryption = encryption
+        self.blindIndex = blindIndex
+    }
+
+    /// Fresh random keys (tests, first start).
+    public static func random() -> DataKeys {
+        DataKeys(encryption: SymmetricKey(size: .bits256), blindIndex: SymmetricKey(size: .bits256))
+    }
+}
+
+/// The key directory (`--keys`, default `./joinin-keys/`): created on first start with mode 0700,
+/// every key file 0600. Files hold base64 key bytes.
+public struct KeyDirectory: Sendable {
+    public let path: String
+    public let dataKeys: DataKeys
+    /// Ed25519 credential signing keys by key id, oldest first.
+    public let signingKeys: [(kid: String, key: Curve25519.Signing.PrivateKey)]
+    /// True when this call created keys that did not exist before.
+    public let created: Bool
+
+    static let encryptionFile = "data-encryption.key"
+    static let blindIndexFile = "blind-index.key"
+    static let signingDirectory = "signing"
+
+    public static func loadOrCreate(path: String, now: Date = Date()) throws -> KeyDirectory {
+        let files = FileManager.default
+        var created = false
+        if !files.fileExists(atPath: path) {
+            try files.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            created = true
+        }
+        let signingPath = path + "/" + signingDirectory
+        if !files.fileExists(atPath: signingPath) {
+            try files.createDirectory(atPath: signingPath, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        let (encryption, newEncryption) = try loadOrCreateKey(at: path + "/" + encryptionFile) { SymmetricKey(size: .bits256).rawBytes }
+        let (blindIndex, newIndex) = try loadOrCreateKey(at: path + "/" + blindIndexFile) { SymmetricKey(size: .bits256).rawBytes }
+        created = created || newEncryption || newIndex
+        var signing = try loadSigningKeys(in: signingPath)
+        if signing.isEmpty {
+            let key = Curve25519.Signing.PrivateKey()
+            let kid = keyID(for: key, now: now)
+            try writeKeyFile(at: signingPath + "/" + kid + ".ed25519", bytes: Array(key.rawRepresentation))
+            signing = [(kid, key)]
+            created = true
+        }
+        return KeyDirectory(
+            path: path,
+            dataKeys: DataKeys(encryption: SymmetricKey(data: encryption), blindIndex: SymmetricKey(data: blindIndex)),
+            signingKeys: signing, created: created)
+    }
+
+    /// Key ids sort by creation: `YYYYMMDDHHMMSS-` + 8 hex of the public key's SHA-256.
+    static func keyID(for key: Curve25519.Signing.PrivateKey, now: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMddHHmmss"
+        let digest = SHA256.hash(data: key.publicKey.rawRepresentation)
+        return formatter.string(from: now) + "-" + digest.prefix(4).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func loadSigningKeys(in path: String) throws -> [(kid: String, key: Curve25519.Signing.PrivateKey)] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".ed25519") }.sorted()
+        return try names.map { name in
+            let bytes = try readKeyFile(at: path + "/" + name)
+            return (String(name.dropLast(".ed25519".count)), try Curve25519.Signing.PrivateKey(rawRepresentation: bytes))
+        }
+    }
+
+    static func loadOrCreateKey(at path: String, make: () -> [UInt8]) throws -> ([UInt8], Bool) {
+        if FileManager.default.fileExists(atPath: path) {
+            let bytes = try readKeyFile(at: path)
+            guard bytes.count == 32 else { throw KeyError.malformed(path) }
+            return (bytes, false)
+        }
+        let bytes = make()
+        try writeKeyFile(at: path, bytes: bytes)
+        return (bytes, true)
+    }
+
+    static func readKeyFile(at path: String) throws -> [UInt8] {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        if let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0 {
+            throw KeyError.permissive(path, mode)
+        }
+        let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let data = Data(base64Encoded: text) else { throw KeyError.malformed(path) }
+        return Array(data)
+    }
+
+    static func writeKeyFile(at path: String, bytes: [UInt8]) throws {
+        let text = Data(bytes).base64EncodedString() + "\n"
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw KeyError.unwritable(path)
+        }
+    }
+
+    public enum KeyError: Error, CustomStringConvertible {
+        case malformed(String)
+        case permissive(String, Int)
+        case unwritable(String)
+
+        public var description: String {
+            switch self {
+            case .malformed(let path): return "key file \(path) is not a base64 32-byte key"
+            case .permissive(let path, let mode): return "key file \(path) has mode \(String(mode, radix: 8)); it must be 0600"
+            case .unwritable(let path): return "cannot write key file \(path)"
+            }
+        }
+    }
+}
+
+extension SymmetricKey {
+    var rawBytes: [UInt8] { withUnsafeBytes { Array($0) } }
+}
+
+/// Encrypts personal data columns and computes the blind indexes used to look them up.
+struct FieldCipher: Sendable {
+    let keys: DataKeys
+    static let version = "v1:"
+
+    /// AES-256-GCM, random nonce; stored as `v1:` + base64(nonce ‖ ciphertext ‖ tag). The column
+    /// name is bound as associated data, so a ciphertext copied to another column does not open.
+    func seal(_ plaintext: String, column: String) throws -> String {
+        let box = try AES.GCM.seal(Data(plaintext.utf8), using: keys.encryption, authenticating: Data(column.utf8))
+        guard let combined = box.combined else { throw StoreError.corrupt("AES-GCM produced no combined form") }
+        return Self.version + combined.base64EncodedString()
+    }
+
+    func open(_ stored: String, column: String) throws -> String {
+        guard stored.hasPrefix(Self.version), let data = Data(base64Encoded: String(stored.dropFirst(Self.version.count))) else {
+            throw StoreError.corrupt("\(column) is not a sealed value")
+        }
+        let box = try AES.GCM.SealedBox(combined: data)
+        let plain = try AES.GCM.open(box, using: keys.encryption, authenticating: Data(column.utf8))
+        guard let text = String(data: plain, encoding: .utf8) else { throw StoreError.corrupt("\(column) is not UTF-8") }
+        return text
+    }
+
+    /// HMAC-SHA256 over a domain label and the normalised value, hex: equal inputs find each other
+    /// without the store holding the value.
+    func blindIndex(_ value: String, domain: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data((domain + "\u{0}" + value).utf8), using: keys.blindIndex)
+        return mac.map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,114 @@
+/// Versioned schema migrations, applied in order, each once. Never edit a released migration:
+/// add a new one. SQL here must run unchanged on SQLite and PostgreSQL (and on distributed
+/// PostgreSQL-compatible engines): TEXT, BIGINT, no triggers, no engine-specific types.
+/// Times are BIGINT Unix milliseconds; calendar dates TEXT `YYYY-MM-DD`; flags BIGINT 0/1.
+struct Migration: Sendable {
+    let version: Int64
+    let name: String
+    let statements: [String]
+}
+
+enum Migrations {
+    static let all: [Migration] = [
+        Migration(version: 1, name: "foundation: reference data, staff, sessions, terminals, audit", statements: [
+            """
+            CREATE TABLE provinces (
+                code TEXT PRIMARY KEY, name_en TEXT NOT NULL, name_zh TEXT NOT NULL)
+            """,
+            """
+            CREATE TABLE cities (
+                code TEXT PRIMARY KEY, name_en TEXT NOT NULL, name_zh TEXT NOT NULL,
+                interoperable BIGINT NOT NULL, updated_at_ms BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE branches (
+                id TEXT PRIMARY KEY, name_en TEXT NOT NULL, name_zh TEXT NOT NULL,
+                city_code TEXT NOT NULL REFERENCES cities(code), created_at_ms BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE employers (
+                id TEXT PRIMARY KEY, name_en TEXT NOT NULL, name_zh TEXT NOT NULL, uscc TEXT NOT NULL UNIQUE,
+                city_code TEXT NOT NULL REFERENCES cities(code), created_at_ms BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE staff (
+                id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, role TEXT NOT NULL,
+                employer_id TEXT REFERENCES employers(id), branch_id TEXT REFERENCES branches(id), department TEXT,
+                must_change_password BIGINT NOT NULL, created_at_ms BIGINT NOT NULL, disabled_at_ms BIGINT)
+            """,
+            """
+            CREATE TABLE sessions (
+                token_hash TEXT PRIMARY KEY, principal_kind TEXT NOT NULL, principal_id TEXT NOT NULL,
+                created_at_ms BIGINT NOT NULL, expires_at_ms BIGINT NOT NULL, revoked_at_ms BIGINT)
+            """,
+            "CREATE INDEX sessions_by_principal ON sessions (principal_kind, principal_id)",
+            """
+            CREATE TABLE terminals (
+                id TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, binding_id TEXT,
+                key_hash TEXT NOT NULL UNIQUE, created_at_ms BIGINT NOT NULL, revoked_at_ms BIGINT)
+            """,
+            """
+            CREATE TABLE login_throttle (
+                throttle_key TEXT PRIMARY KEY, failures BIGINT NOT NULL, locked_until_ms BIGINT NOT NULL,
+                updated_at_ms BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE counters (
+                name TEXT PRIMARY KEY, value BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE audit_log (
+                sequence BIGINT PRIMARY KEY, at_ms BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+                object_type TEXT NOT NULL, object_id TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL,
+                previous_hash TEXT NOT NULL, hash TEXT NOT NULL)
+            """,
+            """
+            CREATE TABLE idempotency_keys (
+                principal TEXT NOT NULL, idempotency_key TEXT NOT NULL, request_hash TEXT NOT NULL,
+                status BIGINT NOT NULL, body TEXT NOT NULL, headers TEXT NOT NULL, created_at_ms BIGINT NOT NULL,
+                PRIMARY KEY (principal, idempotency_key))
+            """,
+        ]),
+        Migration(version: 2, name: "permits and cards", statements: [
+            """
+            CREATE TABLE persons (
+                id TEXT PRIMARY KEY, passport_index TEXT NOT NULL UNIQUE, passport_enc TEXT NOT NULL,
+                nationality TEXT NOT NULL, surname TEXT NOT NULL, given_names TEXT NOT NULL, chinese_name TEXT,
+                date_of_birth TEXT NOT NULL, sex TEXT NOT NULL, permit_number TEXT NOT NULL UNIQUE,
+                created_at_ms BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE permit_applications (
+                id TEXT PRIMARY KEY, employer_id TEXT NOT NULL REFERENCES employers(id), status TEXT NOT NULL,
+                passport_index TEXT NOT NULL, passport_enc TEXT NOT NULL, mrz_enc TEXT,
+                nationality TEXT NOT NULL, surname TEXT NOT NULL, given_names TEXT NOT NULL, chinese_name TEXT,
+                date_of_birth TEXT NOT NULL, sex TEXT NOT NULL, position TEXT NOT NULL, category TEXT NOT NULL,
+                contract_start TEXT NOT NULL, contract_end TEXT NOT NULL, documents TEXT NOT NULL,
+                checked_documents TEXT, decision_reason TEXT, permit_id TEXT,
+                created_by TEXT NOT NULL, created_at_ms BIGINT NOT NULL, decided_by TEXT, decided_at_ms BIGINT)
+            """,
+            "CREATE INDEX permit_applications_by_employer ON permit_applications (employer_id, created_at_ms)",
+            "CREATE INDEX permit_applications_by_time ON permit_applications (created_at_ms)",
+            """
+            CREATE TABLE permits (
+                id TEXT PRIMARY KEY, permit_number TEXT NOT NULL, person_id TEXT NOT NULL REFERENCES persons(id),
+                application_id TEXT NOT NULL UNIQUE REFERENCES permit_applications(id),
+                employer_id TEXT NOT NULL REFERENCES employers(id), position TEXT NOT NULL, category TEXT NOT NULL,
+                valid_from TEXT NOT NULL, valid_until TEXT NOT NULL, decision_letter_number TEXT NOT NULL UNIQUE,
+                issued_by TEXT NOT NULL, issued_at_ms BIGINT NOT NULL,
+                cancelled_at_ms BIGINT, cancelled_by TEXT, cancel_reason TEXT)
+            """,
+            "CREATE INDEX permits_by_number ON permits (permit_number, issued_at_ms)",
+            "CREATE INDEX permits_by_time ON permits (issued_at_ms)",
+            """
+            CREATE TABLE cards (
+                card_number TEXT PRIMARY KEY, person_id TEXT NOT NULL REFERENCES persons(id),
+                permit_id TEXT NOT NULL REFERENCES permits(id), branch_id TEXT NOT NULL REFERENCES branches(id),
+                status TEXT NOT NULL, pin_hash TEXT, replaces_card_number TEXT, replaced_by_card_number TEXT,
+                financial_enabled_at_ms BIGINT, financial_documents_enc TEXT,
+                issued_by TEXT NOT NULL, issued_at_ms BIGINT NOT NULL, status_changed_at_ms BIGINT NOT NULL)
+            """,
+            "CREATE INDEX cards_by_person ON cards (person_id, issued_at_ms)",
+        ]),
+    ]
+}

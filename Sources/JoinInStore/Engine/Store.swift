@@ -1,0 +1,141 @@
+public import Logging
+public import SQLKit
+import Foundation
+
+/// The data store: one SQL layer over SQLite (embedded default) or PostgreSQL (for scale-out).
+/// Write transactions are retryable closures; the SQLite engine serialises writers on one
+/// connection, the PostgreSQL engine runs them SERIALIZABLE and retries serialization failures.
+public final class Store: Sendable {
+    public enum EngineKind: String, Sendable, CaseIterable {
+        case sqlite, postgres
+    }
+
+    enum Engine: Sendable {
+        case sqlite(SQLiteEngine)
+        case postgres(PostgresEngine)
+    }
+
+    let engine: Engine
+    let cipher: FieldCipher
+    public let logger: Logger
+
+    public var kind: EngineKind {
+        switch engine {
+        case .sqlite: return .sqlite
+        case .postgres: return .postgres
+        }
+    }
+
+    init(engine: Engine, cipher: FieldCipher, logger: Logger) {
+        self.engine = engine
+        self.cipher = cipher
+        self.logger = logger
+    }
+
+    /// Opens the store named by `url` (`postgres://…` or a SQLite path / `sqlite://path`), runs
+    /// `body` with it, and closes it. PostgreSQL's connection pool runs for the duration of `body`.
+    public static func with<T: Sendable>(
+        url: String, dataKeys: DataKeys, logger: Logger,
+        _ body: @Sendable (Store) async throws -> T
+    ) async throws -> T {
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            let configuration = try PostgresEngine.Configuration(url: url)
+            return try await PostgresEngine.with(configuration: configuration, logger: logger) { engine in
+                try await body(Store(engine: .postgres(engine), cipher: FieldCipher(keys: dataKeys), logger: logger))
+            }
+        }
+        let path = url.hasPrefix("sqlite://") ? String(url.dropFirst("sqlite://".count)) : url
+        let engine = try await SQLiteEngine.open(path: path, logger: logger)
+        let store = Store(engine: .sqlite(engine), cipher: FieldCipher(keys: dataKeys), logger: logger)
+        do {
+            let result = try await body(store)
+            await engine.close()
+            return result
+        } catch {
+            await engine.close()
+            throw error
+        }
+    }
+
+    /// Runs `body` in one write transaction; on PostgreSQL it may run again after a
+    /// serialization failure, so it must have no effects outside the transaction.
+    public func write<T: Sendable>(_ body: @Sendable (StoreTx) async throws -> T) async throws -> T {
+        switch engine {
+        case .sqlite(let sqlite):
+            return try await sqlite.write { db in try await body(StoreTx(sql: db, cipher: self.cipher, engine: .sqlite)) }
+        case .postgres(let postgres):
+            return try await postgres.write { db in try await body(StoreTx(sql: db, cipher: self.cipher, engine: .postgres)) }
+        }
+    }
+
+    /// Runs `body` with a connection for reading (no writes).
+    public func read<T: Sendable>(_ body: @Sendable (StoreTx) async throws -> T) async throws -> T {
+        switch engine {
+        case .sqlite(let sqlite):
+            return try await sqlite.read { db in try await body(StoreTx(sql: db, cipher: self.cipher, engine: .sqlite)) }
+        case .postgres(let postgres):
+            return try await postgres.read { db in try await body(StoreTx(sql: db, cipher: self.cipher, engine: .postgres)) }
+        }
+    }
+
+    /// Applies every migration not yet recorded, each in its own transaction. Returns how many ran.
+    @discardableResult
+    public func migrate() async throws -> Int {
+        try await write { tx in
+            try await tx.sql.raw("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)
+                """).run()
+        }
+        var applied = 0
+        for migration in Migrations.all {
+            let ran = try await write { tx in
+                let done = try await tx.sql.raw("SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)")
+                    .first() != nil
+                if done { return false }
+                for statement in migration.statements {
+                    try await tx.sql.raw(SQLQueryString(statement)).run()
+                }
+                try await tx.sql.raw("""
+                    INSERT INTO schema_migrations (version, name, applied_at_ms)
+                    VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: Int64(Date().timeIntervalSince1970 * 1000)))
+                    """).run()
+                return true
+            }
+            if ran {
+                applied += 1
+                logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+            }
+        }
+        return applied
+    }
+
+    /// Ready when the store answers and every known migration is applied.
+    public func readiness() async -> (ready: Bool, detail: String) {
+        do {
+            let version = try await read { tx in
+                try await tx.sql.raw("SELECT MAX(version) AS v FROM schema_migrations").first()?
+                    .decode(column: "v", as: Int64?.self)
+            }
+            let latest = Migrations.all.last?.version ?? 0
+            guard let version, version >= latest else {
+                return (false, "schema at version \(version.map(String.init) ?? "none"), code expects \(latest)")
+            }
+            return (true, "schema at version \(version)")
+        } catch {
+            return (false, "store unreachable")
+        }
+    }
+}
+
+/// One transaction (or read connection) with the helpers repositories need.
+public struct StoreTx: Sendable {
+    public let sql: any SQLDatabase
+    let cipher: FieldCipher
+    public let engine: Store.EngineKind
+}
+
+/// Stored integer flags: both engines agree on BIGINT 0/1, not on boolean literals.
+extension Bool {
+    var storedFlag: Int64 { self ? 1 : 0 }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import PostgresNIO
+import SQLKit
+import SQLiteNIO
+
+extension SQLRowDecoder {
+    /// Columns are snake_case, Swift properties camelCase.
+    static let snake = SQLRowDecoder(keyDecodingStrategy: .convertFromSnakeCase)
+}
+
+extension StoreTx {
+    /// Next value of a named counter (1, 2, …), inside the current write transaction.
+    public func nextCounter(_ name: String) async throws -> Int64 {
+        try await sql.raw("INSERT INTO counters (name, value) VALUES (\(bind: name), 0) ON CONFLICT (name) DO NOTHING").run()
+        try await sql.raw("UPDATE counters SET value = value + 1 WHERE name = \(bind: name)").run()
+        guard let value = try await sql.raw("SELECT value FROM counters WHERE name = \(bind: name)").first()?
+            .decode(column: "value", as: Int64.self) else {
+            throw StoreError.corrupt("counter \(name) vanished inside its transaction")
+        }
+        return value
+    }
+
+    /// Blind index of a normalised passport number.
+    public func passportIndex(_ passportNumber: String) -> String {
+        cipher.blindIndex(passportNumber, domain: "passport")
+    }
+
+    func seal(_ plaintext: String, column: String) throws -> String {
+        try cipher.seal(plaintext, column: column)
+    }
+
+    func open(_ sealed: String, column: String) throws -> String {
+        try cipher.open(sealed, column: column)
+    }
+}
+
+/// True when `error` is a unique-constraint violation on either engine: a concurrent insert won.
+public func isUniqueViolation(_ error: any Error) -> Bool {
+    if let error = error as? PSQLError {
+        return error.serverInfo?[.sqlState] == "23505"
+    }
+    if let error = error as? SQLiteError {
+        return error.reason == .constraintUniqueFailed || error.reason == .constraintPrimaryKeyFailed
+            || (error.reason == .constraint && error.message.contains("UNIQUE"))
+    }
+    return false
+}
+
+/// A position in a newest-first list: (time, id) of the last item returned.
+public struct PageCursor: Sendable, Equatable {
+    public let timeMs: Int64
+    public let id: String
+
+    public init(timeMs: Int64, id: String) {
+        self.timeMs = timeMs
+        self.id = id
+    }
+
+    /// Opaque to clients: base64url of "time:id".
+    public var encoded: String {
+        Data("\(timeMs):\(id)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public init?(encoded: String) {
+        var base64 = encoded.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard encoded.count <= 200, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
+              let colon = text.firstIndex(of: ":"), let time = Int64(text[..<colon]) else { return nil }
+        self.timeMs = time
+        self.id = String(text[text.index(after: colon)...])
+    }
+}

@@ -1,0 +1,9 @@
+import JoinInCLI
+
+/// The executable is only this: parsing and commands live in JoinInCLI, where tests reach them.
+@main
+enum Entry {
+    static func main() async {
+        await JoinInCommand.main()
+    }
+}

@@ -1,0 +1,321 @@
+import Foundation
+import JoinInCore
+@testable import JoinInStore
+import JoinInTestSupport
+import SQLKit
+import Testing
+
+@Suite("Store on every engine")
+struct StoreTests {
+    static let t0: Int64 = 1_780_000_000_000
+
+    @Test("migrations apply once and readiness reports the schema", arguments: TestStores.engines)
+    func migrations(engine: Store.EngineKind) async throws {
+        try await TestStores.withStore(engine) { (store: Store) async throws in
+            #expect(try await store.migrate() == 0)
+            let readiness = await store.readiness()
+            #expect(readiness.ready)
+            #expect(readiness.detail.contains("version \(Migrations.all.last?.version ?? 0)"))
+        }
+    }
+
+    @Test("counters count 1, 2, 3 and stay distinct under concurrent writers", arguments: TestStores.engines)
+    func counters(engine: Store.EngineKind) async throws {
+        try await TestStores.withStore(engine) { (store: Store) async throws in
+            let values = try await withThrowingTaskGroup(of: Int64.self) { group in
+                for _ in 0..<24 {
+                    group.addTask { try await store.write { tx in try await tx.nextCounter("c") } }
+                }
+                return try await group.reduce(into: [Int64]()) { $0.append($1) }
+            }
+            #expect(values.sorted() == Array(1...24))
+            #expect(try await store.write { tx in try await tx.nextCounter("c") } == 25)
+            #expect(try await store.write { tx in try await tx.nextCounter("other") } == 1)
+        }
+    }
+
+    @Test("a failing write transaction leaves nothing behind", arguments: TestStores.engines)
+    func rollback(engine: Store.EngineKind) async throws {
+        struct Boom: Error {}
+        try await TestStores.withStore(engine) { (store: Store) async throws in
+            await #expect(throws: Boom.self) {
+                try await store.write { tx in
+                    _ = try await tx.nextCounter("r")
+                    _ = try await tx.upsertCity(code: "330200", name: LocalizedName(en: "Ningbo", zh: "宁波市"), interoperable: true, atMs: Self.t0)
+                    throw Boom()
+                }
+            }
+            #expect(try await store.read { tx in try await tx.city(code: "330200") } == nil)
+            #expect(try await store.write { tx in try await tx.nextCounter("r") } == 1)
+        }
+    }
+
+    @Test("staff: unique usernames, sessions revoke, unique violations recognised", arguments: TestStores.engines)
+    func staffAndSessions(engine: Store.EngineKind) async throws {
+        try await TestStores.withStore(engine) { (store: Store) async throws in
+            let staff = NewStaff(id: "s1", username: "alice", passwordHash: "h", role: .permitOfficer, binding: .none, mustChangePassword: true)
+            try await store.write { tx in try await tx.insertStaff(staff, atMs: Self.t0) }
+            let loaded = try await store.read { tx in try await tx.staff(username: "alice") }
+            #expect(loaded?.id == "s1")
+            #expect(loaded?.staffRole == .permitOfficer)
+            #expect(loaded?.needsPasswordChange == true)
+            do {
+                try await store.write { tx in
+                    try await tx.insertStaff(NewStaff(id: "s2", username: "alice", passwordHash: "h", role: .admin, binding: .none,
+                                                      mustChangePassword: false), atMs: Self.t0)
+                }
+                Issue.record("a duplicate username was stored")
+            } catch {
+                #expect(isUniqueViolation(error))
+            }
+            try await store.write { tx in
+                try await tx.insertSession(tokenHash: "a", principalKind: "staff", principalID: "s1", atMs: Self.t0, expiresAtMs: Self.t0 + 10)
+                try await tx.insertSession(tokenHash: "b", principalKind: "staff", principalID: "s1", atMs: Self.t0, expiresAtMs: Self.t0 + 10)
+                try await tx.revokeSessions(principalKind: "staff", principalID: "s1", exceptTokenHash: "b", atMs: Self.t0 + 1)
+            }
+            #expect(try await store.read { tx in try await tx.session(tokenHash: "a") }?.revokedAtMs == Self.t0 + 1)
+            #expect(try await store.read { tx in try await tx.session(tokenHash: "b") }?.revokedAtMs == nil)
+        }
+    }
+
+    @Test("login throttle counts failures and locks out with back-off", arguments: TestStores.engines)
+    func throttle(engine: Store.EngineKind) async throws {
+        try await TestStores.withStore(engine) { (store: Store) async throws in
+            var lockouts: [Int] = []
+            for attempt in 1...7 {
+                lockouts.append(try await store.write { tx in try await tx.recordLoginFailure(throttleKey: "k", nowMs: Self.t0 + Int64(attempt)) })
+            }
+            #expect(lockouts == [0, 0, 0, 0, 30, 60, 120])
+            let locked = try await store.read { tx in try await tx.lockedUntil(throttleKey: "k", nowMs: Self.t0 + 8) }
+            #expect(locked == Self.t0 + 7 + 120_000)
+            #expect(try await store.read { tx in try await tx.lockedUntil(throttleKey: "k", nowMs: Self.t0 + 7 + 120_001) } == nil)
+            try await store.write { tx in try await tx.clearLoginFailures(throttleKey: "k") }
+            #expect(try await store.write { tx in try await tx.recordLoginFailure(throttleKey: "k", nowMs: Self.t0) } == 0)
+        }
+    }
+
+    @Test("audit chain verifies, and any tampering is found at the right record", arguments: TestStores.engines)
+    func auditChain(engine: Store.EngineKind) async throws {
+        try await TestStores.withStore(engine) { (store: Store) async throws in
+            for index in 1...30 {
+                _ = try await store.write { tx in
+                    try await tx.appendAudit(actor: "staff:x", action: "thing.do", objectType: "thing", objectID: "o\(index)",
+                                             detail: "n=\(index)", atMs: Self.t0 + Int64(index))
+                }
+            }
+            #expect(try await store.verifyAudit(pageSize: 7) == .intact(count: 30))
+            try await store.write { tx in try await tx.sql.raw("UPDATE audit_log SET detail = 'n=999' WHERE sequence = 17").run() }
+            guard case .broken(let sequence, _) = try await store.verifyAudit(pageSize: 7) else {
+                Issue.record("tampered detail not detected")
+                return
+            }
+            #expect(sequence == 17)
+            try await store.write { tx in try await tx.sql.raw("UPDATE audit_log SET detail = 'n=17' WHERE sequence = 17").run() }
+            #expect(try await store.verifyAudit() == .intact(count: 30))
+            try await store.write { tx in try await tx.sql.raw("DELETE FROM audit_log WHERE sequence = 9").run() }
+            guard case .broken(let deleted, _) = try await store.verifyAudit() else {
+                Issue.record("deleted record not detected")
+                return
+            }
+            #expect(deleted == 10)
+        }
+    }
+
+    @Test("passport numbers are encrypted at rest and found by blind index", arguments: TestStores.engines)
+    func personalDataAtRest(engine: Store.EngineKind) async throws {
+        try await TestStores.withStore(engine) { (store: Store) async throws in
+            try await store.write { tx in
+                _ = try await tx.upsertCity(code: "330200", name: LocalizedName(en: "Ningbo", zh: "宁波市"), interoperable: true, atMs: Self.t0)
+                try await tx.insertEmployer(id: "e1", name: LocalizedName(en: "Acme", zh: "阿克米"), uscc: "91350100M000100Y43",
+                                            cityCode: "330200", atMs: Self.t0)
+            }
+            let person = ApplicantDeclaration(
+                passportNumber: try PassportNumber(validating: "K12345678"), nationality: try CountryCode(validating: "GBR"),
+                surname: "SMITH", givenNames: "Jane", chineseName: "史珍", dateOfBirth: try #require(CivilDate("1990-04-01")), sex: .female)
+            let terms = ApplicationTerms(position: "Engineer", category: .B, contractStart: try #require(CivilDate("2026-01-01")),
+                                         contractEnd: try #require(CivilDate("2028-12-31")), documents: [.passport, .photo, .employmentContract])
+            try await store.write { tx in
+                try await tx.insertApplication(id: "a1", employerID: "e1", person: person, mrz: nil, terms: terms, createdBy: "staff:e", atMs: Self.t0)
+                try await tx.insertPerson(id: "p1", person: person, permitNumber: try PermitNumber(cityCode: "330200", year: 2026, serial: 1), atMs: Self.t0)
+            }
+            let application = try #require(try await store.read { tx in try await tx.application(id: "a1") })
+            #expect(application.person == person)
+            #expect(application.terms == terms)
+            let raw = try await store.read { tx in
+                try await tx.sql.raw("SELECT passport_enc, passport_index FROM permit_applications").all()
+                    + tx.sql.raw("SELECT passport_enc, passport_index FROM persons").all()
+            }
+            for row in raw {
+                let sealed = try row.decode(column: "passport_enc", as: String.self)
+                let index = try row.decode(column: "passport_index", as: String.self)
+                #expect(!sealed.contains("K12345678"))
+                #expect(!index.contains("K12345678"))
+            }
+            let found = try await store.read { tx in try await tx.person(passportIndex: tx.passportIndex("K12345678")) }
+            #expect(found?.id == "p1")
+            #expect(try await store.read { tx in try await tx.personPassportNumber(try #require(found)) } == "K12345678")
+            #expect(try await store.read { tx in try await tx.person(passportIndex: tx.passportIndex("K12345679")) } == nil)
+        }
+    }
+
+    @Test("card status changes are compare-and-set", arguments: TestStores.engines)
+    func cardCompareAndSet(engine: Store.EngineKind) async throws {
+        try await TestStores.withStore(engine) { (store: Store) async throws in
+            try await seedPermit(store)
+            try await store.write { tx in
+                try await tx.insertCard(number: "6230910000000000011", personID: "p1", permitID: "m1", branchID: "b1", replaces: nil,
+                                        issuedBy: "staff:c", atMs: Self.t0)
+            }
+            #expect(try await store.read { tx in try await tx.liveCard(personID: "p1") }?.cardNumber == "6230910000000000011")
+            #expect(try await store.write { tx in try await tx.updateCardStatus(number: "6230910000000000011", from: .issued, to: .active, atMs: Self.t0) })
+            #expect(try await store.write { tx in try await tx.updateCardStatus(number: "6230910000000000011", from: .issued, to: .lost, atMs: Self.t0) } == false)
+            #expect(try await store.write { tx in try await tx.updateCardStatus(number: "6230910000000000011", from: .active, to: .cancelled, atMs: Self.t0) })
+            #expect(try await store.read { tx in try await tx.liveCard(personID: "p1") } == nil)
+        }
+    }
+
+    @Test("financial documents are sealed and come back intact", arguments: TestStores.engines)
+    func financialDocuments(engine: Store.EngineKind) async throws {
+        try await TestStores.withStore(engine) { (store: Store) async throws in
+            try await seedPermit(store)
+            try await store.write { tx in
+                try await tx.insertCard(number: "6230910000000000011", personID: "p1", permitID: "m1", branchID: "b1", replaces: nil,
+                                        issuedBy: "staff:c", atMs: Self.t0)
+            }
+            let documents = FinancialDocuments(
+                taxCertificate: try TaxCertificate(number: "TAX-2026-0001", issuedOn: try #require(CivilDate("2026-03-01"))),
+                residenceProof: try ResidenceProof(kind: "residence_permit", number: "RP889900", validUntil: try #require(CivilDate("2027-03-01"))))
+            try await store.write { tx in try await tx.enableFinancialFunctions(number: "6230910000000000011", documents: documents, atMs: Self.t0) }
+            #expect(try await store.read { tx in try await tx.financialDocuments(cardNumber: "6230910000000000011") } == documents)
+            let sealed = try await store.read { tx in
+                try await tx.sql.raw("SELECT financial_documents_enc FROM cards").first()?.decode(column: "financial_documents_enc", as: String.self)
+            }
+            #expect(sealed?.contains("RP889900") == false)
+            #expect(sealed?.contains("TAX-2026") == false)
+        }
+    }
+
+    @Test("idempotency records are unique per principal and key", arguments: TestStores.engines)
+    func idempotencyRecords(engine: Store.EngineKind) async throws {
+        try await TestStores.withStore(engine) { (store: Store) async throws in
+            try await store.write { tx in
+                try await tx.insertIdempotencyRecord(principal: "p", key: "k", requestHash: "h", status: 201, body: "{}", headers: "{}", atMs: Self.t0)
+                try await tx.insertIdempotencyRecord(principal: "q", key: "k", requestHash: "h2", status: 200, body: "[]", headers: "{}", atMs: Self.t0)
+            }
+            #expect(try await store.read { tx in try await tx.idempotencyRecord(principal: "p", key: "k") }?.status == 201)
+            #expect(try await store.read { tx in try await tx.idempotencyRecord(principal: "q", key: "k") }?.requestHash == "h2")
+            do {
+                try await store.write { tx in
+                    try await tx.insertIdempotencyRecord(principal: "p", key: "k", requestHash: "x", status: 201, body: "{}", headers: "{}", atMs: Self.t0)
+                }
+                Issue.record("duplicate idempotency record stored")
+            } catch {
+                #expect(isUniqueViolation(error))
+            }
+        }
+    }
+
+    @Test("pages walk newest first without gaps or repeats", arguments: TestStores.engines)
+    func pagination(engine: Store.EngineKind) async throws {
+        try await TestStores.withStore(engine) { (store: Store) async throws in
+            try await store.write { tx in
+                _ = try await tx.upsertCity(code: "330200", name: LocalizedName(en: "Ningbo", zh: "宁波市"), interoperable: true, atMs: Self.t0)
+                for index in 0..<23 {
+                    // Several rows share a timestamp: the id breaks ties.
+                    try await tx.insertBranch(id: String(format: "b%02d", index), name: LocalizedName(en: "B\(index)", zh: "支行\(index)"),
+                                              cityCode: "330200", atMs: Self.t0 + Int64(index / 3))
+                }
+            }
+            var seen: [String] = []
+            var cursor: PageCursor?
+            repeat {
+                let page = try await store.read { [cursor] tx in try await tx.branches(before: cursor, limit: 5) }
+                seen += page.map(\.id)
+                cursor = page.count == 5 ? page.last.map { PageCursor(timeMs: $0.createdAtMs, id: $0.id) } : nil
+            } while cursor != nil
+            // Ids grow with time here, so newest-first is simply descending id order.
+            #expect(seen == (0..<23).map { String(format: "b%02d", $0) }.sorted(by: >))
+            #expect(Set(seen).count == 23)
+        }
+    }
+
+    func seedPermit(_ store: Store) async throws {
+        let person = ApplicantDeclaration(
+            passportNumber: try PassportNumber(validating: "K12345678"), nationality: try CountryCode(validating: "GBR"),
+            surname: "SMITH", givenNames: "Jane", chineseName: nil, dateOfBirth: try #require(CivilDate("1990-04-01")), sex: .female)
+        let terms = ApplicationTerms(position: "Engineer", category: .B, contractStart: try #require(CivilDate("2026-01-01")),
+                                     contractEnd: try #require(CivilDate("2028-12-31")), documents: [.passport, .photo, .employmentContract])
+        try await store.write { tx in
+            _ = try await tx.upsertCity(code: "330200", name: LocalizedName(en: "Ningbo", zh: "宁波市"), interoperable: true, atMs: Self.t0)
+            try await tx.insertEmployer(id: "e1", name: LocalizedName(en: "Acme", zh: "阿克米"), uscc: "91350100M000100Y43", cityCode: "330200", atMs: Self.t0)
+            try await tx.insertBranch(id: "b1", name: LocalizedName(en: "Main", zh: "总行"), cityCode: "330200", atMs: Self.t0)
+            try await tx.insertApplication(id: "a1", employerID: "e1", person: person, mrz: nil, terms: terms, createdBy: "staff:e", atMs: Self.t0)
+            try await tx.insertPerson(id: "p1", person: person, permitNumber: try PermitNumber(cityCode: "330200", year: 2026, serial: 1), atMs: Self.t0)
+            try await tx.insertPermit(PermitRecord(
+                id: "m1", permitNumber: try PermitNumber(cityCode: "330200", year: 2026, serial: 1).value, personId: "p1", applicationId: "a1",
+                employerId: "e1", position: "Engineer", category: "B", validFrom: "2026-01-01", validUntil: "2028-12-31",
+                decisionLetterNumber: "WPD-2026-00000001", issuedBy: "staff:o", issuedAtMs: Self.t0, cancelledAtMs: nil, cancelledBy: nil,
+                cancelReason: nil))
+        }
+    }
+}
+
+@Suite("Keys and field encryption")
+struct KeyTests {
+    @Test("the key directory is created 0600 once and reloads the same keys")
+    func keyDirectory() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let first = try KeyDirectory.loadOrCreate(path: path)
+        #expect(first.created)
+        #expect(first.signingKeys.count == 1)
+        let second = try KeyDirectory.loadOrCreate(path: path)
+        #expect(!second.created)
+        #expect(second.signingKeys.map(\.kid) == first.signingKeys.map(\.kid))
+        let cipher = FieldCipher(keys: first.dataKeys)
+        let reopened = FieldCipher(keys: second.dataKeys)
+        #expect(try reopened.open(try cipher.seal("secret", column: "c"), column: "c") == "secret")
+        #expect(cipher.blindIndex("X1", domain: "passport") == reopened.blindIndex("X1", domain: "passport"))
+        for name in [KeyDirectory.encryptionFile, KeyDirectory.blindIndexFile] {
+            let mode = try FileManager.default.attributesOfItem(atPath: path + "/" + name)[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path + "/" + KeyDirectory.encryptionFile)
+        #expect(throws: KeyDirectory.KeyError.self) { try KeyDirectory.loadOrCreate(path: path) }
+    }
+
+    @Test("sealed values are bound to their column and detect tampering")
+    func sealing() throws {
+        let cipher = FieldCipher(keys: .random())
+        let sealed = try cipher.seal("K12345678", column: "persons.passport_enc")
+        #expect(sealed.hasPrefix("v1:"))
+        #expect(try cipher.seal("K12345678", column: "persons.passport_enc") != sealed, "nonces must differ")
+        #expect(throws: (any Error).self) { try cipher.open(sealed, column: "permit_applications.passport_enc") }
+        var bytes = Array(sealed)
+        let position = bytes.count - 5
+        bytes[position] = bytes[position] == "A" ? "B" : "A"
+        #expect(throws: (any Error).self) { try cipher.open(String(bytes), column: "persons.passport_enc") }
+        #expect(throws: (any Error).self) { try FieldCipher(keys: .random()).open(sealed, column: "persons.passport_enc") }
+        #expect(cipher.blindIndex("A", domain: "passport") != cipher.blindIndex("A", domain: "other"))
+    }
+
+    @Test("database URLs are parsed or refused with a reason")
+    func postgresURLs() throws {
+        #expect(throws: StoreError.self) { try PostgresEngine.Configuration(url: "postgres://") }
+        #expect(throws: StoreError.self) { try PostgresEngine.Configuration(url: "postgres://host/db") }
+        #expect(throws: StoreError.self) { try PostgresEngine.Configuration(url: "postgres://u@host/db?sslmode=maybe") }
+        #expect(throws: StoreError.self) { try PostgresEngine.Configuration(url: "postgres://u@host/db?schema=a;drop") }
+        let parsed = try PostgresEngine.Configuration(url: "postgres://u:p%40ss@db.local:6543/joinin?schema=t_1")
+        #expect(parsed.client.port == 6543)
+        #expect(parsed.client.password == "p@ss")
+        #expect(parsed.client.options.additionalStartupParameters.first?.1 == "t_1")
+    }
+
+    @Test("page cursors round-trip and junk is refused")
+    func cursors() {
+        let cursor = PageCursor(timeMs: 1_780_000_000_123, id: "0b7c-id")
+        #expect(PageCursor(encoded: cursor.encoded) == cursor)
+        #expect(PageCursor(encoded: "!!!") == nil)
+        #expect(PageCursor(encoded: "bm9jb2xvbg") == nil)
+    }
+}
