@@ -110,7 +110,11 @@ let package = Package(
         ),
         .testTarget(
             name: "JoinInCLITests",
-            dependencies: ["JoinInCLI", "JoinInServer", "JoinInStore", "JoinInCore", "JoinInTestSupport"],
+            dependencies: [
+                "JoinInCLI", "JoinInServer", "JoinInStore", "JoinInCore", "JoinInTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
             swiftSettings: swiftSettings
         ),
     ],

@@ -1,1 +1,146 @@
+import ArgumentParser
+import Foundation
+import JoinInCLI
+import JoinInCore
+import JoinInServer
+import JoinInStore
+import JoinInTestSupport
+import SQLKit
 import Testing
+
+/// Runs CLI commands in-process, as `joinin …` would, against a temp SQLite file and key directory.
+struct CLIFixture {
+    let directory: String
+    var database: String { directory + "/joinin.sqlite" }
+    var keys: String { directory + "/keys" }
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("joinin-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    func run(_ arguments: [String]) async throws {
+        var command = try JoinInCommand.parseAsRoot(arguments + ["--database", database, "--keys", keys])
+        if var asyncCommand = command as? any AsyncParsableCommand {
+            try await asyncCommand.run()
+        } else {
+            try command.run()
+        }
+    }
+
+    func withStore<T: Sendable>(_ body: @Sendable (Store) async throws -> T) async throws -> T {
+        let keys = try KeyDirectory.loadOrCreate(path: keys)
+        return try await Store.with(url: database, dataKeys: keys.dataKeys, logger: TestStores.logger, body)
+    }
+
+    func cleanup() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// ../shared/data/cities.csv beside the package, if present.
+    static var sharedCities: String? {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.deletingLastPathComponent().appendingPathComponent("shared/data/cities.csv").path
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+}
+
+@Suite("CLI")
+struct CLITests {
+    @Test("migrate applies the schema once and creates the key directory")
+    func migrate() async throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanup() }
+        try await fixture.run(["migrate"])
+        try await fixture.run(["migrate"])
+        #expect(try await fixture.withStore { await $0.readiness() }.ready)
+        let mode = try FileManager.default.attributesOfItem(atPath: fixture.keys + "/data-encryption.key")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
+    @Test("import cities loads the shared CSV, is idempotent, and reports a bad file by line without importing it")
+    func importCities() async throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanup() }
+        guard let path = CLIFixture.sharedCities else {
+            print("note: ../shared/data/cities.csv not found; skipping the shared-file import")
+            return
+        }
+        try await fixture.run(["import", "cities", "--file", path])
+        let count = try await fixture.withStore { store in try await store.read { tx in try await tx.cityCount() } }
+        let parsed = try CityCSV.parse(try String(contentsOfFile: path, encoding: .utf8))
+        let expected = Set(parsed.rows.map(\.code)).union(ChineseCities.builtInCodes).count
+        #expect(count == expected)
+        #expect(parsed.skippedPlaceholders > 0)
+        let jiaxing = try await fixture.withStore { store in try await store.read { tx in try await tx.city(code: "330400") } }
+        #expect(jiaxing?.nameZh == "嘉兴市")
+        #expect(jiaxing?.nameEn == "Jiaxing")
+        let auditBefore = try await fixture.withStore { store in try await store.read { tx in try await tx.auditRecords(beforeSequence: nil, limit: 200) } }
+        try await fixture.run(["import", "cities", "--file", path])
+        let auditAfter = try await fixture.withStore { store in try await store.read { tx in try await tx.auditRecords(beforeSequence: nil, limit: 200) } }
+        #expect(auditAfter.count == auditBefore.count, "a re-import that changes nothing writes nothing")
+
+        let bad = fixture.directory + "/bad.csv"
+        try "code,name,provinceCode\n3399,\"新城市\",33\n33AB,\"坏\",33\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        do {
+            try await fixture.run(["import", "cities", "--file", bad])
+            Issue.record("a bad file was accepted")
+        } catch {
+            #expect("\(error)".contains("line 3"), "\(error)")
+        }
+        #expect(try await fixture.withStore { store in try await store.read { tx in try await tx.city(code: "339900") } } == nil)
+        do {
+            try await fixture.run(["import", "cities", "--file", fixture.directory + "/missing.csv"])
+            Issue.record("a missing file was accepted")
+        } catch {
+            #expect("\(error)".contains("cannot read"))
+        }
+    }
+
+    @Test("audit verify passes on an intact chain and exits 1 after tampering")
+    func auditVerify() async throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanup() }
+        try await fixture.run(["terminals", "add", "--kind", "libraryKiosk", "--name", "Main library kiosk 1"])
+        try await fixture.run(["audit", "verify"])
+        try await fixture.withStore { store in
+            try await store.write { tx in try await tx.sql.raw("UPDATE audit_log SET actor = 'someone-else'").run() }
+        }
+        do {
+            try await fixture.run(["audit", "verify"])
+            Issue.record("tampering went unnoticed")
+        } catch let exit as ExitCode {
+            #expect(exit.rawValue == 1)
+        }
+    }
+
+    @Test("staff add refuses to run without a password on standard input; bad arguments are parse errors")
+    func staffAddErrors() async throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanup() }
+        do {
+            try await fixture.run(["staff", "add", "--username", "amy", "--role", "admin"])
+            Issue.record("ran without --password-stdin")
+        } catch {
+            #expect("\(error)".contains("--password-stdin"))
+        }
+        #expect(throws: (any Error).self) { _ = try JoinInCommand.parseAsRoot(["staff", "add", "--username", "amy", "--role", "wizard"]) }
+        #expect(throws: (any Error).self) { _ = try JoinInCommand.parseAsRoot(["terminals", "add", "--kind", "toaster", "--name", "x"]) }
+    }
+
+    @Test("terminals add stores only the key's hash")
+    func terminalsAdd() async throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanup() }
+        try await fixture.run(["terminals", "add", "--kind", "transitGate", "--name", "Line 1 gate 4", "--binding", "ningbo-metro"])
+        let terminals = try await fixture.withStore { store in
+            try await store.read { tx in try await tx.sql.raw("SELECT kind, binding_id, key_hash FROM terminals").all() }
+        }
+        #expect(terminals.count == 1)
+        #expect(try terminals.first?.decode(column: "kind", as: String.self) == "transitGate")
+        #expect(try terminals.first?.decode(column: "key_hash", as: String.self).count == 64)
+        await #expect(throws: (any Error).self) {
+            try await fixture.run(["terminals", "add", "--kind", "transitGate", "--name", "   "])
+        }
+    }
+}
