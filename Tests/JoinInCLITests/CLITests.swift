@@ -75,9 +75,9 @@ struct CLITests {
         let jiaxing = try await fixture.withStore { store in try await store.read { tx in try await tx.city(code: "330400") } }
         #expect(jiaxing?.nameZh == "嘉兴市")
         #expect(jiaxing?.nameEn == "Jiaxing")
-        let auditBefore = try await fixture.withStore { store in try await store.read { tx in try await tx.auditRecords(beforeSequence: nil, limit: 200) } }
+        let auditBefore = try await fixture.withStore { store in try await store.read { tx in try await tx.auditRecords(before: nil, limit: 200) } }
         try await fixture.run(["import", "cities", "--file", path])
-        let auditAfter = try await fixture.withStore { store in try await store.read { tx in try await tx.auditRecords(beforeSequence: nil, limit: 200) } }
+        let auditAfter = try await fixture.withStore { store in try await store.read { tx in try await tx.auditRecords(before: nil, limit: 200) } }
         #expect(auditAfter.count == auditBefore.count, "a re-import that changes nothing writes nothing")
 
         let bad = fixture.directory + "/bad.csv"

@@ -60,7 +60,8 @@ struct OperationsAPITests {
             #expect(oversize.status == .contentTooLarge)
             #expect(oversize.code == "request.too_large")
             let wrongMedia = try await h.call(.post, "/v1/branches", token: admin, raw: "{}", headers: [.contentType: "text/plain"])
-            #expect(wrongMedia.status == .badRequest)
+            #expect(wrongMedia.status == .unsupportedMediaType)
+            #expect(wrongMedia.code == "request.unsupported_media_type")
             let empty = try await h.call(.post, "/v1/branches", token: admin, raw: "")
             #expect(empty.status == .badRequest)
         }

@@ -23,13 +23,13 @@ struct StoreTests {
     func counters(engine: Store.EngineKind) async throws {
         try await TestStores.withStore(engine) { (store: Store) async throws in
             let values = try await withThrowingTaskGroup(of: Int64.self) { group in
-                for _ in 0..<24 {
+                for _ in 0..<16 {
                     group.addTask { try await store.write { tx in try await tx.nextCounter("c") } }
                 }
                 return try await group.reduce(into: [Int64]()) { $0.append($1) }
             }
-            #expect(values.sorted() == Array(1...24))
-            #expect(try await store.write { tx in try await tx.nextCounter("c") } == 25)
+            #expect(values.sorted() == Array(1...16))
+            #expect(try await store.write { tx in try await tx.nextCounter("c") } == 17)
             #expect(try await store.write { tx in try await tx.nextCounter("other") } == 1)
         }
     }
@@ -94,30 +94,56 @@ struct StoreTests {
         }
     }
 
-    @Test("audit chain verifies, and any tampering is found at the right record", arguments: TestStores.engines)
+    @Test("audit chains verify, and tampering, deletion or truncation is found at the right record", arguments: TestStores.engines)
     func auditChain(engine: Store.EngineKind) async throws {
         try await TestStores.withStore(engine) { (store: Store) async throws in
-            for index in 1...30 {
+            for index in 1...40 {
                 _ = try await store.write { tx in
                     try await tx.appendAudit(actor: "staff:x", action: "thing.do", objectType: "thing", objectID: "o\(index)",
                                              detail: "n=\(index)", atMs: Self.t0 + Int64(index))
                 }
             }
-            #expect(try await store.verifyAudit(pageSize: 7) == .intact(count: 30))
-            try await store.write { tx in try await tx.sql.raw("UPDATE audit_log SET detail = 'n=999' WHERE sequence = 17").run() }
-            guard case .broken(let sequence, _) = try await store.verifyAudit(pageSize: 7) else {
+            #expect(try await store.verifyAudit(pageSize: 3) == .intact(count: 40))
+            let all = try await store.read { tx in try await tx.auditRecords(before: nil, limit: 100) }
+            #expect(all.count == 40)
+            #expect(all.map(\.atMs) == all.map(\.atMs).sorted(by: >), "newest first")
+            #expect(Set(all.map(\.lane)).count > 1, "40 appends spread over several lanes")
+            // Alter one record in the middle of its lane.
+            let lanes = Dictionary(grouping: all, by: \.lane)
+            let (lane, records) = try #require(lanes.first { $0.value.count >= 3 })
+            let middle = try #require(records.sorted { $0.sequence < $1.sequence }.dropFirst().first)
+            try await store.write { tx in
+                try await tx.sql.raw("UPDATE audit_log SET detail = 'n=999' WHERE lane = \(bind: lane) AND sequence = \(bind: middle.sequence)").run()
+            }
+            guard case .broken(let sequence, let reason) = try await store.verifyAudit(pageSize: 3) else {
                 Issue.record("tampered detail not detected")
                 return
             }
-            #expect(sequence == 17)
-            try await store.write { tx in try await tx.sql.raw("UPDATE audit_log SET detail = 'n=17' WHERE sequence = 17").run() }
-            #expect(try await store.verifyAudit() == .intact(count: 30))
-            try await store.write { tx in try await tx.sql.raw("DELETE FROM audit_log WHERE sequence = 9").run() }
-            guard case .broken(let deleted, _) = try await store.verifyAudit() else {
+            #expect(sequence == middle.sequence)
+            #expect(reason.contains("lane \(lane)"))
+            try await store.write { tx in
+                try await tx.sql.raw("UPDATE audit_log SET detail = \(bind: middle.detail) WHERE lane = \(bind: lane) AND sequence = \(bind: middle.sequence)").run()
+            }
+            #expect(try await store.verifyAudit() == .intact(count: 40))
+            // Remove the newest record of the lane: the head notices the cut.
+            let last = try #require(records.max { $0.sequence < $1.sequence })
+            try await store.write { tx in
+                try await tx.sql.raw("DELETE FROM audit_log WHERE lane = \(bind: lane) AND sequence = \(bind: last.sequence)").run()
+            }
+            guard case .broken(let cut, _) = try await store.verifyAudit() else {
+                Issue.record("truncated lane not detected")
+                return
+            }
+            #expect(cut == last.sequence)
+            // Remove a record from the middle: the gap is found.
+            try await store.write { tx in
+                try await tx.sql.raw("DELETE FROM audit_log WHERE lane = \(bind: lane) AND sequence = \(bind: middle.sequence)").run()
+            }
+            guard case .broken(let gap, _) = try await store.verifyAudit() else {
                 Issue.record("deleted record not detected")
                 return
             }
-            #expect(deleted == 10)
+            #expect(gap == middle.sequence + 1)
         }
     }
 

@@ -2,6 +2,8 @@ public import Crypto
 
 /// One entry of the hash-chained audit log: who did what to which object, when, with what outcome.
 public struct AuditEntry: Sendable, Equatable {
+    /// Which chain the entry belongs to (see `AuditChain.laneCount`).
+    public let lane: Int64
     public let sequence: Int64
     public let atMs: Int64
     public let actor: String
@@ -12,7 +14,8 @@ public struct AuditEntry: Sendable, Equatable {
     public let detail: String
 
     public init(sequence: Int64, atMs: Int64, actor: String, action: String, objectType: String, objectID: String,
-                outcome: String, detail: String) {
+                outcome: String, detail: String, lane: Int64 = 0) {
+        self.lane = lane
         self.sequence = sequence
         self.atMs = atMs
         self.actor = actor
@@ -26,7 +29,9 @@ public struct AuditEntry: Sendable, Equatable {
     /// Length-prefixed fields, so no choice of field contents can make two records encode alike.
     public var canonicalBytes: [UInt8] {
         var bytes: [UInt8] = []
-        for field in [String(sequence), String(atMs), actor, action, objectType, objectID, outcome, detail] {
+        // Lane 0 encodes as before lanes existed, so single-chain records keep their hashes.
+        let laneField = lane == 0 ? [] : ["lane=\(lane)"]
+        for field in laneField + [String(sequence), String(atMs), actor, action, objectType, objectID, outcome, detail] {
             let utf8 = Array(field.utf8)
             bytes.append(contentsOf: String(utf8.count).utf8)
             bytes.append(0x3A)
@@ -37,6 +42,10 @@ public struct AuditEntry: Sendable, Equatable {
 }
 
 public enum AuditChain {
+    /// The trail is this many independent chains; a writer appends to one chosen at random, so
+    /// concurrent transactions on PostgreSQL seldom contend for the same chain head.
+    public static let laneCount = 8
+
     /// The hash before the first record.
     public static let genesisHash = String(repeating: "0", count: 64)
 

@@ -35,7 +35,9 @@ public enum CardRules {
     public static let taxCertificateMonthsValid = 12
 
     /// Financial functions need a current tax certificate and proof of residence.
-    public static func checkFinancialDocuments(tax: TaxCertificate?, residence: ResidenceProof?, today: CivilDate) throws {
+    @discardableResult
+    public static func checkFinancialDocuments(tax: TaxCertificate?, residence: ResidenceProof?,
+                                               today: CivilDate) throws -> (tax: TaxCertificate, residence: ResidenceProof) {
         guard let tax else {
             throw DomainError.rule("card.tax_certificate_missing", "tax_certificate is required to enable financial functions")
         }
@@ -53,6 +55,7 @@ public enum CardRules {
         guard residence.validUntil >= today else {
             throw DomainError.rule("card.residence_proof_expired", "residence_proof expired on \(residence.validUntil)")
         }
+        return (tax, residence)
     }
 }
 
@@ -85,7 +88,9 @@ public struct ResidenceProof: Sendable, Equatable, Codable {
 public enum DocumentNumber {
     /// Official document numbers: 4-40 characters of A-Z, 0-9 and '-'.
     public static func validated(_ raw: String, field: String) throws -> String {
-        let value = raw.trimmingWhitespace().uppercased()
+        // Upper-case ASCII letters only: a full Unicode upper-casing turns "ß" into "SS" or "ﬁ" into "FI"
+        // and would accept characters that are not on any document.
+        let value = String(raw.trimmingWhitespace().map { $0.isASCII ? Character($0.uppercased()) : $0 })
         guard (4...40).contains(value.count),
               value.allSatisfy({ $0.isASCIIDigit || $0.isASCIIUppercaseLetter || $0 == "-" }) else {
             throw DomainError.malformed("document_number.invalid", "\(field) must be 4-40 characters of A-Z, 0-9 and '-'")

@@ -14,6 +14,8 @@ public struct DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         case conflict
         /// 413
         case tooLarge
+        /// 415
+        case unsupportedMediaType
         /// 422: well-formed, but a business rule refuses it.
         case rule
         /// 429

@@ -102,14 +102,16 @@ public enum PasswordPolicy {
 /// Back-off after repeated failed sign-ins, per account and per source.
 public enum LoginThrottle {
     public static let failuresFree = 5
+    /// A source address may be shared (NAT, a proxy's clients), so it gets more room before locking.
+    public static let sourceFailuresFree = 20
     public static let lockoutSecondsBase = 30
     public static let lockoutSecondsMax = 3600
 
     /// Seconds the key stays locked after its `failures`-th consecutive failure: none for the first
     /// few, then 30 s doubling up to an hour.
-    public static func lockoutSeconds(afterFailures failures: Int) -> Int {
-        guard failures >= failuresFree else { return 0 }
-        let doublings = min(failures - failuresFree, 7)
+    public static func lockoutSeconds(afterFailures failures: Int, free: Int = failuresFree) -> Int {
+        guard failures >= free else { return 0 }
+        let doublings = min(failures - free, 7)
         return min(lockoutSecondsMax, lockoutSecondsBase << doublings)
     }
 }

@@ -158,12 +158,19 @@ public enum PermitRules {
         guard mrz.dateOfBirth == person.dateOfBirth else { throw mismatch("date_of_birth") }
         guard mrz.sex == .unspecified || mrz.sex == person.sex else { throw mismatch("sex") }
         guard mrzForm(person.surname) == mrzForm(mrz.surname) else { throw mismatch("surname") }
-        // The MRZ may truncate long given names, so the declared ones need only start with it.
-        guard mrzForm(person.givenNames).hasPrefix(mrzForm(mrz.givenNames)) else { throw mismatch("given_names") }
+        // The MRZ may truncate long given names, so the declared ones need only start with it, but only
+        // when the MRZ name field is full: a shorter field holds every given name and must match exactly.
+        let declaredGiven = mrzForm(person.givenNames), mrzGiven = mrzForm(mrz.givenNames)
+        let nameFieldUsed = mrz.surname.count + (mrz.givenNames.isEmpty ? 0 : 2 + mrz.givenNames.count)
+        let mayBeTruncated = nameFieldUsed >= mrzNameFieldLength
+        guard mayBeTruncated ? declaredGiven.hasPrefix(mrzGiven) : declaredGiven == mrzGiven else { throw mismatch("given_names") }
         guard mrz.expiryDate >= today else {
             throw DomainError.rule("passport.expired", "passport expired on \(mrz.expiryDate)")
         }
     }
+
+    /// Characters of the TD3 name field (line 1, positions 6-44): surname, "<<", given names.
+    static let mrzNameFieldLength = 39
 
     /// Upper-case A-Z with single spaces: how a name appears in an MRZ.
     public static func mrzForm(_ name: String) -> String {

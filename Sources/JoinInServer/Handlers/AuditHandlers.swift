@@ -5,6 +5,7 @@ import JoinInCore
 import JoinInStore
 
 struct AuditDTO: Encodable {
+    let lane: Int64
     let sequence: Int64
     let at: String
     let actor: String
@@ -21,21 +22,22 @@ extension JoinIn {
         r.on(.get, "/v1/audit-records") { request, _ in
             _ = try await auth.requireStaff(request, roles: [.admin])
             let list = try ListParameters(request)
-            var before: Int64?
+            var before: AuditCursor?
             if let cursor = list.cursor {
-                guard let value = Int64(cursor), value > 0 else {
+                guard let value = AuditCursor(encoded: cursor) else {
                     throw DomainError.malformed("list.cursor_invalid", "cursor is not one this server issued")
                 }
                 before = value
             }
             let start = before
-            let rows = try await store.read { tx in try await tx.auditRecords(beforeSequence: start, limit: list.limit + 1) }
+            let rows = try await store.read { tx in try await tx.auditRecords(before: start, limit: list.limit + 1) }
             let page = rows.prefix(list.limit)
             let items = page.map {
-                AuditDTO(sequence: $0.sequence, at: Timestamps.rfc3339(ms: $0.atMs), actor: $0.actor, action: $0.action,
+                AuditDTO(lane: $0.lane, sequence: $0.sequence, at: Timestamps.rfc3339(ms: $0.atMs), actor: $0.actor, action: $0.action,
                          objectType: $0.objectType, objectId: $0.objectId, outcome: $0.outcome, detail: $0.detail, hash: $0.hash)
             }
-            return try JSON.response(Page(items: Array(items), nextCursor: rows.count > list.limit ? page.last.map { String($0.sequence) } : nil))
+            return try JSON.response(Page(items: Array(items), nextCursor: rows.count > list.limit
+                ? page.last.map { AuditCursor(atMs: $0.atMs, lane: $0.lane, sequence: $0.sequence).encoded } : nil))
         }
     }
 }

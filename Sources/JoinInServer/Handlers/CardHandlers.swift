@@ -129,6 +129,7 @@ extension JoinIn {
             throw StoreError.corrupt("card \(number) lost its holder")
         }
         try PinPolicy.validate(body.pin, dateOfBirth: CivilDate(person.dateOfBirth))
+        _ = try CardRules.transition(from: try cardStatus(card), .activate)  // refuse before paying for the hash
         let pinHash = try await PasswordHasher.hash(body.pin, cost: config.bcryptCost)
         let now = nowMs
         let dto = try await store.write { tx in
@@ -199,10 +200,7 @@ extension JoinIn {
         let tax = try body.taxCertificate.map { try TaxCertificate(number: $0.number, issuedOn: $0.issuedOn) }
         let residence = try body.residenceProof.map { try ResidenceProof(kind: $0.kind, number: $0.number, validUntil: $0.validUntil) }
         let today = today
-        try CardRules.checkFinancialDocuments(tax: tax, residence: residence, today: today)
-        guard let tax, let residence else {
-            throw DomainError.rule("card.documents_missing", "tax_certificate and residence_proof are required")
-        }
+        let documents = try CardRules.checkFinancialDocuments(tax: tax, residence: residence, today: today)
         let now = nowMs
         let dto = try await store.write { tx in
             let card = try await existingCard(tx, number)
@@ -217,7 +215,7 @@ extension JoinIn {
                 throw DomainError.rule("permit.not_valid", "financial functions need a valid work permit")
             }
             try await tx.enableFinancialFunctions(number: card.cardNumber,
-                                                  documents: FinancialDocuments(taxCertificate: tax, residenceProof: residence), atMs: now)
+                                                  documents: FinancialDocuments(taxCertificate: documents.tax, residenceProof: documents.residence), atMs: now)
             try await tx.appendAudit(actor: clerk.auditName, action: "card.enable_financial_functions", objectType: "card",
                                      objectID: card.cardNumber, atMs: now)
             return try await cardDTO(tx, try await existingCard(tx, number))

@@ -269,6 +269,11 @@ extension JoinIn {
             guard Set(body.checkedDocuments).count == body.checkedDocuments.count else {
                 throw DomainError.malformed("verification.documents_duplicate", "checked_documents lists a kind more than once")
             }
+            let unlisted = Set(body.checkedDocuments).subtracting(application.terms.documents).map(\.rawValue).sorted()
+            guard unlisted.isEmpty else {
+                throw DomainError.malformed("verification.document_not_listed",
+                                            "checked_documents names documents the application did not list: \(unlisted.joined(separator: ", "))")
+            }
             switch body.decision {
             case .reject:
                 try await tx.recordApplicationDecision(id: id, status: .rejected, checkedDocuments: body.checkedDocuments, reason: reason,

@@ -139,7 +139,10 @@ extension JoinIn {
         guard let staff, matches, staff.disabledAtMs == nil else {
             let lockout = try await store.write { tx in
                 var longest = 0
-                for key in keys { longest = max(longest, try await tx.recordLoginFailure(throttleKey: key, nowMs: now)) }
+                for key in keys {
+                    let free = key.hasPrefix("staff-source:") ? LoginThrottle.sourceFailuresFree : LoginThrottle.failuresFree
+                    longest = max(longest, try await tx.recordLoginFailure(throttleKey: key, freeFailures: free, nowMs: now))
+                }
                 try await tx.appendAudit(actor: "anonymous", action: "staff.sign_in", objectType: "staff",
                                          objectID: staff?.id ?? "-", outcome: "denied", atMs: now)
                 return longest

@@ -92,6 +92,9 @@ enum Idempotency {
             }
             return reply.response(replayed: replayed)
         } catch where isUniqueViolation(error) {
+            // Either a concurrent duplicate of this request won the key, or the effect itself raced.
+            let keyTaken = try await store.read { tx in try await tx.idempotencyRecord(principal: principal, key: key) } != nil
+            guard keyTaken else { throw error }
             throw DomainError.conflict("idempotency.in_progress",
                                        "a request with Idempotency-Key '\(key.prefix(60))' is being processed; retry shortly")
         }

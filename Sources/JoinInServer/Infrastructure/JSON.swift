@@ -23,7 +23,7 @@ enum JSON {
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> (T, ByteBuffer) {
         let buffer = try await request.body.collect(upTo: limit)
         if let contentType = request.headers[.contentType], !contentType.lowercased().hasPrefix("application/json") {
-            throw DomainError(.malformed, code: "request.unsupported_media_type", title: "Unsupported media type",
+            throw DomainError(.unsupportedMediaType, code: "request.unsupported_media_type", title: "Unsupported media type",
                               detail: "send the body as application/json, got \(contentType.prefix(60))")
         }
         guard buffer.readableBytes > 0 else {

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import JoinInCore
+import JoinInStore
 import Logging
 import NIOCore
 
@@ -23,6 +24,7 @@ struct Problem: Encodable {
         case .notFound: return .notFound
         case .conflict: return .conflict
         case .tooLarge: return .contentTooLarge
+        case .unsupportedMediaType: return .unsupportedMediaType
         case .rule: return .unprocessableContent
         case .rateLimited: return .tooManyRequests
         }
@@ -53,6 +55,10 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is NIOTooManyBytesError {
             return Problem.response(DomainError(.tooLarge, code: "request.too_large", title: "Request body too large",
                                                 detail: "the request body exceeds the limit for this endpoint"),
+                                    path: request.uri.path, requestID: requestID)
+        } catch where isUniqueViolation(error) {
+            // Two requests raced to create the same thing; the loser may retry and will then see it.
+            return Problem.response(.conflict("store.concurrent_conflict", "a concurrent request created the same data; retry the request"),
                                     path: request.uri.path, requestID: requestID)
         } catch let error as HTTPError {
             return Problem.response(Self.domainError(for: error), path: request.uri.path, requestID: requestID)

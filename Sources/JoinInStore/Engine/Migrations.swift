@@ -2,6 +2,8 @@
 /// add a new one. SQL here must run unchanged on SQLite and PostgreSQL (and on distributed
 /// PostgreSQL-compatible engines): TEXT, BIGINT, no triggers, no engine-specific types.
 /// Times are BIGINT Unix milliseconds; calendar dates TEXT `YYYY-MM-DD`; flags BIGINT 0/1.
+import JoinInCore
+
 struct Migration: Sendable {
     let version: Int64
     let name: String
@@ -56,11 +58,25 @@ enum Migrations {
             CREATE TABLE counters (
                 name TEXT PRIMARY KEY, value BIGINT NOT NULL)
             """,
+            // The audit trail is several hash chains ("lanes"), each with a head row: concurrent
+            // PostgreSQL transactions then rarely touch the same head, and the head lets
+            // verification notice records cut off the end of a chain.
             """
             CREATE TABLE audit_log (
-                sequence BIGINT PRIMARY KEY, at_ms BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-                object_type TEXT NOT NULL, object_id TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL,
-                previous_hash TEXT NOT NULL, hash TEXT NOT NULL)
+                lane BIGINT NOT NULL, sequence BIGINT NOT NULL, at_ms BIGINT NOT NULL, actor TEXT NOT NULL,
+                action TEXT NOT NULL, object_type TEXT NOT NULL, object_id TEXT NOT NULL, outcome TEXT NOT NULL,
+                detail TEXT NOT NULL, previous_hash TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (lane, sequence))
+            """,
+            "CREATE INDEX audit_log_by_time ON audit_log (at_ms, lane, sequence)",
+            """
+            CREATE TABLE audit_heads (
+                lane BIGINT PRIMARY KEY, sequence BIGINT NOT NULL, hash TEXT NOT NULL)
+            """,
+            """
+            INSERT INTO audit_heads (lane, sequence, hash) VALUES
+                (0, 0, '\(AuditChain.genesisHash)'), (1, 0, '\(AuditChain.genesisHash)'), (2, 0, '\(AuditChain.genesisHash)'),
+                (3, 0, '\(AuditChain.genesisHash)'), (4, 0, '\(AuditChain.genesisHash)'), (5, 0, '\(AuditChain.genesisHash)'),
+                (6, 0, '\(AuditChain.genesisHash)'), (7, 0, '\(AuditChain.genesisHash)')
             """,
             """
             CREATE TABLE idempotency_keys (

@@ -8,8 +8,10 @@ import SQLKit
 /// PostgreSQL through PostgresNIO's Sendable `PostgresClient` pool. Write transactions run
 /// SERIALIZABLE and are retried on serialization failure or deadlock (SQLSTATE 40001, 40P01).
 struct PostgresEngine: Sendable {
-    static let writeAttemptsMax = 12
-    static let retryBackoffMsMax = 50
+    /// Enough for a hot row (a counter) shared by a few dozen concurrent writers: each conflict
+    /// round lets at least one of them commit.
+    static let writeAttemptsMax = 64
+    static let retryBackoffMsMax = 64
 
     struct Configuration: Sendable {
         var client: PostgresClient.Configuration
@@ -81,7 +83,9 @@ struct PostgresEngine: Sendable {
             } catch let error as PSQLError where Self.isRetryable(error) {
                 guard attempt < Self.writeAttemptsMax else { throw StoreError.retriesExhausted(attempt) }
                 attempt += 1
-                try await Task.sleep(for: .milliseconds(Int.random(in: 1...Self.retryBackoffMsMax)))
+                // Jittered exponential back-off: 1, 2, 4 … capped, so colliding writers spread out.
+                let ceiling = min(Self.retryBackoffMsMax, 1 << min(attempt, 6))
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...ceiling)))
             }
         }
     }

@@ -2,6 +2,7 @@ public import JoinInCore
 import SQLKit
 
 public struct AuditRecord: Sendable, Equatable, Decodable {
+    public let lane: Int64
     public let sequence: Int64
     public let atMs: Int64
     public let actor: String
@@ -15,68 +16,115 @@ public struct AuditRecord: Sendable, Equatable, Decodable {
 
     public var entry: AuditEntry {
         AuditEntry(sequence: sequence, atMs: atMs, actor: actor, action: action, objectType: objectType,
-                   objectID: objectId, outcome: outcome, detail: detail)
+                   objectID: objectId, outcome: outcome, detail: detail, lane: lane)
     }
 }
 
+struct AuditHead: Decodable {
+    let lane: Int64
+    let sequence: Int64
+    let hash: String
+}
+
 extension StoreTx {
-    /// Appends one record to the hash chain inside the current write transaction, so the record
+    /// Appends one record to a hash chain inside the current write transaction, so the record
     /// exists exactly when the action it describes does.
     @discardableResult
     public func appendAudit(actor: String, action: String, objectType: String, objectID: String,
                             outcome: String = "ok", detail: String = "", atMs: Int64) async throws -> Int64 {
-        let last = try await sql.raw("SELECT sequence, hash FROM audit_log ORDER BY sequence DESC LIMIT 1").first()
-        let sequence = (try last?.decode(column: "sequence", as: Int64.self) ?? 0) + 1
-        let previous = try last?.decode(column: "hash", as: String.self) ?? AuditChain.genesisHash
-        let entry = AuditEntry(sequence: sequence, atMs: atMs, actor: actor, action: action, objectType: objectType,
-                               objectID: objectID, outcome: outcome, detail: String(detail.prefix(1000)))
-        let hash = AuditChain.hash(previous: previous, entry: entry)
+        let lane = Int64.random(in: 0..<Int64(AuditChain.laneCount))
+        guard let head = try await sql.raw("SELECT lane, sequence, hash FROM audit_heads WHERE lane = \(bind: lane)")
+            .first(decoding: AuditHead.self, with: .snake) else {
+            throw StoreError.corrupt("audit lane \(lane) has no head")
+        }
+        let entry = AuditEntry(sequence: head.sequence + 1, atMs: atMs, actor: actor, action: action, objectType: objectType,
+                               objectID: objectID, outcome: outcome, detail: String(detail.prefix(1000)), lane: lane)
+        let hash = AuditChain.hash(previous: head.hash, entry: entry)
         try await sql.raw("""
-            INSERT INTO audit_log (sequence, at_ms, actor, action, object_type, object_id, outcome, detail, previous_hash, hash)
-            VALUES (\(bind: sequence), \(bind: atMs), \(bind: entry.actor), \(bind: action), \(bind: objectType), \(bind: objectID),
-                    \(bind: outcome), \(bind: entry.detail), \(bind: previous), \(bind: hash))
+            INSERT INTO audit_log (lane, sequence, at_ms, actor, action, object_type, object_id, outcome, detail, previous_hash, hash)
+            VALUES (\(bind: lane), \(bind: entry.sequence), \(bind: atMs), \(bind: entry.actor), \(bind: action), \(bind: objectType),
+                    \(bind: objectID), \(bind: outcome), \(bind: entry.detail), \(bind: head.hash), \(bind: hash))
             """).run()
-        return sequence
+        try await sql.raw("""
+            UPDATE audit_heads SET sequence = \(bind: entry.sequence), hash = \(bind: hash) WHERE lane = \(bind: lane)
+            """).run()
+        return entry.sequence
     }
 
-    /// Newest first, before `beforeSequence`.
-    public func auditRecords(beforeSequence: Int64?, limit: Int) async throws -> [AuditRecord] {
-        try await sql.raw("""
-            SELECT * FROM audit_log WHERE sequence < \(bind: beforeSequence ?? Int64.max) ORDER BY sequence DESC LIMIT \(bind: limit)
+    /// Newest first by time, before the (time, lane, sequence) position of `cursor`.
+    public func auditRecords(before cursor: AuditCursor?, limit: Int) async throws -> [AuditRecord] {
+        let (time, lane, sequence) = cursor.map { ($0.atMs, $0.lane, $0.sequence) } ?? (Int64.max, Int64.max, Int64.max)
+        return try await sql.raw("""
+            SELECT * FROM audit_log
+            WHERE at_ms < \(bind: time) OR (at_ms = \(bind: time) AND (lane < \(bind: lane) OR (lane = \(bind: lane) AND sequence < \(bind: sequence))))
+            ORDER BY at_ms DESC, lane DESC, sequence DESC LIMIT \(bind: limit)
             """).all(decoding: AuditRecord.self, with: .snake)
     }
 
-    /// Oldest first, from `afterSequence`, for chain verification in pages.
-    public func auditRecords(afterSequence: Int64, limit: Int) async throws -> [AuditRecord] {
+    /// One lane, oldest first, after `afterSequence`, for chain verification in pages.
+    public func auditRecords(lane: Int64, afterSequence: Int64, limit: Int) async throws -> [AuditRecord] {
         try await sql.raw("""
-            SELECT * FROM audit_log WHERE sequence > \(bind: afterSequence) ORDER BY sequence LIMIT \(bind: limit)
+            SELECT * FROM audit_log WHERE lane = \(bind: lane) AND sequence > \(bind: afterSequence) ORDER BY sequence LIMIT \(bind: limit)
             """).all(decoding: AuditRecord.self, with: .snake)
+    }
+
+    func auditHeads() async throws -> [AuditHead] {
+        try await sql.raw("SELECT lane, sequence, hash FROM audit_heads ORDER BY lane").all(decoding: AuditHead.self, with: .snake)
     }
 }
 
+/// A position in the newest-first audit listing.
+public struct AuditCursor: Sendable, Equatable {
+    public let atMs: Int64
+    public let lane: Int64
+    public let sequence: Int64
+
+    public init(atMs: Int64, lane: Int64, sequence: Int64) {
+        self.atMs = atMs
+        self.lane = lane
+        self.sequence = sequence
+    }
+
+    public init?(encoded: String) {
+        let parts = encoded.split(separator: "-")
+        guard parts.count == 3, let at = Int64(parts[0]), let lane = Int64(parts[1]), let sequence = Int64(parts[2]) else { return nil }
+        self.init(atMs: at, lane: lane, sequence: sequence)
+    }
+
+    public var encoded: String { "\(atMs)-\(lane)-\(sequence)" }
+}
+
 extension Store {
-    /// Verifies the whole audit chain page by page; reports the first broken link.
+    /// Verifies every lane of the audit trail page by page: each record's hash, each link, no
+    /// gaps, and that each lane ends exactly at its recorded head. Reports the first broken link.
     public func verifyAudit(pageSize: Int = 5000) async throws -> AuditChain.Verdict {
-        var after: Int64 = 0
-        var previousHash = AuditChain.genesisHash
-        var count = 0
-        while true {
-            let cursor = after
-            let page = try await read { tx in try await tx.auditRecords(afterSequence: cursor, limit: pageSize) }
-            if page.isEmpty { return .intact(count: count) }
-            // Verify this page as a continuation of the previous one.
-            var expectedSequence = after + 1
-            for record in page {
-                let verdict = AuditChain.verify(
-                    [(entry: record.entry, previousHash: record.previousHash, hash: record.hash)],
-                    startingAt: expectedSequence, previousHash: previousHash)
-                if case .broken = verdict { return verdict }
-                previousHash = record.hash
-                expectedSequence += 1
-                count += 1
-            }
-            after = page[page.count - 1].sequence
+        let heads = try await read { tx in try await tx.auditHeads() }
+        guard heads.count == AuditChain.laneCount else {
+            return .broken(sequence: 0, reason: "expected \(AuditChain.laneCount) audit lanes, found \(heads.count)")
         }
+        var count = 0
+        for head in heads {
+            var after: Int64 = 0
+            var previousHash = AuditChain.genesisHash
+            while true {
+                let cursor = after
+                let page = try await read { tx in try await tx.auditRecords(lane: head.lane, afterSequence: cursor, limit: pageSize) }
+                if page.isEmpty { break }
+                let verdict = AuditChain.verify(page.map { (entry: $0.entry, previousHash: $0.previousHash, hash: $0.hash) },
+                                                startingAt: after + 1, previousHash: previousHash)
+                if case .broken(let sequence, let reason) = verdict {
+                    return .broken(sequence: sequence, reason: "lane \(head.lane): \(reason)")
+                }
+                count += page.count
+                after = page[page.count - 1].sequence
+                previousHash = page[page.count - 1].hash
+            }
+            guard after == head.sequence, previousHash == head.hash else {
+                return .broken(sequence: after + 1,
+                               reason: "lane \(head.lane): the chain ends at record \(after) but its head says \(head.sequence); records were removed or the head altered")
+            }
+        }
+        return .intact(count: count)
     }
 }
 

@@ -145,10 +145,10 @@ extension StoreTx {
 
     /// Counts a failed sign-in against `key`; returns the lockout it now carries (seconds, 0 if none).
     @discardableResult
-    public func recordLoginFailure(throttleKey key: String, nowMs: Int64) async throws -> Int {
+    public func recordLoginFailure(throttleKey key: String, freeFailures: Int = LoginThrottle.failuresFree, nowMs: Int64) async throws -> Int {
         let failures = (try await sql.raw("SELECT failures FROM login_throttle WHERE throttle_key = \(bind: key)").first()?
             .decode(column: "failures", as: Int.self) ?? 0) + 1
-        let lockout = LoginThrottle.lockoutSeconds(afterFailures: failures)
+        let lockout = LoginThrottle.lockoutSeconds(afterFailures: failures, free: freeFailures)
         let until = lockout > 0 ? nowMs + Int64(lockout) * 1000 : 0
         try await sql.raw("""
             INSERT INTO login_throttle (throttle_key, failures, locked_until_ms, updated_at_ms)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the README's five-minute tour verbatim against a fresh server: starts `joinin serve` on a
+# temp directory and port, takes the one-time admin password from its output, then executes the
+# bash block between <!-- tour:begin --> and <!-- tour:end --> (its ADMIN_OTP line is replaced).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+binary="${JOININ_BINARY:-$root/.build/debug/joinin}"
+port="${JOININ_TOUR_PORT:-18080}"
+work="$(mktemp -d)"
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+cd "$work"
+"$binary" serve --port "$port" > serve.log 2>&1 &
+server=$!
+for _ in $(seq 1 100); do
+  grep -q "JoinIn listening" serve.log 2>/dev/null && break
+  kill -0 "$server" 2>/dev/null || { cat serve.log; echo "tour: server exited"; exit 1; }
+  sleep 0.2
+done
+otp="$(sed -n 's/^  one-time password: //p' serve.log)"
+[ -n "$otp" ] || { cat serve.log; echo "tour: no one-time password printed"; exit 1; }
+
+sed -n '/<!-- tour:begin -->/,/<!-- tour:end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' \
+  | sed "s|^export ADMIN_OTP=.*|export ADMIN_OTP='$otp'|; s|^J=http://127.0.0.1:8080|J=http://127.0.0.1:$port|" > tour.sh
+bash -euo pipefail tour.sh > tour.out 2>&1 || { cat tour.out; echo "tour: FAILED"; exit 1; }
+grep -q '"financial_functions": true' tour.out || { cat tour.out; echo "tour: card did not get financial functions"; exit 1; }
+grep -q 'card.enable_financial_functions' tour.out || { cat tour.out; echo "tour: audit trail incomplete"; exit 1; }
+[ -s decision-letter.html ] || { echo "tour: no decision letter"; exit 1; }
+kill -TERM "$server"
+wait "$server" || true
+"$binary" audit verify --database ./joinin.sqlite --keys ./joinin-keys/
+echo "tour: passed ($(grep -c . tour.out) lines of output)"
