@@ -110,7 +110,7 @@ public enum LoginThrottle {
     /// Seconds the key stays locked after its `failures`-th consecutive failure: none for the first
     /// few, then 30 s doubling up to an hour.
     public static func lockoutSeconds(afterFailures failures: Int, free: Int = failuresFree) -> Int {
-        guard failures >= free else { return 0 }
+        guard free >= 0, failures >= free else { return 0 }
         let doublings = min(failures - free, 7)
         return min(lockoutSecondsMax, lockoutSecondsBase << doublings)
     }

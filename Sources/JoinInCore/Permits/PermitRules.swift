@@ -157,13 +157,16 @@ public enum PermitRules {
         guard mrz.nationality == person.nationality else { throw mismatch("nationality") }
         guard mrz.dateOfBirth == person.dateOfBirth else { throw mismatch("date_of_birth") }
         guard mrz.sex == .unspecified || mrz.sex == person.sex else { throw mismatch("sex") }
-        guard mrzForm(person.surname) == mrzForm(mrz.surname) else { throw mismatch("surname") }
-        // The MRZ may truncate long given names, so the declared ones need only start with it, but only
-        // when the MRZ name field is full: a shorter field holds every given name and must match exactly.
-        let declaredGiven = mrzForm(person.givenNames), mrzGiven = mrzForm(mrz.givenNames)
+        // The MRZ may truncate long names, so a declared name need only start like it, but only when
+        // the MRZ name field is full: a shorter field holds every name and must match exactly.
         let nameFieldUsed = mrz.surname.count + (mrz.givenNames.isEmpty ? 0 : 2 + mrz.givenNames.count)
         let mayBeTruncated = nameFieldUsed >= mrzNameFieldLength
-        guard mayBeTruncated ? declaredGiven.hasPrefix(mrzGiven) : declaredGiven == mrzGiven else { throw mismatch("given_names") }
+        guard MRZNames.matches(declared: person.surname, mrz: mrzForm(mrz.surname), allowTruncation: mayBeTruncated) else {
+            throw mismatch("surname")
+        }
+        guard MRZNames.matches(declared: person.givenNames, mrz: mrzForm(mrz.givenNames), allowTruncation: mayBeTruncated) else {
+            throw mismatch("given_names")
+        }
         guard mrz.expiryDate >= today else {
             throw DomainError.rule("passport.expired", "passport expired on \(mrz.expiryDate)")
         }

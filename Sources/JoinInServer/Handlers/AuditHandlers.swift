@@ -31,13 +31,12 @@ extension JoinIn {
             }
             let start = before
             let rows = try await store.read { tx in try await tx.auditRecords(before: start, limit: list.limit + 1) }
-            let page = rows.prefix(list.limit)
+            let (page, next) = list.page(rows) { AuditCursor(atMs: $0.atMs, lane: $0.lane, sequence: $0.sequence).encoded }
             let items = page.map {
                 AuditDTO(lane: $0.lane, sequence: $0.sequence, at: Timestamps.rfc3339(ms: $0.atMs), actor: $0.actor, action: $0.action,
                          objectType: $0.objectType, objectId: $0.objectId, outcome: $0.outcome, detail: $0.detail, hash: $0.hash)
             }
-            return try JSON.response(Page(items: Array(items), nextCursor: rows.count > list.limit
-                ? page.last.map { AuditCursor(atMs: $0.atMs, lane: $0.lane, sequence: $0.sequence).encoded } : nil))
+            return try JSON.response(Page(items: items, nextCursor: next))
         }
     }
 }

@@ -217,7 +217,7 @@ extension JoinIn {
         let cursor = try list.cursor.map(Self.pageCursor)
         let chosen = filter
         let rows = try await store.read { tx in try await tx.applications(filter: chosen, before: cursor, limit: list.limit + 1) }
-        let page = Array(rows.prefix(list.limit))
+        let (page, next) = list.page(rows) { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded }
         let items = try await store.read { tx in
             var items: [ApplicationDTO] = []
             for application in page {
@@ -226,8 +226,7 @@ extension JoinIn {
             }
             return items
         }
-        return try JSON.response(Page(items: items, nextCursor: rows.count > list.limit
-            ? page.last.map { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded } : nil))
+        return try JSON.response(Page(items: items, nextCursor: next))
     }
 
     /// An employer sees only its own applications; anything else is "not found".
@@ -368,10 +367,10 @@ extension JoinIn {
         let chosen = filter
         let (items, next) = try await store.read { tx in
             let rows = try await tx.permits(filter: chosen, before: cursor, limit: list.limit + 1)
-            let page = Array(rows.prefix(list.limit))
+            let (page, next) = list.page(rows) { PageCursor(timeMs: $0.issuedAtMs, id: $0.id).encoded }
             var items: [PermitDTO] = []
             for permit in page { items.append(try await permitDTO(tx, permit)) }
-            return (items, rows.count > list.limit ? page.last.map { PageCursor(timeMs: $0.issuedAtMs, id: $0.id).encoded } : nil)
+            return (items, next)
         }
         return try JSON.response(Page(items: items, nextCursor: next))
     }

@@ -10,11 +10,6 @@ struct CityDTO: Encodable {
     let interoperable: Bool
 }
 
-struct CityPage: Encodable {
-    let items: [CityDTO]
-    let nextCursor: String?
-}
-
 struct NameBody: Decodable {
     let en: String
     let zh: String
@@ -62,8 +57,9 @@ extension JoinIn {
             let cities = try await store.read { tx in
                 try await tx.cities(afterCode: list.cursor, interoperable: filter, limit: list.limit + 1)
             }
-            let items = cities.prefix(list.limit).map { CityDTO(code: $0.code, name: $0.name, interoperable: $0.isInteroperable) }
-            return try JSON.response(CityPage(items: Array(items), nextCursor: cities.count > list.limit ? items.last?.code : nil))
+            let (page, next) = list.page(cities) { $0.code }
+            return try JSON.response(Page(items: page.map { CityDTO(code: $0.code, name: $0.name, interoperable: $0.isInteroperable) },
+                                          nextCursor: next))
         }
         r.on(.post, "/v1/branches") { request, _ in
             let admin = try await auth.requireStaff(request, roles: [.admin])
@@ -83,9 +79,8 @@ extension JoinIn {
             let list = try ListParameters(request)
             let cursor = try list.cursor.map(Self.pageCursor)
             let rows = try await store.read { tx in try await tx.branches(before: cursor, limit: list.limit + 1) }
-            let page = rows.prefix(list.limit)
-            return try JSON.response(Page(items: page.map { BranchDTO(id: $0.id, name: $0.name, cityCode: $0.cityCode) },
-                                          nextCursor: rows.count > list.limit ? page.last.map { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded } : nil))
+            let (page, next) = list.page(rows) { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded }
+            return try JSON.response(Page(items: page.map { BranchDTO(id: $0.id, name: $0.name, cityCode: $0.cityCode) }, nextCursor: next))
         }
         r.on(.post, "/v1/employers") { request, _ in
             let admin = try await auth.requireStaff(request, roles: [.admin])
@@ -109,9 +104,9 @@ extension JoinIn {
             let list = try ListParameters(request)
             let cursor = try list.cursor.map(Self.pageCursor)
             let rows = try await store.read { tx in try await tx.employers(before: cursor, limit: list.limit + 1) }
-            let page = rows.prefix(list.limit)
+            let (page, next) = list.page(rows) { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded }
             return try JSON.response(Page(items: page.map { EmployerDTO(id: $0.id, name: $0.name, uscc: $0.uscc, cityCode: $0.cityCode) },
-                                          nextCursor: rows.count > list.limit ? page.last.map { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded } : nil))
+                                          nextCursor: next))
         }
         r.on(.get, "/v1/employers/{id}") { request, context in
             let staff = try await auth.requireStaff(request, roles: [.admin, .permitOfficer, .employer])

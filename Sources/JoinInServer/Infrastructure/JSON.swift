@@ -125,4 +125,11 @@ struct ListParameters {
         }
         cursor = query["cursor"].map(String.init)
     }
+
+    /// Splits rows fetched with `limit + 1` into this page and the cursor of the next page (nil
+    /// on the last page): the extra row only tells whether there is more.
+    func page<Row>(_ rows: [Row], cursor: (Row) -> String) -> (rows: [Row], next: String?) {
+        let page = Array(rows.prefix(limit))
+        return (page, rows.count > limit ? page.last.map(cursor) : nil)
+    }
 }
