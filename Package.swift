@@ -76,6 +76,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -103,8 +104,9 @@ let package = Package(
         .testTarget(
             name: "JoinInServerTests",
             dependencies: [
-                "JoinInServer", "JoinInStore", "JoinInCore", "JoinInTestSupport",
+                "JoinInServer", "JoinInStore", "JoinInCore", "JoinInTestSupport", "JoinInCLI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -114,6 +116,7 @@ let package = Package(
                 "JoinInCLI", "JoinInServer", "JoinInStore", "JoinInCore", "JoinInTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

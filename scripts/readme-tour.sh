@@ -21,10 +21,12 @@ otp="$(sed -n 's/^  one-time password: //p' serve.log)"
 [ -n "$otp" ] || { cat serve.log; echo "tour: no one-time password printed"; exit 1; }
 
 sed -n '/<!-- tour:begin -->/,/<!-- tour:end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' \
-  | sed "s|^export ADMIN_OTP=.*|export ADMIN_OTP='$otp'|; s|^J=http://127.0.0.1:8080|J=http://127.0.0.1:$port|" > tour.sh
+  | sed "s|^export ADMIN_OTP=.*|export ADMIN_OTP='$otp'|; s|^J=http://127.0.0.1:8080|J=http://127.0.0.1:$port|; s|swift run joinin |$binary |" > tour.sh
 bash -euo pipefail tour.sh > tour.out 2>&1 || { cat tour.out; echo "tour: FAILED"; exit 1; }
 grep -q '"financial_functions": true' tour.out || { cat tour.out; echo "tour: card did not get financial functions"; exit 1; }
 grep -q 'card.enable_financial_functions' tour.out || { cat tour.out; echo "tour: audit trail incomplete"; exit 1; }
+grep -q '^verdict: valid' tour.out || { cat tour.out; echo "tour: the credential did not verify offline"; exit 1; }
+grep -q '"permit_status":"valid"' tour.out || { cat tour.out; echo "tour: the identity check failed"; exit 1; }
 [ -s decision-letter.html ] || { echo "tour: no decision letter"; exit 1; }
 kill -TERM "$server"
 wait "$server" || true

@@ -21,10 +21,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Card number issuer prefix, 6-10 digits (env JOININ_CARD_PREFIX; default 623091)")
     var cardPrefix: String?
 
+    @Option(name: .long, help: "Public base URL of this deployment, the credential issuer (env JOININ_PUBLIC_URL; default http://HOST:PORT)")
+    var publicURL: String?
+
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
         var config = ServerConfig()
+        config.publicURLOverride = publicURL ?? Environment.value("JOININ_PUBLIC_URL") ?? ""
         config.host = host ?? Environment.value("JOININ_HOST") ?? config.host
         config.port = try port ?? Environment.value("JOININ_PORT").map {
             guard let value = Int($0), (0...65535).contains(value) else { throw CLIError(description: "error: JOININ_PORT must be 0-65535") }
@@ -56,7 +60,8 @@ struct Serve: AsyncParsableCommand {
                     ------------------------------------------------------------------
                     """)
                 }
-                let app = buildApplication(store: store, config: configured, metricsRegistry: registry, logger: log) { port in
+                let signing = try CredentialKeys(keys.signingKeys)
+                let app = buildApplication(store: store, config: configured, keys: signing, metricsRegistry: registry, logger: log) { port in
                     let base = "http://\(configured.host):\(port ?? configured.port)"
                     say("""
                     JoinIn listening on \(base)  (database: \(store.kind.rawValue) \(configured.databaseURL.redactingPassword))

@@ -12,6 +12,7 @@ struct JoinIn: Sendable {
     let store: Store
     let config: ServerConfig
     let clock: AppClock
+    let keys: CredentialKeys
     let auth: Authenticator
     let registry: PrometheusCollectorRegistry?
     let logger: Logger
@@ -26,11 +27,11 @@ struct JoinIn: Sendable {
 
 /// Builds the HTTP application over an opened, migrated store.
 public func buildApplication(
-    store: Store, config: ServerConfig, clock: AppClock = .system,
+    store: Store, config: ServerConfig, keys: CredentialKeys, clock: AppClock = .system,
     metricsRegistry: PrometheusCollectorRegistry? = nil, logger: Logger,
     onServerRunning: @escaping @Sendable (Int?) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = buildRouter(store: store, config: config, clock: clock, metricsRegistry: metricsRegistry, logger: logger)
+    let router = buildRouter(store: store, config: config, keys: keys, clock: clock, metricsRegistry: metricsRegistry, logger: logger)
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "JoinIn"),
@@ -40,15 +41,16 @@ public func buildApplication(
 
 /// The router alone (tests drive it without a socket).
 public func buildRouter(
-    store: Store, config: ServerConfig, clock: AppClock = .system,
+    store: Store, config: ServerConfig, keys: CredentialKeys, clock: AppClock = .system,
     metricsRegistry: PrometheusCollectorRegistry? = nil, logger: Logger
 ) -> Router<AppContext> {
-    let app = JoinIn(store: store, config: config, clock: clock, auth: Authenticator(store: store, clock: clock),
+    let app = JoinIn(store: store, config: config, clock: clock, keys: keys, auth: Authenticator(store: store, clock: clock),
                      registry: metricsRegistry, logger: logger,
                      dummyPasswordHash: Bcrypt.hash("not-a-password", cost: config.bcryptCost))
-    let router = Router(context: AppContext.self)
+    let router = Router(context: AppContext.self, options: .autoGenerateHeadEndpoints)
     let tableBox = RouteTableBox()
     router.add(middleware: ProblemMiddleware<AppContext>())
+    router.add(middleware: ControlCharacterGuardMiddleware())
     router.add(middleware: MethodNotAllowedMiddleware(table: { tableBox.table }))
     router.add(middleware: MetricsMiddleware())
     var registrar = RouteRegistrar(router: router)
@@ -65,6 +67,8 @@ extension JoinIn {
         registerPermits(&registrar)
         registerCards(&registrar)
         registerAudit(&registrar)
+        registerECard(&registrar)
+        registerCredentials(&registrar)
     }
 }
 
@@ -78,7 +82,7 @@ final class RouteTableBox: Sendable {
 /// The served operations (method + OpenAPI path), for the spec-coverage test.
 public func servedOperations(store: Store, config: ServerConfig, logger: Logger) -> [(method: String, path: String)] {
     let router = Router(context: AppContext.self)
-    let app = JoinIn(store: store, config: config, clock: .system, auth: Authenticator(store: store, clock: .system),
+    let app = JoinIn(store: store, config: config, clock: .system, keys: .random(), auth: Authenticator(store: store, clock: .system),
                      registry: nil, logger: logger, dummyPasswordHash: "")
     var registrar = RouteRegistrar(router: router)
     app.registerAll(&registrar)

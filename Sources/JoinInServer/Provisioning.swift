@@ -66,10 +66,10 @@ public enum Provisioning {
     public static func addTerminal(kind: TerminalKind, name: String, bindingID: String?, store: Store, actor: String,
                                    nowMs: Int64) async throws -> (id: String, apiKey: String) {
         let name = name.trimmingWhitespace()
-        guard (1...100).contains(name.count) else {
+        guard (1...100).contains(name.scalarCount) else {
             throw DomainError.malformed("terminal.name_invalid", "name must be 1-100 characters")
         }
-        if let bindingID, !(1...64).contains(bindingID.count) {
+        if let bindingID, !(1...64).contains(bindingID.scalarCount) {
             throw DomainError.malformed("terminal.binding_invalid", "binding_id must be 1-64 characters")
         }
         let id = UUID().uuidString.lowercased()

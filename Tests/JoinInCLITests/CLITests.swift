@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import JoinInCLI
 import JoinInCore
@@ -20,7 +21,12 @@ struct CLIFixture {
     }
 
     func run(_ arguments: [String]) async throws {
-        var command = try JoinInCommand.parseAsRoot(arguments + ["--database", database, "--keys", keys])
+        try await Self.runCommand(arguments + ["--database", database, "--keys", keys])
+    }
+
+    /// Parses and runs a command line as `joinin` would.
+    static func runCommand(_ arguments: [String]) async throws {
+        var command = try JoinInCommand.parseAsRoot(arguments)
         if var asyncCommand = command as? any AsyncParsableCommand {
             try await asyncCommand.run()
         } else {
@@ -141,6 +147,77 @@ struct CLITests {
         #expect(try terminals.first?.decode(column: "key_hash", as: String.self).count == 64)
         await #expect(throws: (any Error).self) {
             try await fixture.run(["terminals", "add", "--kind", "transitGate", "--name", "   "])
+        }
+    }
+}
+
+@Suite("CLI: keys and offline verification")
+struct CLICredentialTests {
+    static func claims(statusIndex: Int, expiresAt: Int64 = 2_000_000_000) throws -> PermitClaims {
+        PermitClaims(issuer: "http://127.0.0.1:8080", permitNumber: try PermitNumber(cityCode: "330200", year: 2026, serial: 7).value,
+                     issuedAt: 1_796_097_600, expiresAt: expiresAt, surname: "SMITH", givenNames: "JANE ANN", chineseName: nil,
+                     nationality: "GBR", category: "B", employer: LocalizedName(en: "Ningbo Port Tech", zh: "宁波港科技"),
+                     validFrom: try #require(CivilDate("2026-12-01")), validUntil: try #require(CivilDate("2028-11-30")),
+                     maskedCardNumber: "623091*********0014", statusIndex: statusIndex,
+                     statusURI: "http://127.0.0.1:8080/v1/credential-status/1")
+    }
+
+    @Test("keys rotate adds a newer signing key; keys list shows it last")
+    func rotate() async throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanup() }
+        try await fixture.run(["migrate"])
+        let before = try KeyDirectory.loadOrCreate(path: fixture.keys).signingKeys.map(\.kid)
+        try await CLIFixture.runCommand(["keys", "rotate", "--keys", fixture.keys])
+        let after = try KeyDirectory.loadOrCreate(path: fixture.keys).signingKeys.map(\.kid)
+        #expect(after.count == before.count + 1)
+        #expect(after.dropLast() == before[...])
+        #expect(after == after.sorted())
+    }
+
+    @Test("verify prints a verdict and exits 0 only for valid", arguments: CredentialVerdict.allCases)
+    func verify(expected: CredentialVerdict) async throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanup() }
+        let key = Curve25519.Signing.PrivateKey()
+        let jwks = JWKS(keys: [JWK(publicKey: key.publicKey, kid: "k1")])
+        try Data(jwks.serialized()).write(to: URL(fileURLWithPath: fixture.directory + "/jwks.json"))
+        var list = StatusList(capacity: 64)
+        list.setStatus(1, at: 5)
+        let statusToken = try StatusListToken.sign(list: list, uri: "http://127.0.0.1:8080/v1/credential-status/1", issuedAt: 1_796_097_600,
+                                                   expiresAt: 2_000_000_000, ttl: 300, kid: "k1", key: key)
+        try statusToken.write(toFile: fixture.directory + "/status.jwt", atomically: true, encoding: .utf8)
+        let credential: String
+        switch expected {
+        case .valid: credential = try PermitCredential.issue(try Self.claims(statusIndex: 4), kid: "k1", key: key)
+        case .revoked: credential = try PermitCredential.issue(try Self.claims(statusIndex: 5), kid: "k1", key: key)
+        case .expired: credential = try PermitCredential.issue(try Self.claims(statusIndex: 4, expiresAt: 1_796_100_000), kid: "k1", key: key)
+        case .unknownKey: credential = try PermitCredential.issue(try Self.claims(statusIndex: 4), kid: "k2", key: key)
+        case .badSignature: credential = try PermitCredential.issue(try Self.claims(statusIndex: 4), kid: "k1", key: Curve25519.Signing.PrivateKey())
+        case .malformed: credential = "not.a.credential"
+        }
+        do {
+            try await CLIFixture.runCommand(["verify", "--jwks", fixture.directory + "/jwks.json", "--status-list",
+                                             fixture.directory + "/status.jwt", "--at", "1796200000", credential])
+            #expect(expected == .valid, "exit 0 for \(expected)")
+        } catch let exit as ExitCode {
+            #expect(expected != .valid)
+            #expect(exit.rawValue == 1)
+        }
+        #expect(PermitCredential.verify(credential, keys: try jwks.keyMap(), statusList: ("http://127.0.0.1:8080/v1/credential-status/1", list),
+                                        now: 1_796_200_000).verdict == expected)
+    }
+
+    @Test("verify refuses unreadable key files with a one-line error")
+    func badJWKS() async throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanup() }
+        try "not json".write(toFile: fixture.directory + "/jwks.json", atomically: true, encoding: .utf8)
+        do {
+            try await CLIFixture.runCommand(["verify", "--jwks", fixture.directory + "/jwks.json", "x.y.z"])
+            Issue.record("accepted a broken JWKS")
+        } catch {
+            #expect("\(error)".contains("not a readable JWKS"))
         }
     }
 }

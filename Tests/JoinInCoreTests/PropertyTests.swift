@@ -167,9 +167,9 @@ struct PermitRulesPropertyTests {
             #expect(validity.validFrom >= issue && validity.validFrom >= start)
             #expect(RulesCalendar.days(validity.validUntil) < RulesCalendar.days(anniversary))
             // A permit on the first day of validity is valid; the day after validUntil it is expired.
-            #expect(PermitRules.status(validUntil: validity.validUntil, cancelled: false, today: validity.validFrom) == .valid)
-            #expect(PermitRules.status(validUntil: validity.validUntil, cancelled: false, today: validity.validUntil) == .valid)
-            #expect(PermitRules.status(validUntil: validity.validUntil, cancelled: false, today: validity.validUntil.adding(days: 1)) == .expired)
+            #expect(PermitRules.status(validFrom: validity.validFrom, validUntil: validity.validUntil, cancelled: false, today: validity.validFrom) == .valid)
+            #expect(PermitRules.status(validFrom: validity.validFrom, validUntil: validity.validUntil, cancelled: false, today: validity.validUntil) == .valid)
+            #expect(PermitRules.status(validFrom: validity.validFrom, validUntil: validity.validUntil, cancelled: false, today: validity.validUntil.adding(days: 1)) == .expired)
         }
         // Both branches were exercised.
         #expect(issued > 1_000)
@@ -182,8 +182,9 @@ struct PermitRulesPropertyTests {
             let until = Int.random(in: 18_000...22_000, using: &rng)
             let today = until + Int.random(in: -400...400, using: &rng)
             let cancelled = Int.random(in: 0..<4, using: &rng) == 0
-            let expected: PermitStatus = cancelled ? .cancelled : (today - until >= 1 ? .expired : .valid)
-            #expect(PermitRules.status(validUntil: CivilDate(daysSinceEpoch: until), cancelled: cancelled,
+            let from = until - Int.random(in: 0...1_800, using: &rng)
+            let expected: PermitStatus = cancelled ? .cancelled : (today < from ? .pending : (today - until >= 1 ? .expired : .valid))
+            #expect(PermitRules.status(validFrom: CivilDate(daysSinceEpoch: from), validUntil: CivilDate(daysSinceEpoch: until), cancelled: cancelled,
                                        today: CivilDate(daysSinceEpoch: today)) == expected)
         }
     }

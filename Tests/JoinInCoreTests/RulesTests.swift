@@ -586,11 +586,13 @@ struct PermitRulesTests {
 
     @Test func statusBoundaries() {
         let until = rulesDate("2027-03-09")
-        #expect(PermitRules.status(validUntil: until, cancelled: false, today: rulesDate("2026-03-10")) == .valid)
-        #expect(PermitRules.status(validUntil: until, cancelled: false, today: until) == .valid)
-        #expect(PermitRules.status(validUntil: until, cancelled: false, today: rulesDate("2027-03-10")) == .expired)
-        #expect(PermitRules.status(validUntil: until, cancelled: true, today: rulesDate("2026-03-10")) == .cancelled)
-        #expect(PermitRules.status(validUntil: until, cancelled: true, today: rulesDate("2030-01-01")) == .cancelled)
+        #expect(PermitRules.status(validFrom: rulesDate("2026-03-10"), validUntil: until, cancelled: false, today: rulesDate("2026-03-10")) == .valid)
+        #expect(PermitRules.status(validFrom: rulesDate("2026-03-10"), validUntil: until, cancelled: false, today: until) == .valid)
+        #expect(PermitRules.status(validFrom: rulesDate("2026-03-10"), validUntil: until, cancelled: false, today: rulesDate("2027-03-10")) == .expired)
+        #expect(PermitRules.status(validFrom: rulesDate("2026-03-10"), validUntil: until, cancelled: true, today: rulesDate("2026-03-10")) == .cancelled)
+        #expect(PermitRules.status(validFrom: rulesDate("2026-03-10"), validUntil: until, cancelled: true, today: rulesDate("2030-01-01")) == .cancelled)
+        #expect(PermitRules.status(validFrom: rulesDate("2026-03-10"), validUntil: until, cancelled: false, today: rulesDate("2026-03-09")) == .pending)
+        #expect(PermitRules.status(validFrom: rulesDate("2026-03-10"), validUntil: until, cancelled: true, today: rulesDate("2026-03-09")) == .cancelled)
     }
 
     // MARK: names and reasons

@@ -215,6 +215,27 @@ struct PermitAPITests {
         }
     }
 
+    @Test("a permit whose contract starts later is pending until then: no card, listed as pending")
+    func pendingPermit() async throws {
+        try await Harness.run { h in
+            let world = try await h.world()
+            let permit = try await h.issuedPermit(world, body: Harness.applicationBody(contractStart: "2027-06-01", contractEnd: "2029-05-31"))
+            let number = try #require(permit["number"] as? String)
+            #expect(permit["status"] as? String == "pending")
+            #expect(permit["valid_from"] as? String == "2027-06-01")
+            #expect(try await h.call(.get, "/v1/permits?status=pending", token: world.officer).items.count == 1)
+            #expect(try await h.call(.get, "/v1/permits?status=valid", token: world.officer).items.isEmpty)
+            let card = try await h.call(.post, "/v1/cards", token: world.clerk, json: [
+                "permit_number": number, "decision_letter_number": permit["decision_letter_number"] as? String ?? "", "passport_number": "K12345678",
+            ])
+            #expect(card.code == "permit.not_valid")
+            let again = try await h.call(.post, "/v1/permit-applications", token: world.employer, json: Harness.applicationBody())
+            let blocked = try await h.call(.post, "/v1/permit-applications/\(try #require(again.string("id")))/originals-verification",
+                                           token: world.officer, json: ["checked_documents": Harness.allDocuments, "decision": "issue"])
+            #expect(blocked.code == "permit.already_valid", "a pending permit also blocks a second one")
+        }
+    }
+
     @Test("names in the decision letter are HTML-escaped")
     func letterEscaping() {
         let permit = PermitDTO(number: "W3302002026000001X", category: "B",
@@ -224,11 +245,12 @@ struct PermitAPITests {
                                holder: HolderDTO(surname: "O'NEIL", givenNames: "<b>", chineseName: nil, nationality: "IRL",
                                                  dateOfBirth: "1990-01-01", sex: "M"),
                                issuedAt: "2026-12-01T04:00:00Z", cancelledAt: nil, cancelReason: nil)
-        let html = DecisionLetter.html(permit)
+        let html = DecisionLetter.html(permit, activationCode: "AB<C-DEFG-HJKL")
         #expect(!html.contains("<script>"))
         #expect(html.contains("&lt;script&gt;"))
         #expect(html.contains("甲&amp;乙"))
         #expect(html.contains("O&#39;NEIL &lt;b&gt;"))
         #expect(html.contains("&quot;Engineer&quot;"))
+        #expect(html.contains("AB&lt;C-DEFG-HJKL"))
     }
 }

@@ -71,7 +71,7 @@ struct Harness: Sendable {
         let clock = TestClock()
         try await TestStores.withStore(engine) { (store: Store) async throws in
             try await ReferenceData.loadBuiltIn(store: store, nowMs: clock.now)
-            let router = buildRouter(store: store, config: config, clock: clock.appClock, logger: TestStores.logger)
+            let router = buildRouter(store: store, config: config, keys: .random(), clock: clock.appClock, logger: TestStores.logger)
             let app = Application(router: router)
             try await app.test(.router) { client in
                 try await body(Harness(store: store, client: client, clock: clock))

@@ -67,6 +67,43 @@ struct OperationsAPITests {
         }
     }
 
+    @Test("control characters in bodies and URIs, and overlong text hidden in combining marks, are refused")
+    func hostileText() async throws {
+        try await Harness.run { h in
+            let admin = try await h.admin()
+            let nul = try await h.call(.post, "/v1/terminals", token: admin, raw: #"{"kind":"counter","name":"a\u0000b"}"#)
+            #expect(nul.status == .badRequest)
+            #expect(nul.code == "request.control_character")
+            let signIn = try await h.call(.post, "/v1/staff/sessions", raw: #"{"username":"ad\u0000min","password":"x"}"#)
+            #expect(signIn.code == "request.control_character")
+            #expect(try await h.call(.post, "/v1/terminals", token: admin, raw: #"{"kind":"counter","name":"tab\tis fine"}"#).status == .created)
+            #expect(try await h.call(.get, "/v1/branches?cursor=MToA", token: admin).code == "list.cursor_invalid")
+            #expect(try await h.call(.get, "/v1/permits/W%00", token: admin).code == "request.control_character")
+            let accents = "a" + String(repeating: "\u{0301}", count: 5000)
+            let long = try await h.call(.post, "/v1/terminals", token: admin, json: ["kind": "counter", "name": accents])
+            #expect(long.code == "terminal.name_invalid")
+            #expect(try await h.call(.post, "/v1/branches", token: admin,
+                                     json: ["name": ["en": "e" + String(repeating: "\u{0301}", count: 300), "zh": "支行"],
+                                            "city_code": "330200"]).code == "name.too_long")
+            #expect(try await h.call(.post, "/v1/staff", token: admin,
+                                     json: ["username": "\u{212A}elvin", "password": Harness.password, "role": "admin"]).code == "username.invalid")
+            #expect(try await h.call(.head, "/healthz").status == .ok)
+        }
+    }
+
+    @Test("every byte of a long password counts (bcrypt alone would read only 72)")
+    func longPasswords() async throws {
+        try await Harness.run { h in
+            let admin = try await h.admin()
+            let password = String(repeating: "abcd", count: 20)
+            #expect(try await h.call(.post, "/v1/staff", token: admin,
+                                     json: ["username": "longpw", "password": password, "role": "permitOfficer"]).status == .created)
+            let truncatedTwin = String(repeating: "abcd", count: 18) + "XXXXYYYY"
+            #expect(try await h.call(.post, "/v1/staff/sessions", json: ["username": "longpw", "password": truncatedTwin]).status == .unauthorized)
+            #expect(try await h.call(.post, "/v1/staff/sessions", json: ["username": "longpw", "password": password]).status == .created)
+        }
+    }
+
     @Test("junk of every shape sent to every write endpoint gets a 4xx, never a 5xx")
     func noServerErrorsForBadInput() async throws {
         try await Harness.run { h in

@@ -17,7 +17,7 @@ public struct LocalizedName: Sendable, Equatable, Hashable, Codable {
         guard !en.isEmpty, !zh.isEmpty else {
             throw DomainError.malformed("name.empty", "\(field).en and \(field).zh must both be non-empty")
         }
-        guard en.count <= lengthMax, zh.count <= lengthMax else {
+        guard en.scalarCount <= lengthMax, zh.scalarCount <= lengthMax else {
             throw DomainError.malformed("name.too_long", "\(field) must be at most \(lengthMax) characters in each language")
         }
         return LocalizedName(en: en, zh: zh)
@@ -25,6 +25,16 @@ public struct LocalizedName: Sendable, Equatable, Hashable, Codable {
 }
 
 extension String {
+    /// Length for limits: Unicode scalars, not user-perceived characters, so a letter followed by
+    /// thousands of combining marks cannot pass as "one character".
+    public var scalarCount: Int { unicodeScalars.count }
+
+    /// True when the text contains a control character other than tab, CR, LF (NUL among them:
+    /// PostgreSQL cannot store it, and no field of ours needs one).
+    public var containsControlCharacters: Bool {
+        unicodeScalars.contains { $0.properties.generalCategory == .control && $0 != "\t" && $0 != "\n" && $0 != "\r" }
+    }
+
     /// Trims spaces, tabs and newlines at both ends (no Foundation needed).
     public func trimmingWhitespace() -> String {
         let isSpace: (Character) -> Bool = { $0.isWhitespace }

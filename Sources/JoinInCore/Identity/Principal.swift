@@ -57,7 +57,12 @@ public enum UsernamePolicy {
 
     /// Lower-case ASCII letters, digits, '.', '_' and '-', starting with a letter.
     public static func validate(_ username: String) throws -> String {
-        let name = username.trimmingWhitespace().lowercased()
+        let trimmed = username.trimmingWhitespace()
+        // ASCII first: lower-casing would fold look-alikes such as the Kelvin sign (U+212A) into 'k'.
+        guard trimmed.unicodeScalars.allSatisfy(\.isASCII) else {
+            throw DomainError.malformed("username.invalid", "username must be 3-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter")
+        }
+        let name = trimmed.lowercased()
         let isLower: (Character) -> Bool = { $0.unicodeScalars.count == 1 && $0.asciiValue.map { (0x61...0x7A).contains($0) } == true }
         let allowed: (Character) -> Bool = { $0.isASCIIDigit || isLower($0) || $0 == "." || $0 == "_" || $0 == "-" }
         guard lengthRange.contains(name.count), let first = name.first, isLower(first), name.allSatisfy(allowed) else {
@@ -80,10 +85,10 @@ public enum PasswordPolicy {
 
     /// Refuses short, overlong, common passwords and passwords equal to an identifier of the account.
     public static func validate(_ password: String, identifiers: [String]) throws {
-        guard password.count >= lengthMin else {
+        guard password.scalarCount >= lengthMin else {
             throw DomainError.rule("password.too_short", "password must be at least \(lengthMin) characters")
         }
-        guard password.count <= lengthMax else {
+        guard password.scalarCount <= lengthMax else {
             throw DomainError.malformed("password.too_long", "password must be at most \(lengthMax) characters")
         }
         let lowered = password.lowercased()

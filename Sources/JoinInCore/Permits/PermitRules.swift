@@ -29,7 +29,8 @@ public enum ApplicationStatus: String, Sendable, Codable, CaseIterable {
 }
 
 public enum PermitStatus: String, Sendable, Codable, CaseIterable {
-    case valid, expired, cancelled
+    /// `pending`: issued, but its validity starts later (the contract starts in the future).
+    case pending, valid, expired, cancelled
 }
 
 /// The foreign national as the employer declares them.
@@ -91,7 +92,7 @@ public enum PermitRules {
             guard allowEmpty else { throw DomainError.malformed("person.name_empty", "\(field) must not be empty") }
             return ""
         }
-        guard collapsed.count <= nameLengthMax else {
+        guard collapsed.scalarCount <= nameLengthMax else {
             throw DomainError.malformed("person.name_too_long", "\(field) must be at most \(nameLengthMax) characters")
         }
         let allowed: (Character) -> Bool = { $0.isLetter || $0 == " " || $0 == "-" || $0 == "'" || $0 == "." }
@@ -105,7 +106,7 @@ public enum PermitRules {
         guard let raw else { return nil }
         let name = raw.trimmingWhitespace()
         guard !name.isEmpty else { return nil }
-        guard name.count <= 32, !name.contains(where: { $0.isNewline }) else {
+        guard name.scalarCount <= 32, !name.contains(where: { $0.isNewline }) else {
             throw DomainError.malformed("person.chinese_name_invalid", "chinese_name must be at most 32 characters on one line")
         }
         return name
@@ -121,7 +122,7 @@ public enum PermitRules {
             throw DomainError.rule("person.age_out_of_range", "applicant must be 18-100 years old; date_of_birth \(person.dateOfBirth) gives \(age)")
         }
         let position = terms.position.trimmingWhitespace()
-        guard !position.isEmpty, position.count <= positionLengthMax else {
+        guard !position.isEmpty, position.scalarCount <= positionLengthMax else {
             throw DomainError.malformed("application.position_invalid", "position must be 1-\(positionLengthMax) characters")
         }
         guard terms.contractStart < terms.contractEnd else {
@@ -209,8 +210,9 @@ public enum PermitRules {
     }
 
     /// Status is computed from the date, so an expired permit needs no batch job to turn expired.
-    public static func status(validUntil: CivilDate, cancelled: Bool, today: CivilDate) -> PermitStatus {
+    public static func status(validFrom: CivilDate, validUntil: CivilDate, cancelled: Bool, today: CivilDate) -> PermitStatus {
         if cancelled { return .cancelled }
+        if today < validFrom { return .pending }
         return today > validUntil ? .expired : .valid
     }
 
@@ -221,7 +223,7 @@ public enum PermitRules {
             guard !required else { throw DomainError.malformed("reason.required", "\(field) is required") }
             return nil
         }
-        guard reason.count <= 500 else { throw DomainError.malformed("reason.too_long", "\(field) must be at most 500 characters") }
+        guard reason.scalarCount <= 500 else { throw DomainError.malformed("reason.too_long", "\(field) must be at most 500 characters") }
         return reason
     }
 }

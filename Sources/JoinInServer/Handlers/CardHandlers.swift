@@ -155,6 +155,7 @@ extension JoinIn {
             guard try await tx.updateCardStatus(number: card.cardNumber, from: from, to: next, atMs: now) else {
                 throw DomainError.conflict("card.concurrent_change", "card \(number) changed meanwhile; retry")
             }
+            try await tx.revokeCredentials(cardNumber: card.cardNumber, atMs: now)
             try await tx.appendAudit(actor: staff.auditName, action: audit, objectType: "card", objectID: card.cardNumber,
                                      detail: "\(from.rawValue)->\(next.rawValue)", atMs: now)
             return try await cardDTO(tx, try await existingCard(tx, number))
@@ -178,6 +179,7 @@ extension JoinIn {
             guard try await tx.updateCardStatus(number: old.cardNumber, from: from, to: next, atMs: now) else {
                 throw DomainError.conflict("card.concurrent_change", "card \(number) changed meanwhile; retry")
             }
+            try await tx.revokeCredentials(cardNumber: old.cardNumber, atMs: now)
             guard let person = try await tx.person(id: old.personId) else { throw StoreError.corrupt("card \(number) lost its holder") }
             let permitID = try await tx.latestPermit(number: person.permitNumber)?.id ?? old.permitId
             let replacement = try await newCardNumber(tx)

@@ -99,6 +99,8 @@ struct IssuedDTO: Encodable {
     let applicationId: String
     let status: String
     let permit: PermitDTO
+    /// One-time code for the holder's e-card registration; also printed on the decision letter.
+    let activationCode: String
 }
 
 extension JoinIn {
@@ -128,7 +130,12 @@ extension JoinIn {
             let staff = try await auth.requireStaff(request, roles: [.permitOfficer, .employer])
             let number = try context.parameters.require("number")
             let html = try await store.read { tx in
-                DecisionLetter.html(try await permitDTO(tx, try await visiblePermit(tx, number: number, to: staff)))
+                let permit = try await visiblePermit(tx, number: number, to: staff)
+                // Only the officer's print carries the e-card activation code: the employer must not
+                // be able to register the holder's account.
+                let code = staff.role == .permitOfficer
+                    ? try await tx.activationCode(permitID: permit.id).map(ECardRules.formatActivationCode) : nil
+                return DecisionLetter.html(try await permitDTO(tx, permit), activationCode: code)
             }
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                             body: .init(byteBuffer: .init(string: html)))
@@ -145,6 +152,7 @@ extension JoinIn {
                     throw DomainError.conflict("permit.already_cancelled", "permit \(number) is already cancelled")
                 }
                 try await tx.cancelPermit(id: permit.id, by: officer.auditName, reason: reason, atMs: now)
+                try await tx.revokeCredentials(permitID: permit.id, atMs: now)
                 try await tx.appendAudit(actor: officer.auditName, action: "permit.cancel", objectType: "permit", objectID: number,
                                          detail: reason, atMs: now)
                 guard let cancelled = try await tx.permit(id: permit.id) else {
@@ -177,7 +185,7 @@ extension JoinIn {
         try PermitRules.validate(person: person, terms: terms, today: today)
         var mrzText: String?
         if let raw = body.person.mrz {
-            guard raw.count <= 200 else { throw DomainError.malformed("mrz.format", "person.mrz must be two lines of 44 characters") }
+            guard raw.scalarCount <= 200 else { throw DomainError.malformed("mrz.format", "person.mrz must be two lines of 44 characters") }
             let mrz = try MachineReadableZone.parse(raw, today: today)
             try PermitRules.checkAgreement(person: person, mrz: mrz, today: today)
             mrzText = raw.trimmingWhitespace()
@@ -285,7 +293,11 @@ extension JoinIn {
                 try PermitRules.checkOriginals(listed: application.terms.documents, checked: body.checkedDocuments)
                 let permit = try await issuePermit(tx, application: application, checked: body.checkedDocuments, reason: reason,
                                                    officer: officer, nowMs: now, today: today)
-                return try .json(IssuedDTO(applicationId: id, status: ApplicationStatus.issued.rawValue, permit: try await permitDTO(tx, permit)))
+                let code = Self.newActivationCode()
+                try await tx.setActivationCode(permitID: permit.id, code: code)
+                return try .json(IssuedDTO(applicationId: id, status: ApplicationStatus.issued.rawValue, permit: try await permitDTO(tx, permit),
+                                           activationCode: ECardRules.formatActivationCode(code)),
+                                 headers: ["Cache-Control": "no-store"])
             }
         }
     }
@@ -311,9 +323,10 @@ extension JoinIn {
                 throw DomainError.conflict("person.identity_conflict",
                                            "the passport is on record for a person with another nationality or date of birth")
             }
-            if let current = try await tx.latestPermit(number: existing.permitNumber), current.status(today: today) == .valid {
+            if let current = try await tx.latestPermit(number: existing.permitNumber),
+               [.valid, .pending].contains(current.status(today: today)) {
                 throw DomainError.conflict("permit.already_valid",
-                                           "this person already holds valid permit \(existing.permitNumber) until \(current.validUntil); cancel it first")
+                                           "this person already holds permit \(existing.permitNumber) valid until \(current.validUntil); cancel it first")
             }
             try await tx.updatePersonNames(id: existing.id, surname: person.surname, givenNames: person.givenNames,
                                            chineseName: person.chineseName ?? existing.chineseName)
@@ -341,6 +354,12 @@ extension JoinIn {
         return permit
     }
 
+    static func newActivationCode() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = ECardRules.activationAlphabet
+        return String((0..<ECardRules.activationLength).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+    }
+
     // MARK: permits
 
     func listPermits(_ request: Request) async throws -> Response {
@@ -352,10 +371,11 @@ extension JoinIn {
         if let status = query["status"] {
             switch PermitStatus(rawValue: String(status)) {
             case .valid: filter.validOn = today
+            case .pending: filter.pendingOn = today
             case .expired: filter.expiredOn = today
             case .cancelled: filter.cancelled = true
             case nil:
-                throw DomainError.malformed("list.filter_invalid", "status must be one of valid, expired, cancelled")
+                throw DomainError.malformed("list.filter_invalid", "status must be one of pending, valid, expired, cancelled")
             }
         }
         if staff.role == .employer {

@@ -116,15 +116,38 @@ extension JoinIn {
         }
     }
 
-    /// Sign-in with lockout: per account and per source address; a locked key answers 429 with
-    /// Retry-After before any password is checked.
     func signIn(_ request: Request, _ context: AppContext) async throws -> Response {
         let (body, _) = try await JSON.decode(SignInBody.self, from: request, limit: 16 * 1024)
         let username = body.username.trimmingWhitespace().lowercased()
-        guard (1...64).contains(username.count), (1...PasswordPolicy.lengthMax).contains(body.password.count) else {
+        guard (1...64).contains(username.scalarCount), (1...PasswordPolicy.lengthMax).contains(body.password.scalarCount) else {
             throw DomainError.malformed("auth.credentials_malformed", "username and password must be 1-64 and 1-128 characters")
         }
-        let keys = ["staff-user:\(username)"] + (context.remoteAddress.map { ["staff-source:\($0)"] } ?? [])
+        let session = try await passwordSignIn(
+            kind: "staff", account: username, password: body.password, source: context.remoteAddress,
+            sessionSeconds: config.staffSessionSeconds, tokenPrefix: Tokens.staffPrefix,
+            wrongDetail: "username or password is wrong") { tx in
+                guard let staff = try await tx.staff(username: username), staff.disabledAtMs == nil else { return nil }
+                return (staff.id, staff.passwordHash)
+            }
+        let mustChange = try await store.read { tx in try await tx.staff(id: session.principalID)?.needsPasswordChange } ?? false
+        return try JSON.response(SessionDTO(token: session.token, expiresAt: Timestamps.rfc3339(ms: session.expiresAtMs),
+                                            mustChangePassword: mustChange),
+                                 status: .created, headers: [.cacheControl: "no-store"])
+    }
+
+    struct NewSession {
+        let token: String
+        let expiresAtMs: Int64
+        let principalID: String
+    }
+
+    /// Password sign-in with lockout, per account and per source address: a locked key answers 429
+    /// with Retry-After before any password is checked; an unknown account is checked against a
+    /// dummy hash so timing does not tell which accounts exist. Successes and failures are audited.
+    func passwordSignIn(kind: String, account: String, password: String, source: String?, sessionSeconds: Int,
+                        tokenPrefix: String, wrongDetail: String,
+                        lookup: @escaping @Sendable (StoreTx) async throws -> (id: String, hash: String)?) async throws -> NewSession {
+        let keys = ["\(kind)-user:\(account)"] + (source.map { ["\(kind)-source:\($0)"] } ?? [])
         let now = nowMs
         let locked = try await store.read { tx in
             try await keys.asyncCompactMap { try await tx.lockedUntil(throttleKey: $0, nowMs: now) }.max()
@@ -132,36 +155,32 @@ extension JoinIn {
         if let locked {
             throw Self.lockedOut(untilMs: locked, nowMs: now)
         }
-        let staff = try await store.read { tx in try await tx.staff(username: username) }
-        // Verify against a dummy hash when the user does not exist, so timing does not reveal usernames.
-        let hash = staff?.passwordHash ?? dummyPasswordHash
-        let matches = try await PasswordHasher.verify(body.password, hash: hash)
-        guard let staff, matches, staff.disabledAtMs == nil else {
+        let found = try await store.read(lookup)
+        let matches = try await PasswordHasher.verify(password, hash: found?.hash ?? dummyPasswordHash)
+        guard let found, matches else {
             let lockout = try await store.write { tx in
                 var longest = 0
                 for key in keys {
-                    let free = key.hasPrefix("staff-source:") ? LoginThrottle.sourceFailuresFree : LoginThrottle.failuresFree
+                    let free = key == keys[0] ? LoginThrottle.failuresFree : LoginThrottle.sourceFailuresFree
                     longest = max(longest, try await tx.recordLoginFailure(throttleKey: key, freeFailures: free, nowMs: now))
                 }
-                try await tx.appendAudit(actor: "anonymous", action: "staff.sign_in", objectType: "staff",
-                                         objectID: staff?.id ?? "-", outcome: "denied", atMs: now)
+                try await tx.appendAudit(actor: "anonymous", action: "\(kind).sign_in", objectType: kind,
+                                         objectID: found?.id ?? "-", outcome: "denied", atMs: now)
                 return longest
             }
             if lockout > 0 {
                 throw Self.lockedOut(untilMs: now + Int64(lockout) * 1000, nowMs: now)
             }
-            throw DomainError.unauthenticated("auth.invalid_credentials", "username or password is wrong")
+            throw DomainError.unauthenticated("auth.invalid_credentials", wrongDetail)
         }
-        let token = Tokens.make(prefix: Tokens.staffPrefix)
-        let expires = now + Int64(config.staffSessionSeconds) * 1000
+        let token = Tokens.make(prefix: tokenPrefix)
+        let expires = now + Int64(sessionSeconds) * 1000
         try await store.write { tx in
             try await tx.clearLoginFailures(throttleKey: keys[0])
-            try await tx.insertSession(tokenHash: Tokens.hash(token), principalKind: "staff", principalID: staff.id, atMs: now, expiresAtMs: expires)
-            try await tx.appendAudit(actor: "staff:\(staff.id)", action: "staff.sign_in", objectType: "staff", objectID: staff.id, atMs: now)
+            try await tx.insertSession(tokenHash: Tokens.hash(token), principalKind: kind, principalID: found.id, atMs: now, expiresAtMs: expires)
+            try await tx.appendAudit(actor: "\(kind):\(found.id)", action: "\(kind).sign_in", objectType: kind, objectID: found.id, atMs: now)
         }
-        return try JSON.response(SessionDTO(token: token, expiresAt: Timestamps.rfc3339(ms: expires),
-                                            mustChangePassword: staff.needsPasswordChange),
-                                 status: .created, headers: [.cacheControl: "no-store"])
+        return NewSession(token: token, expiresAtMs: expires, principalID: found.id)
     }
 
     static func lockedOut(untilMs: Int64, nowMs: Int64) -> DomainError {
@@ -176,15 +195,7 @@ extension JoinIn {
         guard let record = try await store.read({ tx in try await tx.staff(id: staff.id) }) else {
             throw DomainError.unauthenticated("auth.invalid", "the account no longer exists")
         }
-        guard body.currentPassword.count <= PasswordPolicy.lengthMax,
-              try await PasswordHasher.verify(body.currentPassword, hash: record.passwordHash) else {
-            throw DomainError.rule("auth.current_password_wrong", "current_password is wrong")
-        }
-        guard body.newPassword != body.currentPassword else {
-            throw DomainError.rule("password.unchanged", "new_password must differ from current_password")
-        }
-        try PasswordPolicy.validate(body.newPassword, identifiers: [staff.username])
-        let hash = try await PasswordHasher.hash(body.newPassword, cost: config.bcryptCost)
+        let hash = try await newPasswordHash(body, storedHash: record.passwordHash, identifiers: [staff.username])
         let now = nowMs
         try await store.write { tx in
             try await tx.setStaffPassword(id: staff.id, passwordHash: hash, mustChange: false)
@@ -193,6 +204,21 @@ extension JoinIn {
             try await tx.appendAudit(actor: staff.auditName, action: "staff.password_change", objectType: "staff", objectID: staff.id, atMs: now)
         }
         return try JSON.response(["status": "changed"])
+    }
+}
+
+extension JoinIn {
+    /// Checks the current password and the new one's policy; returns the new hash to store.
+    func newPasswordHash(_ body: PasswordChangeBody, storedHash: String, identifiers: [String]) async throws -> String {
+        guard body.currentPassword.scalarCount <= PasswordPolicy.lengthMax,
+              try await PasswordHasher.verify(body.currentPassword, hash: storedHash) else {
+            throw DomainError.rule("auth.current_password_wrong", "current_password is wrong")
+        }
+        guard body.newPassword != body.currentPassword else {
+            throw DomainError.rule("password.unchanged", "new_password must differ from current_password")
+        }
+        try PasswordPolicy.validate(body.newPassword, identifiers: identifiers)
+        return try await PasswordHasher.hash(body.newPassword, cost: config.bcryptCost)
     }
 }
 

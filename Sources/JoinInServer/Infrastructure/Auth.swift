@@ -11,14 +11,25 @@ import NIOPosix
 enum Principal: Sendable {
     case staff(StaffPrincipal)
     case terminal(TerminalPrincipal)
+    case cardholder(CardholderPrincipal)
 
     /// Stable id used for audit and idempotency scoping.
     var auditName: String {
         switch self {
         case .staff(let staff): return "staff:\(staff.id)"
         case .terminal(let terminal): return "terminal:\(terminal.id)"
+        case .cardholder(let holder): return holder.auditName
         }
     }
+}
+
+struct CardholderPrincipal: Sendable {
+    let id: String
+    let personID: String
+    let permitNumber: String
+    let tokenHash: String
+
+    var auditName: String { "cardholder:\(id)" }
 }
 
 struct StaffPrincipal: Sendable {
@@ -43,6 +54,7 @@ struct TerminalPrincipal: Sendable {
 enum Tokens {
     static let staffPrefix = "jis_"
     static let terminalPrefix = "jit_"
+    static let cardholderPrefix = "jic_"
 
     /// 256 random bits, base64url, with a prefix that says what the token is for.
     static func make(prefix: String) -> String {
@@ -69,13 +81,21 @@ enum Tokens {
 }
 
 /// bcrypt runs on NIO's thread pool: it is deliberately slow and must not block an event loop.
+/// bcrypt reads only the first 72 bytes, so the secret is first reduced to base64(SHA-256), 44
+/// bytes that depend on every byte of it.
 enum PasswordHasher {
     static func hash(_ password: String, cost: UInt8) async throws -> String {
-        try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+        let input = prehash(password)
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(input, cost: cost) }
     }
 
     static func verify(_ password: String, hash: String) async throws -> Bool {
-        try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        let input = prehash(password)
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(input, hash: hash) }
+    }
+
+    static func prehash(_ password: String) -> String {
+        Data(SHA256.hash(data: Data(password.utf8))).base64EncodedString()
     }
 }
 
@@ -102,14 +122,24 @@ struct Authenticator: Sendable {
             }
             return .terminal(TerminalPrincipal(id: terminal.id, kind: kind, bindingID: terminal.bindingId))
         }
-        let found: (SessionRecord, StaffRecord?)? = try await store.read { tx in
+        let found: (SessionRecord, StaffRecord?, CardholderRecord?)? = try await store.read { tx in
             guard let session = try await tx.session(tokenHash: tokenHash) else { return nil }
-            guard session.principalKind == "staff" else { return (session, nil) }
-            return (session, try await tx.staff(id: session.principalId))
+            switch session.principalKind {
+            case "staff": return (session, try await tx.staff(id: session.principalId), nil)
+            case "cardholder": return (session, nil, try await tx.cardholder(id: session.principalId))
+            default: return (session, nil, nil)
+            }
         }
-        guard let (session, staffRecord) = found, session.revokedAtMs == nil, session.expiresAtMs > now,
-              let staff = staffRecord, staff.disabledAtMs == nil, let role = staff.staffRole else {
-            throw DomainError.unauthenticated("auth.invalid", "the session is unknown, expired or ended; sign in again")
+        let invalid = DomainError.unauthenticated("auth.invalid", "the session is unknown, expired or ended; sign in again")
+        guard let (session, staffRecord, holderRecord) = found, session.revokedAtMs == nil, session.expiresAtMs > now else {
+            throw invalid
+        }
+        if let holder = holderRecord {
+            return .cardholder(CardholderPrincipal(id: holder.id, personID: holder.personId, permitNumber: holder.permitNumber,
+                                                   tokenHash: tokenHash))
+        }
+        guard let staff = staffRecord, staff.disabledAtMs == nil, let role = staff.staffRole else {
+            throw invalid
         }
         return .staff(StaffPrincipal(id: staff.id, username: staff.username, role: role, employerID: staff.employerId,
                                      branchID: staff.branchId, department: staff.department,
@@ -122,6 +152,18 @@ struct Authenticator: Sendable {
         guard case .staff(let staff) = try await authenticate(request) else {
             throw DomainError.forbidden("auth.forbidden", "this operation is for staff accounts")
         }
+        return try checkStaff(staff, roles: roles, allowPendingPasswordChange: allowPendingPasswordChange)
+    }
+
+    /// Cardholder tokens reach only the e-card API.
+    func requireCardholder(_ request: Request) async throws -> CardholderPrincipal {
+        guard case .cardholder(let holder) = try await authenticate(request) else {
+            throw DomainError.forbidden("auth.forbidden", "this operation is for e-card accounts")
+        }
+        return holder
+    }
+
+    func checkStaff(_ staff: StaffPrincipal, roles: Set<StaffRole>, allowPendingPasswordChange: Bool = false) throws -> StaffPrincipal {
         if staff.mustChangePassword && !allowPendingPasswordChange {
             throw DomainError.forbidden("auth.password_change_required",
                                         "change the one-time password first: POST /v1/staff/me/password")

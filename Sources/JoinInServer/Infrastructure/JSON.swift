@@ -29,6 +29,11 @@ enum JSON {
         guard buffer.readableBytes > 0 else {
             throw DomainError.malformed("request.body_missing", "this endpoint needs a JSON body")
         }
+        // An escaped control character (\u0000-\u001f) is legal JSON but never legal in our
+        // fields, and PostgreSQL cannot even store NUL: refuse it before decoding.
+        if Self.hasEscapedControlCharacter(buffer) {
+            throw DomainError.malformed("request.control_character", "text fields must not contain control characters")
+        }
         do {
             return (try decoder.decode(T.self, from: Data(buffer: buffer)), buffer)
         } catch let error as DecodingError {
@@ -36,6 +41,27 @@ enum JSON {
         } catch let error as DomainError {
             throw error
         }
+    }
+
+    /// Finds `\u00XX` escapes of C0 controls other than tab, LF and CR in a JSON text.
+    static func hasEscapedControlCharacter(_ buffer: ByteBuffer) -> Bool {
+        let bytes = buffer.readableBytesView
+        var index = bytes.startIndex
+        var escaped = false
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if escaped {
+                escaped = false
+                if byte == UInt8(ascii: "u"), bytes.distance(from: index, to: bytes.endIndex) >= 5 {
+                    let hex = String(decoding: bytes[(index + 1)..<(index + 5)], as: UTF8.self)
+                    if let value = UInt32(hex, radix: 16), value < 0x20, value != 0x09, value != 0x0A, value != 0x0D { return true }
+                }
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+            }
+            index += 1
+        }
+        return false
     }
 
     static func describe(_ error: DecodingError) -> String {

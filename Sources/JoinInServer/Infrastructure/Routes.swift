@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import JoinInCore
 
 /// The operations the server exposes, as (method, OpenAPI path template). Handlers register
 /// through here, so the 405 check and the spec-coverage test see exactly what is served.
@@ -39,6 +40,25 @@ struct RouteRegistrar {
                      _ handler: @escaping @Sendable (Request, AppContext) async throws -> Response) {
         routes.append(.init(method: method, path: path))
         router.on(RouterPath(path), method: method, use: handler)
+    }
+}
+
+/// Refuses URIs that carry percent-encoded control characters (`%00`–`%1F`, `%7F`): no path id
+/// or query value of ours contains one, and PostgreSQL cannot store NUL.
+struct ControlCharacterGuardMiddleware: RouterMiddleware {
+    typealias Context = AppContext
+
+    func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
+        let uri = Array(request.uri.description.utf8)
+        var index = 0
+        while index + 2 < uri.count {
+            if uri[index] == UInt8(ascii: "%"), let value = UInt8(String(decoding: uri[(index + 1)...(index + 2)], as: UTF8.self), radix: 16),
+               value < 0x20 || value == 0x7F {
+                throw DomainError.malformed("request.control_character", "the request URI must not contain control characters")
+            }
+            index += 1
+        }
+        return try await next(request, context)
     }
 }
 

@@ -14,8 +14,13 @@ public struct ServerConfig: Sendable {
     public var bodyBytesMax: Int = 1 << 20
     /// bcrypt work factor: 12 in production, lower only in tests.
     public var bcryptCost: UInt8 = 12
-    /// The city whose code starts new permit numbers when an employer's city is unknown.
-    public var issuingCityCode: String = "330200"
+    /// Where clients reach this deployment: the credential issuer (`iss`) and the base of status
+    /// list URIs. Empty means http://host:port.
+    public var publicURLOverride: String = ""
+
+    public var publicURL: String {
+        publicURLOverride.isEmpty ? "http://\(host):\(port)" : publicURLOverride
+    }
 
     public init() {}
 }

@@ -1,6 +1,7 @@
 /// The printable, bilingual Work Permit Decision Letter (外国人工作许可决定书).
 enum DecisionLetter {
-    static func html(_ permit: PermitDTO) -> String {
+    /// `activationCode`: the unused e-card activation code, printed for the holder; nil once used.
+    static func html(_ permit: PermitDTO, activationCode: String?) -> String {
         let e = escape
         let holder = permit.holder
         let name = holder.givenNames.isEmpty ? holder.surname : "\(holder.surname) \(holder.givenNames)"
@@ -42,6 +43,11 @@ enum DecisionLetter {
         </table>
         <p>凭本决定书及护照到合作银行网点申领聚英卡（社会保障卡）。<br>
         Present this letter with your passport at a partner bank branch to receive your Join In Card (social security card).</p>
+        \(activationCode.map { """
+        <p>电子社保卡激活码 E-card activation code: <strong>\(e($0))</strong><br>
+        在电子社保卡应用中用工作许可证号、姓名和此激活码注册。Register in the Electronic Social Security Card app with
+        your work permit number, your name and this one-time code.</p>
+        """ } ?? "")
         </body>
         </html>
         """
@@ -51,6 +57,7 @@ enum DecisionLetter {
         switch status {
         case "expired": return "已过期"
         case "cancelled": return "已注销"
+        case "pending": return "尚未生效"
         default: return "有效"
         }
     }

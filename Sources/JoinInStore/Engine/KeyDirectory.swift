@@ -59,6 +59,20 @@ public struct KeyDirectory: Sendable {
             signingKeys: signing, created: created)
     }
 
+    /// Adds a new signing key (it becomes the signing key at the next start) and returns its id.
+    public static func addSigningKey(path: String, now: Date = Date()) throws -> String {
+        let directory = try loadOrCreate(path: path, now: now)
+        let key = Curve25519.Signing.PrivateKey()
+        var kid = keyID(for: key, now: now)
+        // Ids must sort after every existing one, even when the clock has not moved on.
+        if let last = directory.signingKeys.last?.kid, kid <= last {
+            kid = keyID(for: key, now: now.addingTimeInterval(1))
+            guard kid > last else { throw KeyError.unwritable(path + "/" + signingDirectory + " (clock behind the newest key)") }
+        }
+        try writeKeyFile(at: path + "/" + signingDirectory + "/" + kid + ".ed25519", bytes: Array(key.rawRepresentation))
+        return kid
+    }
+
     /// Key ids sort by creation: `YYYYMMDDHHMMSS-` + 8 hex of the public key's SHA-256.
     static func keyID(for key: Curve25519.Signing.PrivateKey, now: Date) -> String {
         let formatter = DateFormatter()

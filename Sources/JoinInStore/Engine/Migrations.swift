@@ -126,5 +126,30 @@ enum Migrations {
             """,
             "CREATE INDEX cards_by_person ON cards (person_id, issued_at_ms)",
         ]),
+        Migration(version: 3, name: "e-card accounts, credential status lists, dynamic codes", statements: [
+            "ALTER TABLE permits ADD COLUMN activation_code_enc TEXT",
+            "ALTER TABLE permits ADD COLUMN activation_used_at_ms BIGINT",
+            """
+            CREATE TABLE cardholders (
+                id TEXT PRIMARY KEY, person_id TEXT NOT NULL UNIQUE REFERENCES persons(id),
+                permit_number TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+                created_at_ms BIGINT NOT NULL, password_changed_at_ms BIGINT NOT NULL)
+            """,
+            // One status entry per (permit, card) a credential was issued for; card_number is ''
+            // for a credential issued before any card existed.
+            """
+            CREATE TABLE credential_status (
+                list_id TEXT NOT NULL, idx BIGINT NOT NULL, permit_id TEXT NOT NULL REFERENCES permits(id),
+                card_number TEXT NOT NULL, revoked BIGINT NOT NULL, revoked_at_ms BIGINT, created_at_ms BIGINT NOT NULL,
+                PRIMARY KEY (list_id, idx))
+            """,
+            "CREATE UNIQUE INDEX credential_status_by_subject ON credential_status (permit_id, card_number)",
+            "CREATE INDEX credential_status_by_card ON credential_status (card_number)",
+            """
+            CREATE TABLE redeemed_codes (
+                nonce TEXT PRIMARY KEY, cardholder_id TEXT NOT NULL, redeemed_by TEXT NOT NULL,
+                redeemed_at_ms BIGINT NOT NULL, expires_at_ms BIGINT NOT NULL)
+            """,
+        ]),
     ]
 }

@@ -12,6 +12,7 @@ struct PostgresEngine: Sendable {
     /// round lets at least one of them commit.
     static let writeAttemptsMax = 64
     static let retryBackoffMsMax = 64
+    static let uniqueViolationRetriesMax = 3
 
     struct Configuration: Sendable {
         var client: PostgresClient.Configuration
@@ -66,6 +67,7 @@ struct PostgresEngine: Sendable {
 
     func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         var attempt = 1
+        var uniqueViolations = 0
         while true {
             do {
                 return try await client.withConnection { connection in
@@ -82,6 +84,11 @@ struct PostgresEngine: Sendable {
                 }
             } catch let error as PSQLError where Self.isRetryable(error) {
                 guard attempt < Self.writeAttemptsMax else { throw StoreError.retriesExhausted(attempt) }
+                if error.serverInfo?[.sqlState] == "23505" {
+                    // A key that stays taken is a real duplicate, not a race: let the caller see it.
+                    uniqueViolations += 1
+                    guard uniqueViolations <= Self.uniqueViolationRetriesMax else { throw error }
+                }
                 attempt += 1
                 // Jittered exponential back-off: 1, 2, 4 … capped, so colliding writers spread out.
                 let ceiling = min(Self.retryBackoffMsMax, 1 << min(attempt, 6))
@@ -96,8 +103,12 @@ struct PostgresEngine: Sendable {
         }
     }
 
+    /// Serialization failures and deadlocks, and unique violations: under SERIALIZABLE a
+    /// concurrent insert of the same key often surfaces as 23505 rather than 40001, and every
+    /// write closure checks before it inserts, so the retry sees the winner's row and answers
+    /// with the proper domain error.
     static func isRetryable(_ error: PSQLError) -> Bool {
         guard let state = error.serverInfo?[.sqlState] else { return false }
-        return state == "40001" || state == "40P01"
+        return state == "40001" || state == "40P01" || state == "23505"
     }
 }

@@ -67,7 +67,8 @@ public struct PageCursor: Sendable, Equatable {
         var base64 = encoded.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         guard encoded.count <= 200, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
-              let colon = text.firstIndex(of: ":"), let time = Int64(text[..<colon]) else { return nil }
+              let colon = text.firstIndex(of: ":"), let time = Int64(text[..<colon]),
+              !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return nil }
         self.timeMs = time
         self.id = String(text[text.index(after: colon)...])
     }

@@ -40,13 +40,18 @@ extension StoreTx {
         let entry = AuditEntry(sequence: head.sequence + 1, atMs: atMs, actor: actor, action: action, objectType: objectType,
                                objectID: objectID, outcome: outcome, detail: String(detail.prefix(1000)), lane: lane)
         let hash = AuditChain.hash(previous: head.hash, entry: entry)
+        // Move the head first: a concurrent appender to the same lane then waits on this row and
+        // fails with a serialization error (retried) instead of racing on the record's key.
+        let moved = try await sql.raw("""
+            UPDATE audit_heads SET sequence = \(bind: entry.sequence), hash = \(bind: hash)
+            WHERE lane = \(bind: lane) AND sequence = \(bind: head.sequence)
+            RETURNING lane
+            """).all()
+        guard moved.count == 1 else { throw StoreError.corrupt("audit lane \(lane) head moved inside the transaction") }
         try await sql.raw("""
             INSERT INTO audit_log (lane, sequence, at_ms, actor, action, object_type, object_id, outcome, detail, previous_hash, hash)
             VALUES (\(bind: lane), \(bind: entry.sequence), \(bind: atMs), \(bind: entry.actor), \(bind: action), \(bind: objectType),
                     \(bind: objectID), \(bind: outcome), \(bind: entry.detail), \(bind: head.hash), \(bind: hash))
-            """).run()
-        try await sql.raw("""
-            UPDATE audit_heads SET sequence = \(bind: entry.sequence), hash = \(bind: hash) WHERE lane = \(bind: lane)
             """).run()
         return entry.sequence
     }

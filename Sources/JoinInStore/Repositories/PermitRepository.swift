@@ -99,8 +99,8 @@ public struct PermitRecord: Sendable, Equatable, Decodable {
     }
 
     public func status(today: CivilDate) -> PermitStatus {
-        guard let until = CivilDate(validUntil) else { return .expired }
-        return PermitRules.status(validUntil: until, cancelled: cancelledAtMs != nil, today: today)
+        guard let from = CivilDate(validFrom), let until = CivilDate(validUntil) else { return .expired }
+        return PermitRules.status(validFrom: from, validUntil: until, cancelled: cancelledAtMs != nil, today: today)
     }
 }
 
@@ -120,12 +120,15 @@ public struct PermitFilter: Sendable {
     public var cancelled: Bool?
     public var validOn: CivilDate?
     public var expiredOn: CivilDate?
+    public var pendingOn: CivilDate?
 
-    public init(employerID: String? = nil, cancelled: Bool? = nil, validOn: CivilDate? = nil, expiredOn: CivilDate? = nil) {
+    public init(employerID: String? = nil, cancelled: Bool? = nil, validOn: CivilDate? = nil, expiredOn: CivilDate? = nil,
+                pendingOn: CivilDate? = nil) {
         self.employerID = employerID
         self.cancelled = cancelled
         self.validOn = validOn
         self.expiredOn = expiredOn
+        self.pendingOn = pendingOn
     }
 }
 
@@ -275,6 +278,12 @@ extension StoreTx {
         }
         if let day = filter.validOn {
             query.appendInterpolation(unsafeRaw: " AND cancelled_at_ms IS NULL AND valid_until >= ")
+            query.appendInterpolation(bind: day.description)
+            query.appendInterpolation(unsafeRaw: " AND valid_from <= ")
+            query.appendInterpolation(bind: day.description)
+        }
+        if let day = filter.pendingOn {
+            query.appendInterpolation(unsafeRaw: " AND cancelled_at_ms IS NULL AND valid_from > ")
             query.appendInterpolation(bind: day.description)
         }
         if let day = filter.expiredOn {

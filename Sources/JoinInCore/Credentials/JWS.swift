@@ -1,0 +1,85 @@
+public import Crypto
+
+/// The protected header of a verified JWS.
+public struct JWSHeader: Sendable, Equatable {
+    public let alg: String
+    public let kid: String
+    public let typ: String
+}
+
+/// JWS Compact Serialization (RFC 7515) with Ed25519 signatures only (RFC 8037 "EdDSA", and the
+/// fully specified "Ed25519" of RFC 9864 when verifying). Follows the JWT BCP (RFC 8725): the
+/// algorithm is fixed, `none` and every other algorithm are refused, and tokens are explicitly
+/// typed.
+public enum JWS {
+    /// Longest compact serialization `verify` accepts, in bytes.
+    public static let maxCompactLength = 16 * 1024
+
+    /// Signs `payload`. The header is serialized exactly as `{"alg":"EdDSA","kid":…,"typ":…}`.
+    public static func sign(payload: [UInt8], kid: String, typ: String, key: Curve25519.Signing.PrivateKey) throws -> String {
+        let header = JSONValue.object([("alg", .string("EdDSA")), ("kid", .string(kid)), ("typ", .string(typ))])
+        let signingInput = Base64URL.encode(header.serialized()) + "." + Base64URL.encode(payload)
+        let signature = try key.signature(for: Array(signingInput.utf8))
+        return signingInput + "." + Base64URL.encode(Array(signature))
+    }
+
+    public struct Verified: Sendable {
+        public let header: JWSHeader
+        public let payload: [UInt8]
+    }
+
+    /// Parses and verifies a compact JWS.
+    ///
+    /// Checks, in order: length ≤ `maxCompactLength` and exactly three segments; the header is
+    /// canonical base64url of a JSON object with string `alg`, `kid` and `typ` and no `crit`;
+    /// `alg` is "EdDSA" or "Ed25519" (else `.malformed`); `typ` names `expectedTyp`
+    /// (ASCII case-insensitive; an `application/` prefix is ignored as RFC 7515 §4.1.9 says,
+    /// else `.wrongType`); `kid` is in `keys` (else `.unknownKey`); the signature segment is
+    /// canonical base64url (else `.malformed`) and verifies over the ASCII of the first two
+    /// segments (else `.badSignature`); the payload segment is canonical base64url.
+    public static func verify(_ compact: String, keys: [String: Curve25519.Signing.PublicKey], expectedTyp: String) throws -> Verified {
+        let bytes = Array(compact.utf8)
+        guard bytes.count <= maxCompactLength else { throw CredentialError.malformed("JWS longer than \(maxCompactLength) bytes") }
+        let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count == 3 else { throw CredentialError.malformed("JWS must have exactly three segments") }
+        let headerSegment = Array(parts[0]), payloadSegment = Array(parts[1]), signatureSegment = Array(parts[2])
+
+        guard let headerBytes = Base64URL.decode(utf8: headerSegment) else {
+            throw CredentialError.malformed("JWS header is not base64url")
+        }
+        let headerJSON = try JSONValue.parse(headerBytes)
+        guard headerJSON.members != nil else { throw CredentialError.malformed("JWS header is not a JSON object") }
+        guard let alg = headerJSON["alg"]?.string else { throw CredentialError.malformed("JWS header has no string alg") }
+        guard headerJSON["crit"] == nil else { throw CredentialError.malformed("JWS header has crit, which is not supported") }
+        guard alg == "EdDSA" || alg == "Ed25519" else { throw CredentialError.malformed("JWS algorithm '\(alg.prefix(20))' is not accepted") }
+        guard let kid = headerJSON["kid"]?.string else { throw CredentialError.malformed("JWS header has no string kid") }
+        guard let typ = headerJSON["typ"]?.string else { throw CredentialError.malformed("JWS header has no string typ") }
+        guard mediaTypeMatches(typ, expectedTyp) else {
+            throw CredentialError.wrongType(typ)
+        }
+        guard let key = keys[kid] else { throw CredentialError.unknownKey(kid) }
+        guard let signature = Base64URL.decode(utf8: signatureSegment) else {
+            throw CredentialError.malformed("JWS signature is not base64url")
+        }
+        let signingInput = headerSegment + [UInt8(ascii: ".")] + payloadSegment
+        guard signature.count == 64, key.isValidSignature(signature, for: signingInput) else {
+            throw CredentialError.badSignature
+        }
+        guard let payload = Base64URL.decode(utf8: payloadSegment) else {
+            throw CredentialError.malformed("JWS payload is not base64url")
+        }
+        return Verified(header: JWSHeader(alg: alg, kid: kid, typ: typ), payload: payload)
+    }
+
+    /// Media type comparison for `typ`: ASCII case-insensitive, with "application/" implied.
+    static func mediaTypeMatches(_ a: String, _ b: String) -> Bool {
+        normalizedMediaType(a) == normalizedMediaType(b)
+    }
+
+    private static func normalizedMediaType(_ text: String) -> [UInt8] {
+        var lower = text.utf8.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }
+        let prefix = Array("application/".utf8)
+        if lower.starts(with: prefix) { lower.removeFirst(prefix.count) }
+        return lower
+    }
+}

@@ -1,0 +1,201 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JoinInCore
+import JoinInStore
+
+struct RegistrationBody: Decodable {
+    let permitNumber: String
+    let name: String
+    let activationCode: String
+    let password: String
+}
+
+struct ECardSignInBody: Decodable {
+    let permitNumber: String
+    let password: String
+}
+
+struct RegisteredDTO: Encodable {
+    let id: String
+    let permitNumber: String
+}
+
+struct ECardSessionDTO: Encodable {
+    let token: String
+    let expiresAt: String
+}
+
+struct ECardCardDTO: Encodable {
+    let maskedNumber: String
+    let status: String
+    let financialFunctions: Bool
+}
+
+struct ECardMeDTO: Encodable {
+    let person: HolderDTO
+    let permit: PermitDTO
+    let card: ECardCardDTO?
+    let benefits: [String]
+}
+
+struct CredentialDTO: Encodable {
+    let credential: String
+    let expiresAt: String
+}
+
+struct DynamicCodeDTO: Encodable {
+    let code: String
+    let expiresAt: String
+}
+
+extension JoinIn {
+    static let cardholderSessionSeconds = 30 * 24 * 3600
+
+    func registerECard(_ r: inout RouteRegistrar) {
+        r.on(.post, "/v1/ecard/registrations") { request, _ in try await registerCardholder(request) }
+        r.on(.post, "/v1/ecard/sessions") { request, context in
+            let (body, _) = try await JSON.decode(ECardSignInBody.self, from: request, limit: 16 * 1024)
+            guard let number = try? PermitNumber(validating: body.permitNumber), (1...PasswordPolicy.lengthMax).contains(body.password.scalarCount) else {
+                throw DomainError.malformed("auth.credentials_malformed", "permit_number must be a work permit number and password 1-128 characters")
+            }
+            let session = try await passwordSignIn(
+                kind: "cardholder", account: number.value, password: body.password, source: context.remoteAddress,
+                sessionSeconds: Self.cardholderSessionSeconds, tokenPrefix: Tokens.cardholderPrefix,
+                wrongDetail: "permit number or password is wrong") { tx in
+                    guard let holder = try await tx.cardholder(permitNumber: number.value) else { return nil }
+                    return (holder.id, holder.passwordHash)
+                }
+            return try JSON.response(ECardSessionDTO(token: session.token, expiresAt: Timestamps.rfc3339(ms: session.expiresAtMs)),
+                                     status: .created, headers: [.cacheControl: "no-store"])
+        }
+        r.on(.delete, "/v1/ecard/sessions/current") { request, _ in
+            let holder = try await auth.requireCardholder(request)
+            let now = nowMs
+            try await store.write { tx in
+                try await tx.revokeSession(tokenHash: holder.tokenHash, atMs: now)
+                try await tx.appendAudit(actor: holder.auditName, action: "cardholder.sign_out", objectType: "cardholder", objectID: holder.id, atMs: now)
+            }
+            return Response(status: .noContent)
+        }
+        r.on(.post, "/v1/ecard/me/password") { request, _ in try await changeCardholderPassword(request) }
+        r.on(.get, "/v1/ecard/me") { request, _ in
+            let holder = try await auth.requireCardholder(request)
+            let today = today
+            let dto = try await store.read { tx -> ECardMeDTO in
+                let (permit, card) = try await holderPermitAndCard(tx, holder)
+                let permitView = try await permitDTO(tx, permit)
+                let cardStatus = card.flatMap(\.cardStatus)
+                let benefits = ECardRules.benefits(permitStatus: permit.status(today: today), cardStatus: cardStatus)
+                return ECardMeDTO(person: permitView.holder, permit: permitView,
+                                  card: try card.map { ECardCardDTO(maskedNumber: try CardNumber(validating: $0.cardNumber).masked, status: $0.status,
+                                                                    financialFunctions: $0.financialEnabledAtMs != nil) },
+                                  benefits: benefits.map(\.rawValue))
+            }
+            return try JSON.response(dto, headers: [.cacheControl: "no-store"])
+        }
+        r.on(.get, "/v1/ecard/decision-letter") { request, _ in
+            let holder = try await auth.requireCardholder(request)
+            let html = try await store.read { tx in
+                DecisionLetter.html(try await permitDTO(tx, try await holderPermitAndCard(tx, holder).permit), activationCode: nil)
+            }
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: .init(string: html)))
+        }
+        r.on(.post, "/v1/ecard/card/loss-report") { request, _ in
+            let holder = try await auth.requireCardholder(request)
+            let now = nowMs
+            let dto = try await store.write { tx in
+                guard let card = try await tx.liveCard(personID: holder.personID) else {
+                    throw DomainError.rule("card.not_found", "you have no card to report lost")
+                }
+                let from = try cardStatus(card)
+                let next = try CardRules.transition(from: from, .reportLoss)
+                guard try await tx.updateCardStatus(number: card.cardNumber, from: from, to: next, atMs: now) else {
+                    throw DomainError.conflict("card.concurrent_change", "the card changed meanwhile; retry")
+                }
+                try await tx.revokeCredentials(cardNumber: card.cardNumber, atMs: now)
+                try await tx.appendAudit(actor: holder.auditName, action: "card.report_loss", objectType: "card", objectID: card.cardNumber,
+                                         detail: "\(from.rawValue)->\(next.rawValue) by holder", atMs: now)
+                return ECardCardDTO(maskedNumber: try CardNumber(validating: card.cardNumber).masked, status: next.rawValue,
+                                    financialFunctions: card.financialEnabledAtMs != nil)
+            }
+            return try JSON.response(dto)
+        }
+        r.on(.get, "/v1/ecard/permit-credential") { request, _ in try await issueCredential(request) }
+        r.on(.post, "/v1/ecard/dynamic-codes") { request, _ in try await issueDynamicCode(request) }
+    }
+
+    /// The holder's latest permit and live card (nil before a card is issued).
+    func holderPermitAndCard(_ tx: StoreTx, _ holder: CardholderPrincipal) async throws -> (permit: PermitRecord, card: CardRecord?) {
+        guard let permit = try await tx.latestPermit(number: holder.permitNumber) else {
+            throw StoreError.corrupt("cardholder \(holder.id) has no permit")
+        }
+        return (permit, try await tx.liveCard(personID: holder.personID))
+    }
+
+    func registerCardholder(_ request: Request) async throws -> Response {
+        let (body, _) = try await JSON.decode(RegistrationBody.self, from: request, limit: 16 * 1024)
+        let number = try PermitNumber(validating: body.permitNumber)
+        guard (1...200).contains(body.name.scalarCount), (1...64).contains(body.activationCode.scalarCount) else {
+            throw DomainError.malformed("registration.malformed", "name must be 1-200 and activation_code 1-64 characters")
+        }
+        try PasswordPolicy.validate(body.password, identifiers: [number.value])
+        let throttleKey = "ecard-register:\(number.value)"
+        let now = nowMs
+        let today = today
+        if let locked = try await store.read({ tx in try await tx.lockedUntil(throttleKey: throttleKey, nowMs: now) }) {
+            throw Self.lockedOut(untilMs: locked, nowMs: now)
+        }
+        let hash = try await PasswordHasher.hash(body.password, cost: config.bcryptCost)
+        let id = newID()
+        // The write records a failed attempt (and commits it) or creates the account; the outcome
+        // is returned rather than thrown so the failure counter is not rolled back.
+        enum Outcome: Sendable { case registered, failed(DomainError) }
+        let outcome = try await store.write { tx -> Outcome in
+            func fail(_ error: DomainError) async throws -> Outcome {
+                let lockout = try await tx.recordLoginFailure(throttleKey: throttleKey, nowMs: now)
+                try await tx.appendAudit(actor: "anonymous", action: "cardholder.register", objectType: "permit", objectID: number.value,
+                                         outcome: "denied", detail: error.code, atMs: now)
+                return .failed(lockout > 0 ? Self.lockedOut(untilMs: now + Int64(lockout) * 1000, nowMs: now) : error)
+            }
+            let mismatch = DomainError.rule("registration.details_mismatch",
+                                            "the permit number, name and activation code do not match a valid work permit")
+            guard let permit = try await tx.latestPermit(number: number.value), permit.status(today: today) == .valid,
+                  let person = try await tx.person(id: permit.personId) else {
+                return try await fail(mismatch)
+            }
+            guard try await tx.cardholder(personID: person.id) == nil else {
+                throw DomainError.conflict("ecard.already_registered", "an e-card account already exists for permit \(number.value); sign in instead")
+            }
+            guard let code = try await tx.activationCode(permitID: permit.id), ECardRules.codesMatch(body.activationCode, code),
+                  ECardRules.nameMatches(body.name, surname: person.surname, givenNames: person.givenNames, chineseName: person.chineseName) else {
+                return try await fail(mismatch)
+            }
+            try await tx.insertCardholder(id: id, personID: person.id, permitNumber: number.value, passwordHash: hash, atMs: now)
+            try await tx.markActivationCodeUsed(permitID: permit.id, atMs: now)
+            try await tx.clearLoginFailures(throttleKey: throttleKey)
+            try await tx.appendAudit(actor: "cardholder:\(id)", action: "cardholder.register", objectType: "cardholder", objectID: id,
+                                     detail: "permit=\(number.value)", atMs: now)
+            return .registered
+        }
+        if case .failed(let error) = outcome { throw error }
+        return try JSON.response(RegisteredDTO(id: id, permitNumber: number.value), status: .created)
+    }
+
+    func changeCardholderPassword(_ request: Request) async throws -> Response {
+        let holder = try await auth.requireCardholder(request)
+        let (body, _) = try await JSON.decode(PasswordChangeBody.self, from: request, limit: 16 * 1024)
+        guard let record = try await store.read({ tx in try await tx.cardholder(id: holder.id) }) else {
+            throw DomainError.unauthenticated("auth.invalid", "the account no longer exists")
+        }
+        let hash = try await newPasswordHash(body, storedHash: record.passwordHash, identifiers: [holder.permitNumber])
+        let now = nowMs
+        try await store.write { tx in
+            try await tx.setCardholderPassword(id: holder.id, passwordHash: hash, atMs: now)
+            try await tx.revokeSessions(principalKind: "cardholder", principalID: holder.id, exceptTokenHash: holder.tokenHash, atMs: now)
+            try await tx.appendAudit(actor: holder.auditName, action: "cardholder.password_change", objectType: "cardholder",
+                                     objectID: holder.id, atMs: now)
+        }
+        return try JSON.response(["status": "changed"])
+    }
+}
