@@ -151,5 +151,51 @@ enum Migrations {
                 redeemed_at_ms BIGINT NOT NULL, expires_at_ms BIGINT NOT NULL)
             """,
         ]),
+        // The double-entry ledger (DESIGN.md §6). Balances are stored on the account and updated in
+        // the transaction that inserts the transfers; `joinin ledger verify` recomputes them.
+        Migration(version: 4, name: "ledger", statements: [
+            """
+            CREATE TABLE ledger_accounts (
+                id TEXT PRIMARY KEY, kind TEXT NOT NULL, owner_type TEXT NOT NULL, owner_id TEXT NOT NULL,
+                currency TEXT NOT NULL DEFAULT 'CNY', may_go_negative BIGINT NOT NULL, debits_blocked BIGINT NOT NULL,
+                posted_fen BIGINT NOT NULL, pending_debits_fen BIGINT NOT NULL, created_at_ms BIGINT NOT NULL,
+                UNIQUE (owner_type, owner_id, kind))
+            """,
+            // The business objects transfers pay for: whoever posts registers its object here in
+            // the same transaction, and verification checks every transfer points at one.
+            """
+            CREATE TABLE ledger_references (
+                reference_type TEXT NOT NULL, reference_id TEXT NOT NULL, created_at_ms BIGINT NOT NULL,
+                PRIMARY KEY (reference_type, reference_id))
+            """,
+            // Immutable: rows are only ever inserted. A reversal names the transfer it undoes (at most
+            // one reversal each); a transfer that posts a hold names the hold (at most one each).
+            """
+            CREATE TABLE ledger_transfers (
+                id TEXT PRIMARY KEY,
+                debit_account_id TEXT NOT NULL REFERENCES ledger_accounts(id),
+                credit_account_id TEXT NOT NULL REFERENCES ledger_accounts(id),
+                amount_fen BIGINT NOT NULL, kind TEXT NOT NULL, reference_type TEXT NOT NULL, reference_id TEXT NOT NULL,
+                reverses_transfer_id TEXT, hold_id TEXT, created_at_ms BIGINT NOT NULL,
+                CHECK (amount_fen > 0), CHECK (debit_account_id <> credit_account_id))
+            """,
+            "CREATE INDEX ledger_transfers_by_debit ON ledger_transfers (debit_account_id, created_at_ms)",
+            "CREATE INDEX ledger_transfers_by_credit ON ledger_transfers (credit_account_id, created_at_ms)",
+            "CREATE INDEX ledger_transfers_by_reference ON ledger_transfers (reference_type, reference_id)",
+            "CREATE UNIQUE INDEX ledger_transfers_by_reversed ON ledger_transfers (reverses_transfer_id)",
+            "CREATE UNIQUE INDEX ledger_transfers_by_hold ON ledger_transfers (hold_id)",
+            // Pending transfers: state pending → posted | voided, once.
+            """
+            CREATE TABLE ledger_holds (
+                id TEXT PRIMARY KEY,
+                debit_account_id TEXT NOT NULL REFERENCES ledger_accounts(id),
+                credit_account_id TEXT NOT NULL REFERENCES ledger_accounts(id),
+                amount_fen BIGINT NOT NULL, kind TEXT NOT NULL, reference_type TEXT NOT NULL, reference_id TEXT NOT NULL,
+                state TEXT NOT NULL, expires_at_ms BIGINT NOT NULL, created_at_ms BIGINT NOT NULL, closed_at_ms BIGINT,
+                CHECK (amount_fen > 0), CHECK (debit_account_id <> credit_account_id))
+            """,
+            "CREATE INDEX ledger_holds_by_state ON ledger_holds (state, expires_at_ms)",
+            "CREATE INDEX ledger_holds_by_debit ON ledger_holds (debit_account_id, state)",
+        ]),
     ]
 }

@@ -1,0 +1,70 @@
+/// The kinds of ledger account (DESIGN.md §6). Raw values are stored and appear in the API.
+public enum AccountKind: String, Sendable, Codable, CaseIterable {
+    // Per card (owned by the cardholder, so a replacement card keeps them).
+    /// The bank account; exists only once financial functions are enabled.
+    case financial
+    /// Stored value for transit fares.
+    case transitWallet
+    /// The medical insurance personal account (个人账户).
+    case medicalPersonal
+    // Per system.
+    /// A branch's cash vault: cash deposits come from it, withdrawals go back to it.
+    case branchVault
+    /// Money entering or leaving the system through interbank clearing.
+    case externalClearing
+    /// The medical insurance pooling fund (统筹基金).
+    case medicalPoolingFund
+    /// What the system owes one merchant.
+    case merchantSettlement
+    /// What the system owes one transit operator.
+    case transitOperatorSettlement
+    /// What the system owes one medical provider.
+    case medicalProviderSettlement
+
+    /// Only the system's own accounts may go negative: a vault's or clearing account's balance is
+    /// the mirror image of the money it let into the ledger. Settlement accounts are amounts owed
+    /// to someone outside and are never negative.
+    public var mayGoNegative: Bool {
+        switch self {
+        case .branchVault, .externalClearing, .medicalPoolingFund: return true
+        case .financial, .transitWallet, .medicalPersonal,
+             .merchantSettlement, .transitOperatorSettlement, .medicalProviderSettlement: return false
+        }
+    }
+
+    /// Accounts that belong to a cardholder (and are blocked for debits while the card is lost).
+    public var isCardholderAccount: Bool {
+        switch self {
+        case .financial, .transitWallet, .medicalPersonal: return true
+        case .branchVault, .externalClearing, .medicalPoolingFund,
+             .merchantSettlement, .transitOperatorSettlement, .medicalProviderSettlement: return false
+        }
+    }
+}
+
+/// The life of a hold (a pending transfer): reserved, then posted or voided exactly once.
+public enum HoldState: String, Sendable, Codable, CaseIterable {
+    case pending, posted, voided
+}
+
+/// The outcome of checking every ledger invariant of DESIGN.md §6.
+public enum LedgerVerdict: Sendable, Equatable, CustomStringConvertible {
+    /// Every invariant holds over this many accounts and transfers.
+    case ok(accounts: Int64, transfers: Int64)
+    /// The first violation found, in words that name the account, transfer or hold.
+    case violated(String)
+
+    public var isOK: Bool {
+        if case .ok = self { return true }
+        return false
+    }
+
+    public var description: String {
+        switch self {
+        case .ok(let accounts, let transfers):
+            return "ok: \(accounts) accounts, \(transfers) transfers, every invariant holds"
+        case .violated(let what):
+            return "violated: \(what)"
+        }
+    }
+}

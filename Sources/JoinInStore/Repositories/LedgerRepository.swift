@@ -1,0 +1,729 @@
+public import JoinInCore
+import Foundation
+import SQLKit
+
+public struct LedgerAccountRecord: Sendable, Equatable, Decodable {
+    public let id: String
+    public let kind: String
+    public let ownerType: String
+    public let ownerId: String
+    public let currency: String
+    public let mayGoNegative: Bool
+    public let debitsBlocked: Bool
+    /// Σ credits − Σ debits of the account's transfers.
+    public let postedFen: Int64
+    /// Σ of the account's pending holds.
+    public let pendingDebitsFen: Int64
+    public let createdAtMs: Int64
+
+    public var accountKind: AccountKind? { AccountKind(rawValue: kind) }
+    public var availableFen: Int64 { balance.available }
+    public var balance: AccountBalance {
+        AccountBalance(posted: postedFen, pendingDebits: pendingDebitsFen, mayGoNegative: mayGoNegative, debitsBlocked: debitsBlocked)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, ownerType, ownerId, currency, mayGoNegative, debitsBlocked, postedFen, pendingDebitsFen, createdAtMs
+    }
+
+    init(id: String, kind: String, ownerType: String, ownerId: String, currency: String, mayGoNegative: Bool,
+         debitsBlocked: Bool, postedFen: Int64, pendingDebitsFen: Int64, createdAtMs: Int64) {
+        self.id = id
+        self.kind = kind
+        self.ownerType = ownerType
+        self.ownerId = ownerId
+        self.currency = currency
+        self.mayGoNegative = mayGoNegative
+        self.debitsBlocked = debitsBlocked
+        self.postedFen = postedFen
+        self.pendingDebitsFen = pendingDebitsFen
+        self.createdAtMs = createdAtMs
+    }
+
+    /// Flags are stored as BIGINT 0/1.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try container.decode(String.self, forKey: .id),
+            kind: try container.decode(String.self, forKey: .kind),
+            ownerType: try container.decode(String.self, forKey: .ownerType),
+            ownerId: try container.decode(String.self, forKey: .ownerId),
+            currency: try container.decode(String.self, forKey: .currency),
+            mayGoNegative: try container.decode(Int64.self, forKey: .mayGoNegative) != 0,
+            debitsBlocked: try container.decode(Int64.self, forKey: .debitsBlocked) != 0,
+            postedFen: try container.decode(Int64.self, forKey: .postedFen),
+            pendingDebitsFen: try container.decode(Int64.self, forKey: .pendingDebitsFen),
+            createdAtMs: try container.decode(Int64.self, forKey: .createdAtMs))
+    }
+}
+
+public struct LedgerTransferRecord: Sendable, Equatable, Decodable {
+    public let id: String
+    public let debitAccountId: String
+    public let creditAccountId: String
+    public let amountFen: Int64
+    public let kind: String
+    public let referenceType: String
+    public let referenceId: String
+    /// Set on a reversal: the transfer it undoes.
+    public let reversesTransferId: String?
+    /// Set on the transfer that posted a hold.
+    public let holdId: String?
+    public let createdAtMs: Int64
+
+    public var cursor: PageCursor { PageCursor(timeMs: createdAtMs, id: id) }
+}
+
+public struct LedgerHoldRecord: Sendable, Equatable, Decodable {
+    public let id: String
+    public let debitAccountId: String
+    public let creditAccountId: String
+    public let amountFen: Int64
+    public let kind: String
+    public let referenceType: String
+    public let referenceId: String
+    public let state: String
+    public let expiresAtMs: Int64
+    public let createdAtMs: Int64
+    public let closedAtMs: Int64?
+
+    public var holdState: HoldState? { HoldState(rawValue: state) }
+
+    /// The transfer the hold reserves.
+    public var terms: Posting {
+        Posting(debit: debitAccountId, credit: creditAccountId, amountFen: amountFen, kind: kind,
+                referenceType: referenceType, referenceID: referenceId)
+    }
+}
+
+/// A business object transfers may point at.
+struct LedgerReference: Hashable, Comparable {
+    let type: String
+    let id: String
+
+    static func < (lhs: Self, rhs: Self) -> Bool { (lhs.type, lhs.id) < (rhs.type, rhs.id) }
+}
+
+private struct LedgerBalanceRow: Decodable {
+    let id: String
+    let mayGoNegative: Int64
+    let debitsBlocked: Int64
+    let postedFen: Int64
+    let pendingDebitsFen: Int64
+
+    var balance: AccountBalance {
+        AccountBalance(posted: postedFen, pendingDebits: pendingDebitsFen, mayGoNegative: mayGoNegative != 0, debitsBlocked: debitsBlocked != 0)
+    }
+}
+
+extension StoreTx {
+    /// Bind parameters one statement may carry: SQLite's default SQLITE_MAX_VARIABLE_NUMBER and
+    /// the 16-bit count of PostgreSQL's Bind message.
+    var bindParametersMax: Int { engine == .sqlite ? 32_766 : 65_535 }
+
+    /// On PostgreSQL, rows a write reads in order to change are locked (always accounts in id
+    /// order, holds before accounts), so concurrent writers queue instead of deadlocking; a
+    /// SERIALIZABLE loser then fails fast and is retried. SQLite has one writer and no row locks.
+    var lockForUpdate: String { engine == .postgres ? " FOR UPDATE" : "" }
+
+    private func chunked<T>(_ items: [T], bindsPerItem: Int) -> [ArraySlice<T>] {
+        let size = max(1, bindParametersMax / bindsPerItem)
+        return stride(from: 0, to: items.count, by: size).map { items[$0..<min($0 + size, items.count)] }
+    }
+
+    private static func newLedgerID() -> String { UUID().uuidString.lowercased() }
+
+    // MARK: accounts
+
+    /// The account of `kind` owned by (ownerType, ownerID), opened on first use: calling it again
+    /// returns the same account. Whether it may go negative follows from its kind.
+    public func openAccount(kind: AccountKind, ownerType: String, ownerID: String, atMs: Int64) async throws -> LedgerAccountRecord {
+        if let existing = try await account(kind: kind, ownerType: ownerType, ownerID: ownerID) {
+            return existing
+        }
+        let record = LedgerAccountRecord(
+            id: Self.newLedgerID(), kind: kind.rawValue, ownerType: ownerType, ownerId: ownerID, currency: "CNY",
+            mayGoNegative: kind.mayGoNegative, debitsBlocked: false, postedFen: 0, pendingDebitsFen: 0, createdAtMs: atMs)
+        try await sql.raw("""
+            INSERT INTO ledger_accounts (id, kind, owner_type, owner_id, currency, may_go_negative, debits_blocked,
+                posted_fen, pending_debits_fen, created_at_ms)
+            VALUES (\(bind: record.id), \(bind: record.kind), \(bind: ownerType), \(bind: ownerID), \(bind: record.currency),
+                \(bind: kind.mayGoNegative.storedFlag), \(bind: Int64(0)), \(bind: Int64(0)), \(bind: Int64(0)), \(bind: atMs))
+            """).run()
+        return record
+    }
+
+    public func account(id: String) async throws -> LedgerAccountRecord? {
+        try await sql.raw("SELECT * FROM ledger_accounts WHERE id = \(bind: id)").first(decoding: LedgerAccountRecord.self, with: .snake)
+    }
+
+    public func account(kind: AccountKind, ownerType: String, ownerID: String) async throws -> LedgerAccountRecord? {
+        try await sql.raw("""
+            SELECT * FROM ledger_accounts WHERE owner_type = \(bind: ownerType) AND owner_id = \(bind: ownerID) AND kind = \(bind: kind.rawValue)
+            """).first(decoding: LedgerAccountRecord.self, with: .snake)
+    }
+
+    /// Every account of one owner, by kind.
+    public func accounts(ownerType: String, ownerID: String) async throws -> [LedgerAccountRecord] {
+        try await sql.raw("""
+            SELECT * FROM ledger_accounts WHERE owner_type = \(bind: ownerType) AND owner_id = \(bind: ownerID) ORDER BY kind
+            """).all(decoding: LedgerAccountRecord.self, with: .snake)
+    }
+
+    /// Blocks (a lost card) or unblocks debits on one account; reversals and credits still post.
+    public func setDebitsBlocked(accountID: String, blocked: Bool) async throws {
+        let rows = try await sql.raw("""
+            UPDATE ledger_accounts SET debits_blocked = \(bind: blocked.storedFlag) WHERE id = \(bind: accountID) RETURNING id
+            """).all()
+        guard rows.count == 1 else { throw DomainError.rule("ledger.account_not_found", "no ledger account \(accountID)") }
+    }
+
+    /// Blocks or unblocks debits on every account of one owner; returns how many accounts it touched.
+    @discardableResult
+    public func setDebitsBlocked(ownerType: String, ownerID: String, blocked: Bool) async throws -> Int {
+        try await sql.raw("""
+            UPDATE ledger_accounts SET debits_blocked = \(bind: blocked.storedFlag)
+            WHERE owner_type = \(bind: ownerType) AND owner_id = \(bind: ownerID) RETURNING id
+            """).all().count
+    }
+
+    // MARK: references
+
+    /// Registers the business object (type, id) that transfers may point at, in the transaction
+    /// that creates it. Idempotent; true when it was not registered before.
+    @discardableResult
+    public func registerReference(type: String, id: String, atMs: Int64) async throws -> Bool {
+        try await sql.raw("""
+            INSERT INTO ledger_references (reference_type, reference_id, created_at_ms)
+            VALUES (\(bind: type), \(bind: id), \(bind: atMs))
+            ON CONFLICT (reference_type, reference_id) DO NOTHING RETURNING reference_id
+            """).all().count == 1
+    }
+
+    public func referenceExists(type: String, id: String) async throws -> Bool {
+        try await sql.raw("""
+            SELECT reference_id FROM ledger_references WHERE reference_type = \(bind: type) AND reference_id = \(bind: id)
+            """).first() != nil
+    }
+
+    /// Refuses transfers that would point at an unregistered business object.
+    func requireReferences(_ references: Set<LedgerReference>) async throws {
+        let wanted = references.sorted()
+        var found = Set<LedgerReference>()
+        for chunk in chunked(wanted, bindsPerItem: 2) {
+            var query = SQLQueryString("SELECT r.reference_type, r.reference_id FROM ledger_references r JOIN (VALUES ")
+            for (index, reference) in chunk.enumerated() {
+                query.appendLiteral(index == 0 ? "(" : ", (")
+                query.appendInterpolation(bind: reference.type)
+                query.appendLiteral(", ")
+                query.appendInterpolation(bind: reference.id)
+                query.appendLiteral(")")
+            }
+            query.appendLiteral(") AS v ON r.reference_type = v.column1 AND r.reference_id = v.column2")
+            for row in try await sql.raw(query).all() {
+                found.insert(LedgerReference(type: try row.decode(column: "reference_type", as: String.self),
+                                             id: try row.decode(column: "reference_id", as: String.self)))
+            }
+        }
+        if let missing = wanted.first(where: { !found.contains($0) }) {
+            throw DomainError.rule("ledger.reference_not_found",
+                                   "transfers must point at a registered business object; \(missing.type) \(missing.id) is not registered")
+        }
+    }
+
+    // MARK: balances
+
+    /// The balances of `ids`, read in one query (per bind-parameter chunk) in id order and, on
+    /// PostgreSQL, locked. Unknown ids are simply absent (the rules then refuse the posting).
+    func balances(of ids: Set<String>) async throws -> [String: AccountBalance] {
+        var result: [String: AccountBalance] = [:]
+        result.reserveCapacity(ids.count)
+        for chunk in chunked(ids.sorted(), bindsPerItem: 1) {
+            let rows = try await sql.raw("""
+                SELECT id, may_go_negative, debits_blocked, posted_fen, pending_debits_fen FROM ledger_accounts
+                WHERE id IN (\(binds: Array(chunk))) ORDER BY id\(unsafeRaw: lockForUpdate)
+                """).all(decoding: LedgerBalanceRow.self, with: .snake)
+            for row in rows { result[row.id] = row.balance }
+        }
+        return result
+    }
+
+    /// Writes every changed balance once, as a compare-and-set against the balance that was read:
+    /// a row that changed underneath (impossible under this store's isolation) fails the write.
+    func storeBalances(from before: [String: AccountBalance], to after: [String: AccountBalance]) async throws {
+        let changed = after.keys.sorted().compactMap { id -> (id: String, old: AccountBalance, new: AccountBalance)? in
+            guard let old = before[id], let new = after[id],
+                  old.posted != new.posted || old.pendingDebits != new.pendingDebits else { return nil }
+            return (id, old, new)
+        }
+        for chunk in chunked(changed, bindsPerItem: 5) {
+            var query = SQLQueryString("UPDATE ledger_accounts SET posted_fen = v.column4, pending_debits_fen = v.column5 FROM (VALUES ")
+            for (index, change) in chunk.enumerated() {
+                query.appendLiteral(index == 0 ? "(" : ", (")
+                query.appendInterpolation(bind: change.id)
+                query.appendLiteral(", ")
+                query.appendInterpolation(bind: change.old.posted)
+                query.appendLiteral(", ")
+                query.appendInterpolation(bind: change.old.pendingDebits)
+                query.appendLiteral(", ")
+                query.appendInterpolation(bind: change.new.posted)
+                query.appendLiteral(", ")
+                query.appendInterpolation(bind: change.new.pendingDebits)
+                query.appendLiteral(")")
+            }
+            query.appendLiteral("""
+                ) AS v WHERE ledger_accounts.id = v.column1 AND ledger_accounts.posted_fen = v.column2
+                AND ledger_accounts.pending_debits_fen = v.column3 RETURNING id
+                """)
+            let updated = try await sql.raw(query).all().count
+            guard updated == chunk.count else {
+                throw StoreError.corrupt("ledger: \(chunk.count - updated) account balance(s) changed underneath the transaction")
+            }
+        }
+        #if DEBUG
+        // Debug builds assert the invariants on every touched account before commit.
+        let stored = try await balances(of: Set(changed.map(\.id)))
+        for change in changed {
+            guard let balance = stored[change.id], balance.posted == change.new.posted,
+                  balance.pendingDebits == change.new.pendingDebits else {
+                throw StoreError.corrupt("ledger: account \(change.id) did not store its new balance")
+            }
+            guard balance.pendingDebits >= 0, balance.mayGoNegative || balance.available >= 0 else {
+                throw StoreError.corrupt("ledger: account \(change.id) would commit posted \(balance.posted) fen, pending \(balance.pendingDebits) fen")
+            }
+        }
+        #endif
+    }
+
+    // MARK: transfers
+
+    /// Posts `postings` atomically (all or none) with the caller's other changes: validates them,
+    /// checks their references are registered, loads the involved accounts in one query, applies
+    /// `LedgerRules` (every prefix of the batch must be valid), inserts the transfers with
+    /// multi-row INSERTs and updates each touched balance once. At most 8,000 postings per call.
+    @discardableResult
+    public func post(_ postings: [Posting], atMs: Int64) async throws -> [LedgerTransferRecord] {
+        guard postings.count <= LedgerRules.batchSizeMax else {
+            throw DomainError.malformed("ledger.batch_too_large", "at most \(LedgerRules.batchSizeMax) postings per call, got \(postings.count)")
+        }
+        guard !postings.isEmpty else { return [] }
+        for posting in postings { try LedgerRules.validate(posting) }
+        try await requireReferences(Set(postings.map { LedgerReference(type: $0.referenceType, id: $0.referenceID) }))
+        var ids = Set<String>()
+        for posting in postings {
+            ids.insert(posting.debitAccountID)
+            ids.insert(posting.creditAccountID)
+        }
+        let before = try await balances(of: ids)
+        let after = try LedgerRules.apply(postings: postings, to: before)
+        let transfers = postings.map { posting in
+            LedgerTransferRecord(id: Self.newLedgerID(), debitAccountId: posting.debitAccountID, creditAccountId: posting.creditAccountID,
+                                 amountFen: posting.amountFen, kind: posting.kind, referenceType: posting.referenceType,
+                                 referenceId: posting.referenceID, reversesTransferId: nil, holdId: nil, createdAtMs: atMs)
+        }
+        try await insertTransfers(transfers)
+        try await storeBalances(from: before, to: after)
+        return transfers
+    }
+
+    func insertTransfers(_ transfers: [LedgerTransferRecord]) async throws {
+        for chunk in chunked(transfers, bindsPerItem: 10) {
+            var query = SQLQueryString("""
+                INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount_fen, kind, reference_type, reference_id,
+                    reverses_transfer_id, hold_id, created_at_ms) VALUES
+                """)
+            for (index, transfer) in chunk.enumerated() {
+                query.appendLiteral(index == 0 ? " (" : ", (")
+                query.appendInterpolation(bind: transfer.id)
+                query.appendLiteral(", ")
+                query.appendInterpolation(bind: transfer.debitAccountId)
+                query.appendLiteral(", ")
+                query.appendInterpolation(bind: transfer.creditAccountId)
+                query.appendLiteral(", ")
+                query.appendInterpolation(bind: transfer.amountFen)
+                query.appendLiteral(", ")
+                query.appendInterpolation(bind: transfer.kind)
+                query.appendLiteral(", ")
+                query.appendInterpolation(bind: transfer.referenceType)
+                query.appendLiteral(", ")
+                query.appendInterpolation(bind: transfer.referenceId)
+                query.appendLiteral(", ")
+                query.appendInterpolation(bind: transfer.reversesTransferId)
+                query.appendLiteral(", ")
+                query.appendInterpolation(bind: transfer.holdId)
+                query.appendLiteral(", ")
+                query.appendInterpolation(bind: transfer.createdAtMs)
+                query.appendLiteral(")")
+            }
+            try await sql.raw(query).run()
+        }
+    }
+
+    public func transfer(id: String) async throws -> LedgerTransferRecord? {
+        try await sql.raw("SELECT * FROM ledger_transfers WHERE id = \(bind: id)").first(decoding: LedgerTransferRecord.self, with: .snake)
+    }
+
+    /// The reversal of a transfer, if it was reversed.
+    public func reversal(of transferID: String) async throws -> LedgerTransferRecord? {
+        try await sql.raw("SELECT * FROM ledger_transfers WHERE reverses_transfer_id = \(bind: transferID)")
+            .first(decoding: LedgerTransferRecord.self, with: .snake)
+    }
+
+    /// Every transfer that points at one business object, oldest first.
+    public func transfers(referenceType: String, referenceID: String) async throws -> [LedgerTransferRecord] {
+        try await sql.raw("""
+            SELECT * FROM ledger_transfers WHERE reference_type = \(bind: referenceType) AND reference_id = \(bind: referenceID)
+            ORDER BY created_at_ms, id
+            """).all(decoding: LedgerTransferRecord.self, with: .snake)
+    }
+
+    /// Undoes a transfer with a new one: same amount and reference, accounts swapped,
+    /// `reverses_transfer_id` set. A transfer is reversed at most once and a reversal is not
+    /// itself reversible (post the original again instead). Reversals may debit an account whose
+    /// debits are blocked, but never below zero.
+    @discardableResult
+    public func reverse(transferID: String, kind: String, atMs: Int64) async throws -> LedgerTransferRecord {
+        guard let original = try await transfer(id: transferID) else {
+            throw DomainError.notFound("ledger.transfer_not_found", "no transfer \(transferID)")
+        }
+        guard original.reversesTransferId == nil else {
+            throw DomainError.conflict("ledger.reversal_not_reversible", "transfer \(transferID) is itself a reversal and cannot be reversed")
+        }
+        if let existing = try await reversal(of: transferID) {
+            throw DomainError.conflict("ledger.already_reversed", "transfer \(transferID) was already reversed by transfer \(existing.id)")
+        }
+        let posting = Posting(debit: original.creditAccountId, credit: original.debitAccountId, amountFen: original.amountFen,
+                              kind: kind, referenceType: original.referenceType, referenceID: original.referenceId, isReversal: true)
+        try await requireReferences([LedgerReference(type: posting.referenceType, id: posting.referenceID)])
+        let before = try await balances(of: [posting.debitAccountID, posting.creditAccountID])
+        let after = try LedgerRules.apply(postings: [posting], to: before)
+        let record = LedgerTransferRecord(
+            id: Self.newLedgerID(), debitAccountId: posting.debitAccountID, creditAccountId: posting.creditAccountID,
+            amountFen: posting.amountFen, kind: kind, referenceType: posting.referenceType, referenceId: posting.referenceID,
+            reversesTransferId: original.id, holdId: nil, createdAtMs: atMs)
+        try await insertTransfers([record])
+        try await storeBalances(from: before, to: after)
+        return record
+    }
+
+    /// An account's statement, newest first: transfers it is debited or credited by, before
+    /// `cursor` (exclusive). Each side is read through its own (account, time) index.
+    public func transfers(accountID: String, before cursor: PageCursor?, limit: Int) async throws -> [LedgerTransferRecord] {
+        let (time, id) = cursor.map { ($0.timeMs, $0.id) } ?? (Int64.max, "")
+        return try await sql.raw("""
+            SELECT * FROM (
+                SELECT * FROM ledger_transfers WHERE debit_account_id = \(bind: accountID)
+                    AND created_at_ms <= \(bind: time) AND (created_at_ms < \(bind: time) OR id < \(bind: id))
+                ORDER BY created_at_ms DESC, id DESC LIMIT \(bind: limit)) AS d
+            UNION ALL
+            SELECT * FROM (
+                SELECT * FROM ledger_transfers WHERE credit_account_id = \(bind: accountID)
+                    AND created_at_ms <= \(bind: time) AND (created_at_ms < \(bind: time) OR id < \(bind: id))
+                ORDER BY created_at_ms DESC, id DESC LIMIT \(bind: limit)) AS c
+            ORDER BY created_at_ms DESC, id DESC LIMIT \(bind: limit)
+            """).all(decoding: LedgerTransferRecord.self, with: .snake)
+    }
+
+    // MARK: holds
+
+    /// Reserves `terms.amountFen` on the debit account until the hold is posted, voided, or
+    /// expires at `expiresAtMs` (then `voidExpiredHolds` voids it; it can no longer post).
+    @discardableResult
+    public func hold(_ terms: Posting, expiresAtMs: Int64, atMs: Int64) async throws -> LedgerHoldRecord {
+        try LedgerRules.validate(terms)
+        guard expiresAtMs > atMs else {
+            throw DomainError.malformed("ledger.hold_expiry_invalid", "a hold must expire after it is placed (\(expiresAtMs) ≤ \(atMs))")
+        }
+        try await requireReferences([LedgerReference(type: terms.referenceType, id: terms.referenceID)])
+        let before = try await balances(of: [terms.debitAccountID, terms.creditAccountID])
+        let after = try LedgerRules.hold(terms, in: before)
+        let record = LedgerHoldRecord(
+            id: Self.newLedgerID(), debitAccountId: terms.debitAccountID, creditAccountId: terms.creditAccountID,
+            amountFen: terms.amountFen, kind: terms.kind, referenceType: terms.referenceType, referenceId: terms.referenceID,
+            state: HoldState.pending.rawValue, expiresAtMs: expiresAtMs, createdAtMs: atMs, closedAtMs: nil)
+        try await sql.raw("""
+            INSERT INTO ledger_holds (id, debit_account_id, credit_account_id, amount_fen, kind, reference_type, reference_id,
+                state, expires_at_ms, created_at_ms)
+            VALUES (\(bind: record.id), \(bind: record.debitAccountId), \(bind: record.creditAccountId), \(bind: record.amountFen),
+                \(bind: record.kind), \(bind: record.referenceType), \(bind: record.referenceId), \(bind: record.state),
+                \(bind: expiresAtMs), \(bind: atMs))
+            """).run()
+        try await storeBalances(from: before, to: after)
+        return record
+    }
+
+    public func hold(id: String) async throws -> LedgerHoldRecord? {
+        try await sql.raw("SELECT * FROM ledger_holds WHERE id = \(bind: id)").first(decoding: LedgerHoldRecord.self, with: .snake)
+    }
+
+    /// The pending holds on an account (its debit side), oldest first.
+    public func pendingHolds(accountID: String) async throws -> [LedgerHoldRecord] {
+        try await sql.raw("""
+            SELECT * FROM ledger_holds WHERE debit_account_id = \(bind: accountID) AND state = \(bind: HoldState.pending.rawValue)
+            ORDER BY created_at_ms, id
+            """).all(decoding: LedgerHoldRecord.self, with: .snake)
+    }
+
+    /// A pending hold, locked on PostgreSQL; refused when it is missing, closed or (for posting) expired.
+    private func pendingHold(id: String, postingAtMs: Int64?) async throws -> LedgerHoldRecord {
+        guard let hold = try await sql.raw("SELECT * FROM ledger_holds WHERE id = \(bind: id)\(unsafeRaw: lockForUpdate)")
+            .first(decoding: LedgerHoldRecord.self, with: .snake) else {
+            throw DomainError.notFound("ledger.hold_not_found", "no hold \(id)")
+        }
+        guard hold.holdState == .pending else {
+            throw DomainError.conflict("ledger.hold_not_pending", "hold \(id) is already \(hold.state)")
+        }
+        if let postingAtMs, postingAtMs >= hold.expiresAtMs {
+            throw DomainError.conflict("ledger.hold_expired", "hold \(id) expired at \(hold.expiresAtMs) and can no longer be posted")
+        }
+        return hold
+    }
+
+    private func closeHold(id: String, as state: HoldState, atMs: Int64) async throws {
+        let rows = try await sql.raw("""
+            UPDATE ledger_holds SET state = \(bind: state.rawValue), closed_at_ms = \(bind: atMs)
+            WHERE id = \(bind: id) AND state = \(bind: HoldState.pending.rawValue) RETURNING id
+            """).all()
+        guard rows.count == 1 else { throw DomainError.conflict("ledger.hold_not_pending", "hold \(id) is no longer pending") }
+    }
+
+    /// Posts a pending hold: `amountFen` (default: all of it; at most the held amount) moves from
+    /// the debit to the credit account and the rest of the reservation is released.
+    @discardableResult
+    public func postHold(id: String, amountFen: Int64? = nil, atMs: Int64) async throws -> LedgerTransferRecord {
+        let hold = try await pendingHold(id: id, postingAtMs: atMs)
+        let terms = hold.terms
+        let postedFen = amountFen ?? hold.amountFen
+        try await requireReferences([LedgerReference(type: terms.referenceType, id: terms.referenceID)])
+        let before = try await balances(of: [terms.debitAccountID, terms.creditAccountID])
+        let after = try LedgerRules.postHold(terms, postedFen: postedFen, in: before)
+        try await closeHold(id: id, as: .posted, atMs: atMs)
+        let record = LedgerTransferRecord(
+            id: Self.newLedgerID(), debitAccountId: terms.debitAccountID, creditAccountId: terms.creditAccountID,
+            amountFen: postedFen, kind: terms.kind, referenceType: terms.referenceType, referenceId: terms.referenceID,
+            reversesTransferId: nil, holdId: id, createdAtMs: atMs)
+        try await insertTransfers([record])
+        try await storeBalances(from: before, to: after)
+        return record
+    }
+
+    /// Voids a pending hold: the reservation is released, nothing moves.
+    public func voidHold(id: String, atMs: Int64) async throws {
+        let hold = try await pendingHold(id: id, postingAtMs: nil)
+        let before = try await balances(of: [hold.debitAccountId, hold.creditAccountId])
+        let after = try LedgerRules.voidHold(hold.terms, in: before)
+        try await closeHold(id: id, as: .voided, atMs: atMs)
+        try await storeBalances(from: before, to: after)
+    }
+
+    /// Voids up to `limit` pending holds that expired at or before `nowMs`, oldest expiry first;
+    /// returns how many. Run it periodically, each call in its own write transaction.
+    public func voidExpiredHolds(nowMs: Int64, limit: Int) async throws -> Int {
+        let holds = try await sql.raw("""
+            SELECT * FROM ledger_holds WHERE state = \(bind: HoldState.pending.rawValue) AND expires_at_ms <= \(bind: nowMs)
+            ORDER BY expires_at_ms, id LIMIT \(bind: limit)\(unsafeRaw: lockForUpdate)
+            """).all(decoding: LedgerHoldRecord.self, with: .snake)
+        guard !holds.isEmpty else { return 0 }
+        var ids = Set<String>()
+        for hold in holds {
+            ids.insert(hold.debitAccountId)
+            ids.insert(hold.creditAccountId)
+        }
+        let before = try await balances(of: ids)
+        var after = before
+        for hold in holds {
+            after = try LedgerRules.voidHold(hold.terms, in: after)
+        }
+        for chunk in chunked(holds.map(\.id), bindsPerItem: 1) {
+            let closed = try await sql.raw("""
+                UPDATE ledger_holds SET state = \(bind: HoldState.voided.rawValue), closed_at_ms = \(bind: nowMs)
+                WHERE state = \(bind: HoldState.pending.rawValue) AND id IN (\(binds: Array(chunk))) RETURNING id
+                """).all().count
+            guard closed == chunk.count else { throw StoreError.corrupt("ledger: an expired hold stopped being pending while locked") }
+        }
+        try await storeBalances(from: before, to: after)
+        return holds.count
+    }
+
+    // MARK: verification
+
+    /// Checks every ledger invariant of DESIGN.md §6 with SQL aggregates over the whole ledger.
+    /// Call it inside one snapshot (`Store.verifyLedger` does).
+    func ledgerVerdict() async throws -> LedgerVerdict {
+        let negativeKinds = AccountKind.allCases.filter(\.mayGoNegative).map(\.rawValue)
+        let knownKinds = AccountKind.allCases.map(\.rawValue)
+        let states = HoldState.allCases.map(\.rawValue)
+
+        // Shape of the rows (the schema's constraints make most of these impossible; a database
+        // restored or edited by hand might still hold them).
+        if let row = try await sql.raw("""
+            SELECT id, kind FROM ledger_accounts
+            WHERE kind NOT IN (\(binds: knownKinds)) OR currency <> 'CNY' OR pending_debits_fen < 0
+               OR debits_blocked NOT IN (0, 1)
+               OR (kind IN (\(binds: negativeKinds)) AND may_go_negative <> 1)
+               OR (kind NOT IN (\(binds: negativeKinds)) AND may_go_negative <> 0)
+            LIMIT 1
+            """).first() {
+            let id = try row.decode(column: "id", as: String.self)
+            return .violated("account \(id) (kind \(try row.decode(column: "kind", as: String.self))) has an unknown kind, a currency other than CNY, negative pending debits or flags that do not match its kind")
+        }
+        if let row = try await sql.raw("""
+            SELECT t.id FROM ledger_transfers t
+            WHERE t.amount_fen <= 0 OR t.debit_account_id = t.credit_account_id
+               OR NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = t.debit_account_id)
+               OR NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = t.credit_account_id)
+            LIMIT 1
+            """).first() {
+            return .violated("transfer \(try row.decode(column: "id", as: String.self)) has a non-positive amount, the same account on both sides or an unknown account")
+        }
+        if let row = try await sql.raw("""
+            SELECT h.id FROM ledger_holds h
+            WHERE h.amount_fen <= 0 OR h.debit_account_id = h.credit_account_id OR h.state NOT IN (\(binds: states))
+               OR (h.state = \(bind: HoldState.pending.rawValue)) <> (h.closed_at_ms IS NULL)
+               OR NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = h.debit_account_id)
+               OR NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = h.credit_account_id)
+            LIMIT 1
+            """).first() {
+            return .violated("hold \(try row.decode(column: "id", as: String.self)) has a non-positive amount, the same account on both sides, an unknown state or account, or a close time that does not match its state")
+        }
+
+        // The sum of all balances is zero.
+        guard let totals = try await sql.raw("""
+            SELECT COUNT(*) AS accounts, CAST(COALESCE(SUM(posted_fen), 0) AS TEXT) AS total FROM ledger_accounts
+            """).first() else { throw StoreError.corrupt("ledger: no row from an aggregate") }
+        let accounts = try totals.decode(column: "accounts", as: Int64.self)
+        let total = try totals.decode(column: "total", as: String.self)
+        guard total == "0" else {
+            return .violated("the balances of all \(accounts) accounts sum to \(total) fen, not 0")
+        }
+
+        // Each stored balance equals the sum of its transfers.
+        if let row = try await sql.raw("""
+            SELECT a.id, a.posted_fen, CAST(COALESCE(c.total, 0) - COALESCE(d.total, 0) AS TEXT) AS computed
+            FROM ledger_accounts a
+            LEFT JOIN (SELECT credit_account_id AS account_id, SUM(amount_fen) AS total FROM ledger_transfers GROUP BY credit_account_id) c
+                ON c.account_id = a.id
+            LEFT JOIN (SELECT debit_account_id AS account_id, SUM(amount_fen) AS total FROM ledger_transfers GROUP BY debit_account_id) d
+                ON d.account_id = a.id
+            WHERE a.posted_fen <> COALESCE(c.total, 0) - COALESCE(d.total, 0)
+            LIMIT 1
+            """).first() {
+            let id = try row.decode(column: "id", as: String.self)
+            let posted = try row.decode(column: "posted_fen", as: Int64.self)
+            let computed = try row.decode(column: "computed", as: String.self)
+            return .violated("account \(id) stores a balance of \(posted) fen but its transfers sum to \(computed) fen")
+        }
+
+        // Each stored pending amount equals the sum of its pending holds.
+        if let row = try await sql.raw("""
+            SELECT a.id, a.pending_debits_fen, CAST(COALESCE(h.total, 0) AS TEXT) AS computed
+            FROM ledger_accounts a
+            LEFT JOIN (SELECT debit_account_id AS account_id, SUM(amount_fen) AS total FROM ledger_holds
+                       WHERE state = \(bind: HoldState.pending.rawValue) GROUP BY debit_account_id) h
+                ON h.account_id = a.id
+            WHERE a.pending_debits_fen <> COALESCE(h.total, 0)
+            LIMIT 1
+            """).first() {
+            let id = try row.decode(column: "id", as: String.self)
+            let pending = try row.decode(column: "pending_debits_fen", as: Int64.self)
+            let computed = try row.decode(column: "computed", as: String.self)
+            return .violated("account \(id) stores \(pending) fen of pending debits but its pending holds sum to \(computed) fen")
+        }
+
+        // No non-negative account is negative.
+        if let row = try await sql.raw("""
+            SELECT id, kind, posted_fen, pending_debits_fen FROM ledger_accounts
+            WHERE may_go_negative = 0 AND posted_fen - pending_debits_fen < 0
+            LIMIT 1
+            """).first() {
+            let id = try row.decode(column: "id", as: String.self)
+            let kind = try row.decode(column: "kind", as: String.self)
+            let posted = try row.decode(column: "posted_fen", as: Int64.self)
+            let pending = try row.decode(column: "pending_debits_fen", as: Int64.self)
+            return .violated("account \(id) (\(kind)) may not go negative but has \(posted) fen posted and \(pending) fen pending")
+        }
+
+        // Every transfer (and hold) references an existing business object.
+        if let row = try await sql.raw("""
+            SELECT t.id, t.reference_type, t.reference_id FROM ledger_transfers t
+            WHERE NOT EXISTS (SELECT 1 FROM ledger_references r
+                              WHERE r.reference_type = t.reference_type AND r.reference_id = t.reference_id)
+            LIMIT 1
+            """).first() {
+            let id = try row.decode(column: "id", as: String.self)
+            let type = try row.decode(column: "reference_type", as: String.self)
+            let reference = try row.decode(column: "reference_id", as: String.self)
+            return .violated("transfer \(id) references \(type) \(reference), which is not a registered business object")
+        }
+        if let row = try await sql.raw("""
+            SELECT h.id, h.reference_type, h.reference_id FROM ledger_holds h
+            WHERE NOT EXISTS (SELECT 1 FROM ledger_references r
+                              WHERE r.reference_type = h.reference_type AND r.reference_id = h.reference_id)
+            LIMIT 1
+            """).first() {
+            let id = try row.decode(column: "id", as: String.self)
+            let type = try row.decode(column: "reference_type", as: String.self)
+            let reference = try row.decode(column: "reference_id", as: String.self)
+            return .violated("hold \(id) references \(type) \(reference), which is not a registered business object")
+        }
+
+        // Every reversal undoes an existing, non-reversal transfer: accounts swapped, same amount.
+        if let row = try await sql.raw("""
+            SELECT r.id, r.reverses_transfer_id FROM ledger_transfers r
+            LEFT JOIN ledger_transfers o ON o.id = r.reverses_transfer_id
+            WHERE r.reverses_transfer_id IS NOT NULL
+              AND (o.id IS NULL OR o.debit_account_id <> r.credit_account_id OR o.credit_account_id <> r.debit_account_id
+                   OR o.amount_fen <> r.amount_fen OR o.reverses_transfer_id IS NOT NULL)
+            LIMIT 1
+            """).first() {
+            let id = try row.decode(column: "id", as: String.self)
+            let reversed = try row.decode(column: "reverses_transfer_id", as: String.self)
+            return .violated("reversal \(id) does not mirror transfer \(reversed): it is missing, is itself a reversal, or has other accounts or another amount")
+        }
+
+        // Every hold posting belongs to a posted hold, on its accounts, for at most its amount;
+        // every posted hold has its transfer.
+        if let row = try await sql.raw("""
+            SELECT t.id, t.hold_id FROM ledger_transfers t
+            LEFT JOIN ledger_holds h ON h.id = t.hold_id
+            WHERE t.hold_id IS NOT NULL
+              AND (h.id IS NULL OR h.state <> \(bind: HoldState.posted.rawValue) OR h.debit_account_id <> t.debit_account_id
+                   OR h.credit_account_id <> t.credit_account_id OR t.amount_fen > h.amount_fen)
+            LIMIT 1
+            """).first() {
+            let id = try row.decode(column: "id", as: String.self)
+            let hold = try row.decode(column: "hold_id", as: String.self)
+            return .violated("transfer \(id) claims to post hold \(hold), which is missing, not posted, on other accounts or smaller")
+        }
+        if let row = try await sql.raw("""
+            SELECT h.id FROM ledger_holds h
+            WHERE h.state = \(bind: HoldState.posted.rawValue)
+              AND NOT EXISTS (SELECT 1 FROM ledger_transfers t WHERE t.hold_id = h.id)
+            LIMIT 1
+            """).first() {
+            return .violated("hold \(try row.decode(column: "id", as: String.self)) is posted but no transfer posts it")
+        }
+
+        let transfers = try await sql.raw("SELECT COUNT(*) AS n FROM ledger_transfers").first()?.decode(column: "n", as: Int64.self) ?? 0
+        return .ok(accounts: accounts, transfers: transfers)
+    }
+}
+
+extension Store {
+    /// Checks every ledger invariant of DESIGN.md §6 in one consistent snapshot of a read
+    /// connection (writers carry on meanwhile) and names the first violation found.
+    public func verifyLedger() async throws -> LedgerVerdict {
+        try await read { tx in
+            let begin = tx.engine == .postgres ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN"
+            try await tx.sql.raw(SQLQueryString(begin)).run()
+            do {
+                let verdict = try await tx.ledgerVerdict()
+                try await tx.sql.raw("COMMIT").run()
+                return verdict
+            } catch {
+                try? await tx.sql.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+}
