@@ -307,7 +307,14 @@ extension StoreTx {
             throw DomainError.malformed("ledger.batch_too_large", "at most \(LedgerRules.batchSizeMax) postings per call, got \(postings.count)")
         }
         guard !postings.isEmpty else { return [] }
-        for posting in postings { try LedgerRules.validate(posting) }
+        for posting in postings {
+            try LedgerRules.validate(posting)
+            // A reversal may debit a blocked account, so it only comes from `reverse`, which links it
+            // to the transfer it undoes.
+            guard !posting.isReversal else {
+                throw DomainError.malformed("ledger.reversal_not_allowed", "a reversal is posted with reverse(transferID:), not as a new posting")
+            }
+        }
         try await requireReferences(Set(postings.map { LedgerReference(type: $0.referenceType, id: $0.referenceID) }))
         var ids = Set<String>()
         for posting in postings {
@@ -410,6 +417,7 @@ extension StoreTx {
     /// `cursor` (exclusive). Each side is read through its own (account, time) index.
     public func transfers(accountID: String, before cursor: PageCursor?, limit: Int) async throws -> [LedgerTransferRecord] {
         let (time, id) = cursor.map { ($0.timeMs, $0.id) } ?? (Int64.max, "")
+        let limit = max(0, limit)
         return try await sql.raw("""
             SELECT * FROM (
                 SELECT * FROM ledger_transfers WHERE debit_account_id = \(bind: accountID)
