@@ -69,6 +69,7 @@ extension JoinIn {
         registerAudit(&registrar)
         registerECard(&registrar)
         registerCredentials(&registrar)
+        registerMoney(&registrar)
     }
 }
 

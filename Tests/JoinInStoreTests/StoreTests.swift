@@ -110,7 +110,7 @@ struct StoreTests {
             #expect(Set(all.map(\.lane)).count > 1, "40 appends spread over several lanes")
             // Alter one record in the middle of its lane.
             let lanes = Dictionary(grouping: all, by: \.lane)
-            let (lane, records) = try #require(lanes.first { $0.value.count >= 3 })
+            let (lane, records) = try #require(lanes.first { $0.value.count >= 4 })
             let middle = try #require(records.sorted { $0.sequence < $1.sequence }.dropFirst().first)
             try await store.write { tx in
                 try await tx.sql.raw("UPDATE audit_log SET detail = 'n=999' WHERE lane = \(bind: lane) AND sequence = \(bind: middle.sequence)").run()

@@ -110,6 +110,10 @@ extension JoinIn {
             let number = try await newCardNumber(tx)
             try await tx.insertCard(number: number.value, personID: person.id, permitID: permit.id, branchID: branchID,
                                     replaces: nil, issuedBy: clerk.auditName, atMs: now)
+            // The card's own accounts; they belong to the person, so a replacement card keeps them.
+            for kind in [AccountKind.transitWallet, .medicalPersonal] {
+                _ = try await tx.openAccount(kind: kind, ownerType: "person", ownerID: person.id, atMs: now)
+            }
             try await tx.appendAudit(actor: clerk.auditName, action: "card.issue", objectType: "card", objectID: number.value,
                                      detail: "permit=\(permit.permitNumber) branch=\(branchID)", atMs: now)
             return try .json(try await cardDTO(tx, try await existingCard(tx, number.value)))
@@ -139,6 +143,7 @@ extension JoinIn {
                 throw DomainError.conflict("card.concurrent_change", "card \(number) changed meanwhile; retry")
             }
             try await tx.setCardPin(number: current.cardNumber, pinHash: pinHash)
+            try await tx.setDebitsBlocked(ownerType: "person", ownerID: current.personId, blocked: false)
             try await tx.appendAudit(actor: clerk.auditName, action: "card.activate", objectType: "card", objectID: current.cardNumber, atMs: now)
             return try await cardDTO(tx, try await existingCard(tx, number))
         }
@@ -156,6 +161,8 @@ extension JoinIn {
                 throw DomainError.conflict("card.concurrent_change", "card \(number) changed meanwhile; retry")
             }
             try await tx.revokeCredentials(cardNumber: card.cardNumber, atMs: now)
+            // A lost or cancelled card stops every debit at once (reversals still post).
+            try await tx.setDebitsBlocked(ownerType: "person", ownerID: card.personId, blocked: true)
             try await tx.appendAudit(actor: staff.auditName, action: audit, objectType: "card", objectID: card.cardNumber,
                                      detail: "\(from.rawValue)->\(next.rawValue)", atMs: now)
             return try await cardDTO(tx, try await existingCard(tx, number))
@@ -218,6 +225,7 @@ extension JoinIn {
             }
             try await tx.enableFinancialFunctions(number: card.cardNumber,
                                                   documents: FinancialDocuments(taxCertificate: documents.tax, residenceProof: documents.residence), atMs: now)
+            _ = try await tx.openAccount(kind: .financial, ownerType: "person", ownerID: card.personId, atMs: now)
             try await tx.appendAudit(actor: clerk.auditName, action: "card.enable_financial_functions", objectType: "card",
                                      objectID: card.cardNumber, atMs: now)
             return try await cardDTO(tx, try await existingCard(tx, number))

@@ -114,6 +114,7 @@ extension JoinIn {
                     throw DomainError.conflict("card.concurrent_change", "the card changed meanwhile; retry")
                 }
                 try await tx.revokeCredentials(cardNumber: card.cardNumber, atMs: now)
+                try await tx.setDebitsBlocked(ownerType: "person", ownerID: card.personId, blocked: true)
                 try await tx.appendAudit(actor: holder.auditName, action: "card.report_loss", objectType: "card", objectID: card.cardNumber,
                                          detail: "\(from.rawValue)->\(next.rawValue) by holder", atMs: now)
                 return ECardCardDTO(maskedNumber: try CardNumber(validating: card.cardNumber).masked, status: next.rawValue,

@@ -1,0 +1,237 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JoinInCore
+import JoinInStore
+
+struct DepositBody: Decodable {
+    let amountFen: Int64
+    let account: AccountKind
+}
+
+struct TopUpBody: Decodable {
+    let amountFen: Int64
+}
+
+struct CardTransferBody: Decodable {
+    let toCardNumber: String
+    let amountFen: Int64
+    let memo: String?
+}
+
+struct AccountDTO: Encodable {
+    let kind: String
+    let balance: MoneyDTO
+    let available: MoneyDTO
+    let debitsBlocked: Bool
+}
+
+struct MoneyOperationDTO: Encodable {
+    let operationId: String
+    let kind: String
+    let amount: MoneyDTO
+    let account: AccountDTO
+    let transferIds: [String]
+}
+
+struct StatementLineDTO: Encodable {
+    let transferId: String
+    let at: String
+    let kind: String
+    let description: LocalizedName
+    /// Positive when money came in, negative when it went out.
+    let amount: MoneyDTO
+    let reversesTransferId: String?
+}
+
+/// Money-moving operations of the card's financial functions (issue 4, first part): deposits,
+/// transit-wallet top-ups, card-to-card transfers, balances and statements.
+extension JoinIn {
+    static let transferDailyLimitFen: Int64 = 5_000_000  // 50,000.00 CNY
+    static let amountFenMax: Int64 = 100_000_000_00       // 100 million CNY per operation
+
+    func registerMoney(_ r: inout RouteRegistrar) {
+        r.on(.post, "/v1/cards/{card_number}/deposits") { request, context in
+            try await deposit(request, number: try context.parameters.require("card_number"))
+        }
+        r.on(.get, "/v1/cards/{card_number}/accounts") { request, context in
+            _ = try await auth.requireStaff(request, roles: [.bankClerk])
+            let number = try context.parameters.require("card_number")
+            let accounts = try await store.read { tx in
+                try await tx.accounts(ownerType: "person", ownerID: try await existingCard(tx, number).personId)
+            }
+            return try JSON.response(Page(items: accounts.map(accountDTO), nextCursor: nil))
+        }
+        r.on(.get, "/v1/cards/{card_number}/accounts/{kind}/transfers") { request, context in
+            _ = try await auth.requireStaff(request, roles: [.bankClerk])
+            let number = try context.parameters.require("card_number")
+            let personID = try await store.read { tx in try await existingCard(tx, number).personId }
+            return try await statement(request, personID: personID, kindText: try context.parameters.require("kind"))
+        }
+        r.on(.get, "/v1/ecard/accounts") { request, _ in
+            let holder = try await auth.requireCardholder(request)
+            let accounts = try await store.read { tx in try await tx.accounts(ownerType: "person", ownerID: holder.personID) }
+            return try JSON.response(Page(items: accounts.map(accountDTO), nextCursor: nil))
+        }
+        r.on(.get, "/v1/ecard/accounts/{kind}/transfers") { request, context in
+            let holder = try await auth.requireCardholder(request)
+            return try await statement(request, personID: holder.personID, kindText: try context.parameters.require("kind"))
+        }
+        r.on(.post, "/v1/ecard/wallet-top-ups") { request, _ in try await topUp(request) }
+        r.on(.post, "/v1/ecard/transfers") { request, _ in try await cardTransfer(request) }
+    }
+
+    static func validatedAmount(_ amount: Int64) throws -> Int64 {
+        guard amount > 0, amount <= amountFenMax else {
+            throw DomainError.malformed("ledger.amount_invalid", "amount_fen must be a whole number of fen from 1 to \(amountFenMax)")
+        }
+        return amount
+    }
+
+    func accountDTO(_ account: LedgerAccountRecord) -> AccountDTO {
+        AccountDTO(kind: account.kind, balance: MoneyDTO(amountFen: account.postedFen, currency: "CNY"),
+                   available: MoneyDTO(amountFen: account.postedFen - account.pendingDebitsFen, currency: "CNY"),
+                   debitsBlocked: account.debitsBlocked)
+    }
+
+    /// The card must be active (a lost card stops every debit); `financial` needs financial functions.
+    func cardAccount(_ tx: StoreTx, card: CardRecord, kind: AccountKind, nowMs: Int64) async throws -> LedgerAccountRecord {
+        guard card.cardStatus == .active else {
+            throw DomainError.rule("card.not_active", "card is \(card.status); money moves only with an active card")
+        }
+        if kind == .financial && card.financialEnabledAtMs == nil {
+            throw DomainError.rule("card.financial_functions_disabled", "financial functions are not enabled on this card")
+        }
+        guard kind == .financial || kind == .transitWallet else {
+            throw DomainError.malformed("ledger.account_invalid", "account must be financial or transitWallet")
+        }
+        return try await tx.openAccount(kind: kind, ownerType: "person", ownerID: card.personId, atMs: nowMs)
+    }
+
+    /// Cash at a branch counter: the branch vault pays into the card's account.
+    func deposit(_ request: Request, number: String) async throws -> Response {
+        let clerk = try await auth.requireStaff(request, roles: [.bankClerk])
+        guard let branchID = clerk.branchID else {
+            throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
+        }
+        let (body, bytes) = try await JSON.decode(DepositBody.self, from: request, limit: 16 * 1024)
+        let amount = try Self.validatedAmount(body.amountFen)
+        let now = nowMs
+        let operationID = newID()
+        return try await Idempotency.write(store: store, request: request, body: bytes, principal: clerk.auditName, nowMs: now,
+                                           keyRequired: true) { tx in
+            let card = try await existingCard(tx, number)
+            let target = try await cardAccount(tx, card: card, kind: body.account, nowMs: now)
+            let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: branchID, atMs: now)
+            try await tx.registerReference(type: "deposit", id: operationID, atMs: now)
+            let transfers = try await tx.post([Posting(debit: vault.id, credit: target.id, amountFen: amount, kind: "cash_deposit",
+                                                       referenceType: "deposit", referenceID: operationID)], atMs: now)
+            try await tx.appendAudit(actor: clerk.auditName, action: "money.deposit", objectType: "card", objectID: card.cardNumber,
+                                     detail: "operation=\(operationID) account=\(body.account.rawValue) fen=\(amount)", atMs: now)
+            let updated = try await tx.account(id: target.id) ?? target
+            return try .json(MoneyOperationDTO(operationId: operationID, kind: "deposit", amount: MoneyDTO(amountFen: amount, currency: "CNY"),
+                                               account: accountDTO(updated), transferIds: transfers.map(\.id)))
+        }
+    }
+
+    /// Financial account → transit wallet, by the cardholder.
+    func topUp(_ request: Request) async throws -> Response {
+        let holder = try await auth.requireCardholder(request)
+        let (body, bytes) = try await JSON.decode(TopUpBody.self, from: request, limit: 16 * 1024)
+        let amount = try Self.validatedAmount(body.amountFen)
+        let now = nowMs
+        let operationID = newID()
+        return try await Idempotency.write(store: store, request: request, body: bytes, principal: holder.auditName, nowMs: now,
+                                           keyRequired: true) { tx in
+            guard let card = try await tx.liveCard(personID: holder.personID) else {
+                throw DomainError.rule("card.not_active", "you have no active card")
+            }
+            let source = try await cardAccount(tx, card: card, kind: .financial, nowMs: now)
+            let wallet = try await cardAccount(tx, card: card, kind: .transitWallet, nowMs: now)
+            try await tx.registerReference(type: "top_up", id: operationID, atMs: now)
+            let transfers = try await tx.post([Posting(debit: source.id, credit: wallet.id, amountFen: amount, kind: "wallet_top_up",
+                                                       referenceType: "top_up", referenceID: operationID)], atMs: now)
+            try await tx.appendAudit(actor: holder.auditName, action: "money.top_up", objectType: "card", objectID: card.cardNumber,
+                                     detail: "operation=\(operationID) fen=\(amount)", atMs: now)
+            let updated = try await tx.account(id: wallet.id) ?? wallet
+            return try .json(MoneyOperationDTO(operationId: operationID, kind: "wallet_top_up", amount: MoneyDTO(amountFen: amount, currency: "CNY"),
+                                               account: accountDTO(updated), transferIds: transfers.map(\.id)))
+        }
+    }
+
+    /// Card-to-card, financial to financial, with a daily limit per sending account.
+    func cardTransfer(_ request: Request) async throws -> Response {
+        let holder = try await auth.requireCardholder(request)
+        let (body, bytes) = try await JSON.decode(CardTransferBody.self, from: request, limit: 16 * 1024)
+        let amount = try Self.validatedAmount(body.amountFen)
+        let recipientNumber = try CardNumber(validating: body.toCardNumber)
+        let memo = try PermitRules.validatedReason(body.memo, field: "memo", required: false) ?? ""
+        let now = nowMs
+        let today = today
+        let operationID = newID()
+        return try await Idempotency.write(store: store, request: request, body: bytes, principal: holder.auditName, nowMs: now,
+                                           keyRequired: true) { tx in
+            guard let card = try await tx.liveCard(personID: holder.personID) else {
+                throw DomainError.rule("card.not_active", "you have no active card")
+            }
+            let source = try await cardAccount(tx, card: card, kind: .financial, nowMs: now)
+            // The recipient's card may be any live card with financial functions; an unknown card is a 422, not a 404:
+            // the number came from the body, not the URL.
+            guard let recipientCard = try await tx.card(number: recipientNumber.value), recipientCard.cardStatus?.isLive == true,
+                  recipientCard.financialEnabledAtMs != nil, recipientCard.personId != holder.personID else {
+                throw DomainError.rule("transfer.recipient_invalid", "to_card_number is not a card that can receive transfers")
+            }
+            let target = try await tx.openAccount(kind: .financial, ownerType: "person", ownerID: recipientCard.personId, atMs: now)
+            let dayStart = (Int64(today.daysSinceEpoch) * 86_400 - 8 * 3600) * 1000
+            let sentToday = try await tx.debitedFen(accountID: source.id, kind: "card_transfer", fromMs: dayStart, toMs: dayStart + 86_400_000)
+            guard sentToday + amount <= Self.transferDailyLimitFen else {
+                throw DomainError.rule("ledger.limit_exceeded",
+                                       "the daily transfer limit is \(Self.transferDailyLimitFen) fen; \(sentToday) fen already sent today")
+            }
+            try await tx.registerReference(type: "card_transfer", id: operationID, atMs: now)
+            let transfers = try await tx.post([Posting(debit: source.id, credit: target.id, amountFen: amount, kind: "card_transfer",
+                                                       referenceType: "card_transfer", referenceID: operationID)], atMs: now)
+            try await tx.appendAudit(actor: holder.auditName, action: "money.transfer", objectType: "card", objectID: card.cardNumber,
+                                     detail: "operation=\(operationID) to=\(recipientNumber.masked) fen=\(amount) memo=\(memo.prefix(100))",
+                                     atMs: now)
+            let updated = try await tx.account(id: source.id) ?? source
+            return try .json(MoneyOperationDTO(operationId: operationID, kind: "card_transfer", amount: MoneyDTO(amountFen: amount, currency: "CNY"),
+                                               account: accountDTO(updated), transferIds: transfers.map(\.id)))
+        }
+    }
+
+    func statement(_ request: Request, personID: String, kindText: String) async throws -> Response {
+        guard let kind = AccountKind(rawValue: kindText), kind.isCardholderAccount else {
+            throw DomainError.notFound("ledger.account_not_found", "no account \(kindText.prefix(40))")
+        }
+        let list = try ListParameters(request)
+        let cursor = try list.cursor.map(Self.pageCursor)
+        let (account, rows) = try await store.read { tx -> (LedgerAccountRecord?, [LedgerTransferRecord]) in
+            guard let account = try await tx.account(kind: kind, ownerType: "person", ownerID: personID) else { return (nil, []) }
+            return (account, try await tx.transfers(accountID: account.id, before: cursor, limit: list.limit + 1))
+        }
+        guard let account else { throw DomainError.notFound("ledger.account_not_found", "no \(kind.rawValue) account yet") }
+        let (page, next) = list.page(rows) { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded }
+        let lines = page.map { transfer in
+            let incoming = transfer.creditAccountId == account.id
+            return StatementLineDTO(transferId: transfer.id, at: Timestamps.rfc3339(ms: transfer.createdAtMs), kind: transfer.kind,
+                                    description: Self.describe(kind: transfer.kind, incoming: incoming, reversal: transfer.reversesTransferId != nil),
+                                    amount: MoneyDTO(amountFen: incoming ? transfer.amountFen : -transfer.amountFen, currency: "CNY"),
+                                    reversesTransferId: transfer.reversesTransferId)
+        }
+        return try JSON.response(Page(items: lines, nextCursor: next))
+    }
+
+    static func describe(kind: String, incoming: Bool, reversal: Bool) -> LocalizedName {
+        let base: LocalizedName
+        switch (kind, incoming) {
+        case ("cash_deposit", _): base = LocalizedName(en: "Cash deposit", zh: "现金存款")
+        case ("wallet_top_up", true): base = LocalizedName(en: "Top-up from bank account", zh: "从银行账户充值")
+        case ("wallet_top_up", false): base = LocalizedName(en: "Top-up of transit wallet", zh: "交通钱包充值")
+        case ("card_transfer", true): base = LocalizedName(en: "Transfer received", zh: "转账收入")
+        case ("card_transfer", false): base = LocalizedName(en: "Transfer sent", zh: "转账支出")
+        default: base = LocalizedName(en: kind, zh: kind)
+        }
+        return reversal ? LocalizedName(en: "Reversal: " + base.en, zh: "冲正：" + base.zh) : base
+    }
+}

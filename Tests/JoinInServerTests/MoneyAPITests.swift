@@ -1,0 +1,135 @@
+import Foundation
+import HTTPTypes
+import JoinInCore
+@testable import JoinInServer
+import JoinInStore
+import JoinInTestSupport
+import Testing
+
+extension Harness {
+    /// A registered holder with an active card and financial functions; returns (card number, cardholder token).
+    func bankedHolder(_ world: World, passport: String = "K12345678", surname: String = "SMITH", pin: String = "582931") async throws
+        -> (card: String, token: String) {
+        let (permit, token) = try await registeredHolder(world, body: Harness.applicationBody(passport: passport, surname: surname))
+        let card = try await issuedCard(world, permit: permit, passport: passport)
+        let number = try #require(card["card_number"] as? String)
+        _ = try await call(.post, "/v1/cards/\(number)/activation", token: world.clerk, json: ["pin": pin])
+        let enabled = try await call(.post, "/v1/cards/\(number)/financial-functions", token: world.clerk,
+                                     json: ["tax_certificate": ["number": "TAX-3302-0001", "issued_on": "2026-06-30"],
+                                            "residence_proof": ["kind": "residence_permit", "number": "RP33020088", "valid_until": "2028-06-30"]])
+        try #require(enabled.status == .ok, "\(enabled.text)")
+        return (number, token)
+    }
+}
+
+@Suite("Money: deposits, top-ups, transfers, statements")
+struct MoneyAPITests {
+    @Test("deposits need an Idempotency-Key, an active card, and financial functions for the bank account", arguments: TestStores.engines)
+    func deposits(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
+            let world = try await h.world()
+            let (card, token) = try await h.bankedHolder(world)
+            func deposit(_ body: [String: Any], key: String?) async throws -> Reply {
+                try await h.call(.post, "/v1/cards/\(card)/deposits", token: world.clerk, json: body,
+                                 headers: key.map { [.idempotencyKey: $0] } ?? [:])
+            }
+            #expect(try await deposit(["amount_fen": 10_000, "account": "financial"], key: nil).code == "idempotency.key_required")
+            #expect(try await deposit(["amount_fen": 0, "account": "financial"], key: "d0").code == "ledger.amount_invalid")
+            #expect(try await deposit(["amount_fen": 12.5, "account": "financial"], key: "d0").status == .badRequest)
+            #expect(try await deposit(["amount_fen": 100, "account": "medicalPersonal"], key: "d0").code == "ledger.account_invalid")
+            let first = try await deposit(["amount_fen": 500_000, "account": "financial"], key: "d1")
+            #expect(first.status == .created, "\(first.text)")
+            #expect(first.value("account.balance.amount_fen") as? Int == 500_000)
+            let replay = try await deposit(["amount_fen": 500_000, "account": "financial"], key: "d1")
+            #expect(replay.headers[.idempotencyReplayed] == "true")
+            #expect(replay.string("operation_id") == first.string("operation_id"))
+            #expect(try await deposit(["amount_fen": 1, "account": "financial"], key: "d1").code == "idempotency.key_reused")
+            #expect(try await deposit(["amount_fen": 2_000, "account": "transitWallet"], key: "d2").status == .created)
+            let accounts = try await h.call(.get, "/v1/ecard/accounts", token: token)
+            let balances = Dictionary(uniqueKeysWithValues: accounts.items.compactMap { item -> (String, Int)? in
+                guard let kind = item["kind"] as? String, let balance = (item["balance"] as? [String: Any])?["amount_fen"] as? Int else { return nil }
+                return (kind, balance)
+            })
+            #expect(balances["financial"] == 500_000)
+            #expect(balances["transitWallet"] == 2_000)
+            #expect(balances["medicalPersonal"] == 0)
+            #expect(try await h.store.verifyLedger().isOK)
+
+            _ = try await h.call(.post, "/v1/ecard/card/loss-report", token: token)
+            #expect(try await deposit(["amount_fen": 100, "account": "financial"], key: "d3").code == "card.not_active")
+        }
+    }
+
+    @Test("deposits to a card without financial functions reach only the transit wallet")
+    func noFinancialFunctions() async throws {
+        try await Harness.run { h in
+            let world = try await h.world()
+            let permit = try await h.issuedPermit(world)
+            let card = try #require(try await h.issuedCard(world, permit: permit)["card_number"] as? String)
+            _ = try await h.call(.post, "/v1/cards/\(card)/activation", token: world.clerk, json: ["pin": "582931"])
+            let financial = try await h.call(.post, "/v1/cards/\(card)/deposits", token: world.clerk,
+                                             json: ["amount_fen": 100, "account": "financial"], headers: [.idempotencyKey: "x1"])
+            #expect(financial.code == "card.financial_functions_disabled")
+            let wallet = try await h.call(.post, "/v1/cards/\(card)/deposits", token: world.clerk,
+                                          json: ["amount_fen": 100, "account": "transitWallet"], headers: [.idempotencyKey: "x2"])
+            #expect(wallet.status == .created)
+            let accounts = try await h.call(.get, "/v1/cards/\(card)/accounts", token: world.clerk)
+            #expect(Set(accounts.items.compactMap { $0["kind"] as? String }) == ["transitWallet", "medicalPersonal"])
+        }
+    }
+
+    @Test("top-ups and transfers move money between accounts, with limits and statements in both languages")
+    func topUpsAndTransfers() async throws {
+        try await Harness.run { h in
+            let world = try await h.world()
+            let (card, token) = try await h.bankedHolder(world)
+            let (otherCard, otherToken) = try await h.bankedHolder(world, passport: "P99887766", surname: "JONES")
+            _ = try await h.call(.post, "/v1/cards/\(card)/deposits", token: world.clerk, json: ["amount_fen": 6_000_000, "account": "financial"],
+                                 headers: [.idempotencyKey: "seed"])
+            let tooMuch = try await h.call(.post, "/v1/ecard/wallet-top-ups", token: token, json: ["amount_fen": 7_000_000],
+                                           headers: [.idempotencyKey: "t0"])
+            #expect(tooMuch.code == "ledger.insufficient_funds")
+            let topUp = try await h.call(.post, "/v1/ecard/wallet-top-ups", token: token, json: ["amount_fen": 5_000],
+                                         headers: [.idempotencyKey: "t1"])
+            #expect(topUp.status == .created, "\(topUp.text)")
+            #expect(topUp.value("account.balance.amount_fen") as? Int == 5_000)
+
+            func send(_ amount: Int, key: String, to: String? = nil) async throws -> Reply {
+                try await h.call(.post, "/v1/ecard/transfers", token: token,
+                                 json: ["to_card_number": to ?? otherCard, "amount_fen": amount, "memo": "rent share"],
+                                 headers: [.idempotencyKey: key])
+            }
+            #expect(try await send(100, key: "s0", to: card).code == "transfer.recipient_invalid", "not to yourself")
+            #expect(try await send(100, key: "s1", to: "6230910000000000000").status == .badRequest)
+            let sent = try await send(4_000_000, key: "s2")
+            #expect(sent.status == .created, "\(sent.text)")
+            #expect(sent.value("account.balance.amount_fen") as? Int == 6_000_000 - 5_000 - 4_000_000)
+            let overLimit = try await send(1_000_001, key: "s3")
+            #expect(overLimit.code == "ledger.limit_exceeded")
+            #expect(try await send(1_000_000, key: "s4").status == .created, "exactly the daily limit is allowed")
+            h.clock.advance(seconds: 86_400)
+            let fresh = try #require(try await h.call(.post, "/v1/ecard/sessions",
+                                                      json: ["permit_number": try await h.call(.get, "/v1/ecard/me", token: token).string("permit.number") ?? "",
+                                                             "password": "moonlit harbour walk"]).string("token"))
+            #expect(try await h.call(.post, "/v1/ecard/transfers", token: fresh,
+                                     json: ["to_card_number": otherCard, "amount_fen": 100], headers: [.idempotencyKey: "s5"]).status == .created,
+                    "a new day has a new limit")
+
+            let received = try await h.call(.get, "/v1/ecard/accounts/financial/transfers", token: otherToken)
+            #expect(received.items.count == 3)
+            #expect((received.items.first?["description"] as? [String: String])?["zh"] == "转账收入")
+            #expect((received.items.first?["amount"] as? [String: Any])?["amount_fen"] as? Int == 100)
+            let statement = try await h.call(.get, "/v1/ecard/accounts/financial/transfers?limit=2", token: fresh)
+            #expect(statement.items.count == 2)
+            #expect((statement.items.first?["amount"] as? [String: Any])?["amount_fen"] as? Int == -100)
+            let nextPage = try await h.call(.get, "/v1/ecard/accounts/financial/transfers?limit=2&cursor=\(try #require(statement.string("next_cursor")))",
+                                            token: fresh)
+            #expect(nextPage.items.count == 2)
+            #expect(try await h.call(.get, "/v1/ecard/accounts/ledger/transfers", token: fresh).status == .notFound)
+            let clerk = try await h.staff(.bankClerk, branch: world.branchID)  // the morning shift: yesterday's session ended
+            let clerkView = try await h.call(.get, "/v1/cards/\(card)/accounts/transitWallet/transfers", token: clerk)
+            #expect((clerkView.items.first?["description"] as? [String: String])?["en"] == "Top-up from bank account")
+            #expect(try await h.store.verifyLedger().isOK)
+        }
+    }
+}
