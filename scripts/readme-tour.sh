@@ -31,4 +31,6 @@ grep -q '"permit_status":"valid"' tour.out || { cat tour.out; echo "tour: the id
 kill -TERM "$server"
 wait "$server" || true
 "$binary" audit verify --database ./joinin.sqlite --keys ./joinin-keys/
+"$binary" ledger verify --database ./joinin.sqlite --keys ./joinin-keys/
+grep -q '"wallet_top_up"' tour.out || { cat tour.out; echo "tour: the top-up failed"; exit 1; }
 echo "tour: passed ($(grep -c . tour.out) lines of output)"

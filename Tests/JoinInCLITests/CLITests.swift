@@ -221,3 +221,32 @@ struct CLICredentialTests {
         }
     }
 }
+
+@Suite("CLI: ledger verify")
+struct CLILedgerTests {
+    @Test("ledger verify passes on consistent books and exits 1 when a balance was tampered with")
+    func ledgerVerify() async throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanup() }
+        try await fixture.run(["migrate"])
+        try await fixture.withStore { store in
+            try await store.write { tx in
+                let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: "b1", atMs: 1)
+                let wallet = try await tx.openAccount(kind: .transitWallet, ownerType: "person", ownerID: "p1", atMs: 1)
+                try await tx.registerReference(type: "deposit", id: "op1", atMs: 1)
+                try await tx.post([Posting(debit: vault.id, credit: wallet.id, amountFen: 1_250, kind: "cash_deposit",
+                                           referenceType: "deposit", referenceID: "op1")], atMs: 2)
+            }
+        }
+        try await fixture.run(["ledger", "verify"])
+        try await fixture.withStore { store in
+            try await store.write { tx in try await tx.sql.raw("UPDATE ledger_accounts SET posted_fen = posted_fen + 1 WHERE kind = 'transitWallet'").run() }
+        }
+        do {
+            try await fixture.run(["ledger", "verify"])
+            Issue.record("tampered books passed")
+        } catch let exit as ExitCode {
+            #expect(exit.rawValue == 1)
+        }
+    }
+}
