@@ -133,3 +133,42 @@ struct MoneyAPITests {
         }
     }
 }
+
+@Suite("Money: withdrawals")
+struct WithdrawalAPITests {
+    @Test("withdrawals check the PIN (3 wrong a day block until tomorrow), the daily limit and the balance")
+    func withdrawals() async throws {
+        try await Harness.run { h in
+            let world = try await h.world()
+            let (card, _) = try await h.bankedHolder(world)
+            _ = try await h.call(.post, "/v1/cards/\(card)/deposits", token: world.clerk, json: ["amount_fen": 3_000_000, "account": "financial"],
+                                 headers: [.idempotencyKey: "seed"])
+            func withdraw(_ amount: Int, pin: String, key: String, token: String? = nil) async throws -> Reply {
+                try await h.call(.post, "/v1/cards/\(card)/withdrawals", token: token ?? world.clerk, json: ["amount_fen": amount, "pin": pin],
+                                 headers: [.idempotencyKey: key])
+            }
+            #expect(try await h.call(.post, "/v1/cards/\(card)/withdrawals", token: world.clerk,
+                                     json: ["amount_fen": 100, "pin": "582931"]).code == "idempotency.key_required")
+            let ok = try await withdraw(1_500_000, pin: "582931", key: "w1")
+            #expect(ok.status == .created, "\(ok.text)")
+            #expect(ok.value("account.balance.amount_fen") as? Int == 1_500_000)
+            #expect(try await withdraw(500_001, pin: "582931", key: "w2").code == "ledger.limit_exceeded")
+            #expect(try await withdraw(500_000, pin: "582931", key: "w3").status == .created, "exactly the daily limit")
+            let first = try await withdraw(100, pin: "111111", key: "w4")
+            #expect(first.code == "card.pin_invalid")
+            #expect(first.string("detail")?.contains("2 attempt") == true)
+            #expect(try await withdraw(100, pin: "222222", key: "w5").code == "card.pin_invalid")
+            #expect(try await withdraw(100, pin: "333333", key: "w6").code == "card.pin_blocked")
+            #expect(try await withdraw(100, pin: "582931", key: "w7").code == "card.pin_blocked", "even the right PIN waits for tomorrow")
+            h.clock.advance(seconds: 86_400)
+            let clerk = try await h.staff(.bankClerk, branch: world.branchID)
+            #expect(try await withdraw(2_000_000, pin: "582931", key: "w8", token: clerk).code == "ledger.insufficient_funds")
+            let tomorrow = try await withdraw(1_000_000, pin: "582931", key: "w9", token: clerk)
+            #expect(tomorrow.status == .created, "\(tomorrow.text)")
+            #expect(tomorrow.value("account.balance.amount_fen") as? Int == 0)
+            let statement = try await h.call(.get, "/v1/cards/\(card)/accounts/financial/transfers", token: clerk)
+            #expect((statement.items.first?["description"] as? [String: String])?["zh"] == "现金取款")
+            #expect(try await h.store.verifyLedger().isOK)
+        }
+    }
+}

@@ -14,7 +14,11 @@ public enum Base64URL {
 
     /// Encodes without padding.
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        let input = Array(bytes)
+        String(decoding: encodeBytes(Array(bytes)), as: UTF8.self)
+    }
+
+    /// Encodes without padding, as ASCII bytes (no String round trip on hot paths).
+    static func encodeBytes(_ input: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity((input.count * 4 + 2) / 3)
         var i = 0
@@ -39,7 +43,7 @@ public enum Base64URL {
         default:
             break
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// Decodes unpadded base64url; nil for any character outside the alphabet (including `=`,

@@ -18,9 +18,15 @@ public enum JWS {
     /// Signs `payload`. The header is serialized exactly as `{"alg":"EdDSA","kid":…,"typ":…}`.
     public static func sign(payload: [UInt8], kid: String, typ: String, key: Curve25519.Signing.PrivateKey) throws -> String {
         let header = JSONValue.object([("alg", .string("EdDSA")), ("kid", .string(kid)), ("typ", .string(typ))])
-        let signingInput = Base64URL.encode(header.serialized()) + "." + Base64URL.encode(payload)
-        let signature = try key.signature(for: Array(signingInput.utf8))
-        return signingInput + "." + Base64URL.encode(Array(signature))
+        // Built as bytes: the signing input is signed as-is and the signature appended, with one
+        // String made at the end.
+        var compact = Base64URL.encodeBytes(header.serialized())
+        compact.append(UInt8(ascii: "."))
+        compact.append(contentsOf: Base64URL.encodeBytes(payload))
+        let signature = try key.signature(for: compact)
+        compact.append(UInt8(ascii: "."))
+        compact.append(contentsOf: Base64URL.encodeBytes(Array(signature)))
+        return String(decoding: compact, as: UTF8.self)
     }
 
     public struct Verified: Sendable {
@@ -61,7 +67,8 @@ public enum JWS {
         guard let signature = Base64URL.decode(utf8: signatureSegment) else {
             throw CredentialError.malformed("JWS signature is not base64url")
         }
-        let signingInput = headerSegment + [UInt8(ascii: ".")] + payloadSegment
+        // The signing input is the compact form up to the second dot: no copy needed.
+        let signingInput = bytes[..<(headerSegment.count + 1 + payloadSegment.count)]
         guard signature.count == 64, key.isValidSignature(signature, for: signingInput) else {
             throw CredentialError.badSignature
         }

@@ -9,6 +9,11 @@ struct DepositBody: Decodable {
     let account: AccountKind
 }
 
+struct WithdrawalBody: Decodable {
+    let amountFen: Int64
+    let pin: String
+}
+
 struct TopUpBody: Decodable {
     let amountFen: Int64
 }
@@ -48,11 +53,16 @@ struct StatementLineDTO: Encodable {
 /// transit-wallet top-ups, card-to-card transfers, balances and statements.
 extension JoinIn {
     static let transferDailyLimitFen: Int64 = 5_000_000  // 50,000.00 CNY
+    static let withdrawalDailyLimitFen: Int64 = 2_000_000  // 20,000.00 CNY
+    static let wrongPINsPerDayMax = 3
     static let amountFenMax: Int64 = 100_000_000_00       // 100 million CNY per operation
 
     func registerMoney(_ r: inout RouteRegistrar) {
         r.on(.post, "/v1/cards/{card_number}/deposits") { request, context in
             try await deposit(request, number: try context.parameters.require("card_number"))
+        }
+        r.on(.post, "/v1/cards/{card_number}/withdrawals") { request, context in
+            try await withdraw(request, number: try context.parameters.require("card_number"))
         }
         r.on(.get, "/v1/cards/{card_number}/accounts") { request, context in
             _ = try await auth.requireStaff(request, roles: [.bankClerk])
@@ -134,6 +144,61 @@ extension JoinIn {
         }
     }
 
+    /// Start of today (Asia/Shanghai) in Unix ms: daily limits and PIN counters reset at local midnight.
+    var shanghaiDayStartMs: Int64 { (Int64(today.daysSinceEpoch) * 86_400 - 8 * 3600) * 1000 }
+
+    /// Cash out at a branch counter: PIN checked (3 wrong PINs a day block withdrawals until the
+    /// next day), daily limit, then the card's financial account pays the branch vault.
+    func withdraw(_ request: Request, number: String) async throws -> Response {
+        let clerk = try await auth.requireStaff(request, roles: [.bankClerk])
+        guard let branchID = clerk.branchID else {
+            throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
+        }
+        let (body, bytes) = try await JSON.decode(WithdrawalBody.self, from: request, limit: 16 * 1024)
+        let amount = try Self.validatedAmount(body.amountFen)
+        _ = try Idempotency.key(from: request, required: true)
+        let now = nowMs
+        let dayStart = shanghaiDayStartMs
+        let pinKey = "pin:\(number):\(today)"
+        // The PIN is checked before the write transaction: bcrypt is slow and must not hold the writer.
+        let (card, failures) = try await store.read { tx in (try await existingCard(tx, number), try await tx.failureCount(key: pinKey)) }
+        guard failures < Self.wrongPINsPerDayMax else {
+            throw DomainError.rule("card.pin_blocked", "\(Self.wrongPINsPerDayMax) wrong PINs today: withdrawals are blocked until tomorrow")
+        }
+        guard body.pin.count == 6, body.pin.allSatisfy(\.isASCIIDigit), let pinHash = card.pinHash,
+              try await PasswordHasher.verify(body.pin, hash: pinHash) else {
+            let count = try await store.write { tx in
+                try await tx.recordLoginFailure(throttleKey: pinKey, freeFailures: Int.max, nowMs: now)
+                try await tx.appendAudit(actor: clerk.auditName, action: "money.withdraw", objectType: "card", objectID: card.cardNumber,
+                                         outcome: "denied", detail: "wrong pin", atMs: now)
+                return try await tx.failureCount(key: pinKey)
+            }
+            let left = max(0, Self.wrongPINsPerDayMax - count)
+            throw DomainError.rule(left == 0 ? "card.pin_blocked" : "card.pin_invalid",
+                                   left == 0 ? "wrong PIN; withdrawals are now blocked until tomorrow" : "wrong PIN; \(left) attempt(s) left today")
+        }
+        let operationID = newID()
+        return try await Idempotency.write(store: store, request: request, body: bytes, principal: clerk.auditName, nowMs: now,
+                                           keyRequired: true) { tx in
+            let current = try await existingCard(tx, number)
+            let source = try await cardAccount(tx, card: current, kind: .financial, nowMs: now)
+            let withdrawnToday = try await tx.debitedFen(accountID: source.id, kind: "cash_withdrawal", fromMs: dayStart, toMs: dayStart + 86_400_000)
+            guard withdrawnToday + amount <= Self.withdrawalDailyLimitFen else {
+                throw DomainError.rule("ledger.limit_exceeded",
+                                       "the daily withdrawal limit is \(Self.withdrawalDailyLimitFen) fen; \(withdrawnToday) fen already withdrawn today")
+            }
+            let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: branchID, atMs: now)
+            try await tx.registerReference(type: "withdrawal", id: operationID, atMs: now)
+            let transfers = try await tx.post([Posting(debit: source.id, credit: vault.id, amountFen: amount, kind: "cash_withdrawal",
+                                                       referenceType: "withdrawal", referenceID: operationID)], atMs: now)
+            try await tx.appendAudit(actor: clerk.auditName, action: "money.withdraw", objectType: "card", objectID: current.cardNumber,
+                                     detail: "operation=\(operationID) fen=\(amount)", atMs: now)
+            let updated = try await tx.account(id: source.id) ?? source
+            return try .json(MoneyOperationDTO(operationId: operationID, kind: "withdrawal", amount: MoneyDTO(amountFen: amount, currency: "CNY"),
+                                               account: accountDTO(updated), transferIds: transfers.map(\.id)))
+        }
+    }
+
     /// Financial account → transit wallet, by the cardholder.
     func topUp(_ request: Request) async throws -> Response {
         let holder = try await auth.requireCardholder(request)
@@ -182,7 +247,7 @@ extension JoinIn {
                 throw DomainError.rule("transfer.recipient_invalid", "to_card_number is not a card that can receive transfers")
             }
             let target = try await tx.openAccount(kind: .financial, ownerType: "person", ownerID: recipientCard.personId, atMs: now)
-            let dayStart = (Int64(today.daysSinceEpoch) * 86_400 - 8 * 3600) * 1000
+            let dayStart = shanghaiDayStartMs
             let sentToday = try await tx.debitedFen(accountID: source.id, kind: "card_transfer", fromMs: dayStart, toMs: dayStart + 86_400_000)
             guard sentToday + amount <= Self.transferDailyLimitFen else {
                 throw DomainError.rule("ledger.limit_exceeded",
@@ -226,6 +291,7 @@ extension JoinIn {
         let base: LocalizedName
         switch (kind, incoming) {
         case ("cash_deposit", _): base = LocalizedName(en: "Cash deposit", zh: "现金存款")
+        case ("cash_withdrawal", _): base = LocalizedName(en: "Cash withdrawal", zh: "现金取款")
         case ("wallet_top_up", true): base = LocalizedName(en: "Top-up from bank account", zh: "从银行账户充值")
         case ("wallet_top_up", false): base = LocalizedName(en: "Top-up of transit wallet", zh: "交通钱包充值")
         case ("card_transfer", true): base = LocalizedName(en: "Transfer received", zh: "转账收入")
