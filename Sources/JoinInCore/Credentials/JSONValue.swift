@@ -147,7 +147,13 @@ public enum JSONValue: Sendable, Equatable {
         }
 
         mutating func skipWhitespace() {
-            while pos < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[pos]) { pos += 1 }
+            // A switch, not `[…].contains`: an array literal here would be built on every byte.
+            while pos < bytes.count {
+                switch bytes[pos] {
+                case 0x20, 0x09, 0x0A, 0x0D: pos += 1
+                default: return
+                }
+            }
         }
 
         func peek() -> UInt8? { pos < bytes.count ? bytes[pos] : nil }
@@ -274,6 +280,14 @@ public enum JSONValue: Sendable, Equatable {
 
         mutating func parseString() throws -> String {
             pos += 1 // opening quote
+            // Fast path: no escapes before the closing quote, so the bytes are the string.
+            var end = pos
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                guard let text = String(validating: bytes[pos..<end], as: UTF8.self) else { throw error("string is not valid UTF-8") }
+                pos = end + 1
+                return text
+            }
             var out: [UInt8] = []
             while true {
                 guard let c = peek() else { throw error("unterminated string") }
