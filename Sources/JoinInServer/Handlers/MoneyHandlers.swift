@@ -118,6 +118,31 @@ extension JoinIn {
         return try await tx.openAccount(kind: kind, ownerType: "person", ownerID: card.personId, atMs: nowMs)
     }
 
+    /// The common tail of a money operation: register it as the business object its transfer
+    /// pays for, post the transfer, audit, and answer with the account the caller cares about.
+    struct Movement {
+        let operation: String
+        let referenceType: String
+        let transferKind: String
+        let debit: LedgerAccountRecord
+        let credit: LedgerAccountRecord
+        let amountFen: Int64
+        let shown: LedgerAccountRecord
+    }
+
+    func execute(_ tx: StoreTx, _ movement: Movement, id: String, actor: String, action: String, cardNumber: String,
+                 detail: String, nowMs: Int64) async throws -> Reply {
+        try await tx.registerReference(type: movement.referenceType, id: id, atMs: nowMs)
+        let transfers = try await tx.post([Posting(debit: movement.debit.id, credit: movement.credit.id, amountFen: movement.amountFen,
+                                                   kind: movement.transferKind, referenceType: movement.referenceType, referenceID: id)],
+                                          atMs: nowMs)
+        try await tx.appendAudit(actor: actor, action: action, objectType: "card", objectID: cardNumber,
+                                 detail: "operation=\(id) fen=\(movement.amountFen)\(detail.isEmpty ? "" : " " + detail)", atMs: nowMs)
+        let updated = try await tx.account(id: movement.shown.id) ?? movement.shown
+        return try .json(MoneyOperationDTO(operationId: id, kind: movement.operation, amount: MoneyDTO(amountFen: movement.amountFen, currency: "CNY"),
+                                           account: accountDTO(updated), transferIds: transfers.map(\.id)))
+    }
+
     /// Cash at a branch counter: the branch vault pays into the card's account.
     func deposit(_ request: Request, number: String) async throws -> Response {
         let clerk = try await auth.requireStaff(request, roles: [.bankClerk])
@@ -133,14 +158,10 @@ extension JoinIn {
             let card = try await existingCard(tx, number)
             let target = try await cardAccount(tx, card: card, kind: body.account, nowMs: now)
             let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: branchID, atMs: now)
-            try await tx.registerReference(type: "deposit", id: operationID, atMs: now)
-            let transfers = try await tx.post([Posting(debit: vault.id, credit: target.id, amountFen: amount, kind: "cash_deposit",
-                                                       referenceType: "deposit", referenceID: operationID)], atMs: now)
-            try await tx.appendAudit(actor: clerk.auditName, action: "money.deposit", objectType: "card", objectID: card.cardNumber,
-                                     detail: "operation=\(operationID) account=\(body.account.rawValue) fen=\(amount)", atMs: now)
-            let updated = try await tx.account(id: target.id) ?? target
-            return try .json(MoneyOperationDTO(operationId: operationID, kind: "deposit", amount: MoneyDTO(amountFen: amount, currency: "CNY"),
-                                               account: accountDTO(updated), transferIds: transfers.map(\.id)))
+            return try await execute(tx, Movement(operation: "deposit", referenceType: "deposit", transferKind: "cash_deposit", debit: vault,
+                                                  credit: target, amountFen: amount, shown: target),
+                                     id: operationID, actor: clerk.auditName, action: "money.deposit", cardNumber: card.cardNumber,
+                                     detail: "account=\(body.account.rawValue)", nowMs: now)
         }
     }
 
@@ -188,14 +209,10 @@ extension JoinIn {
                                        "the daily withdrawal limit is \(Self.withdrawalDailyLimitFen) fen; \(withdrawnToday) fen already withdrawn today")
             }
             let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: branchID, atMs: now)
-            try await tx.registerReference(type: "withdrawal", id: operationID, atMs: now)
-            let transfers = try await tx.post([Posting(debit: source.id, credit: vault.id, amountFen: amount, kind: "cash_withdrawal",
-                                                       referenceType: "withdrawal", referenceID: operationID)], atMs: now)
-            try await tx.appendAudit(actor: clerk.auditName, action: "money.withdraw", objectType: "card", objectID: current.cardNumber,
-                                     detail: "operation=\(operationID) fen=\(amount)", atMs: now)
-            let updated = try await tx.account(id: source.id) ?? source
-            return try .json(MoneyOperationDTO(operationId: operationID, kind: "withdrawal", amount: MoneyDTO(amountFen: amount, currency: "CNY"),
-                                               account: accountDTO(updated), transferIds: transfers.map(\.id)))
+            return try await execute(tx, Movement(operation: "withdrawal", referenceType: "withdrawal", transferKind: "cash_withdrawal",
+                                                  debit: source, credit: vault, amountFen: amount, shown: source),
+                                     id: operationID, actor: clerk.auditName, action: "money.withdraw", cardNumber: current.cardNumber,
+                                     detail: "", nowMs: now)
         }
     }
 
@@ -213,14 +230,10 @@ extension JoinIn {
             }
             let source = try await cardAccount(tx, card: card, kind: .financial, nowMs: now)
             let wallet = try await cardAccount(tx, card: card, kind: .transitWallet, nowMs: now)
-            try await tx.registerReference(type: "top_up", id: operationID, atMs: now)
-            let transfers = try await tx.post([Posting(debit: source.id, credit: wallet.id, amountFen: amount, kind: "wallet_top_up",
-                                                       referenceType: "top_up", referenceID: operationID)], atMs: now)
-            try await tx.appendAudit(actor: holder.auditName, action: "money.top_up", objectType: "card", objectID: card.cardNumber,
-                                     detail: "operation=\(operationID) fen=\(amount)", atMs: now)
-            let updated = try await tx.account(id: wallet.id) ?? wallet
-            return try .json(MoneyOperationDTO(operationId: operationID, kind: "wallet_top_up", amount: MoneyDTO(amountFen: amount, currency: "CNY"),
-                                               account: accountDTO(updated), transferIds: transfers.map(\.id)))
+            return try await execute(tx, Movement(operation: "wallet_top_up", referenceType: "top_up", transferKind: "wallet_top_up",
+                                                  debit: source, credit: wallet, amountFen: amount, shown: wallet),
+                                     id: operationID, actor: holder.auditName, action: "money.top_up", cardNumber: card.cardNumber,
+                                     detail: "", nowMs: now)
         }
     }
 
@@ -232,7 +245,7 @@ extension JoinIn {
         let recipientNumber = try CardNumber(validating: body.toCardNumber)
         let memo = try PermitRules.validatedReason(body.memo, field: "memo", required: false) ?? ""
         let now = nowMs
-        let today = today
+        let dayStart = shanghaiDayStartMs
         let operationID = newID()
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: holder.auditName, nowMs: now,
                                            keyRequired: true) { tx in
@@ -247,21 +260,15 @@ extension JoinIn {
                 throw DomainError.rule("transfer.recipient_invalid", "to_card_number is not a card that can receive transfers")
             }
             let target = try await tx.openAccount(kind: .financial, ownerType: "person", ownerID: recipientCard.personId, atMs: now)
-            let dayStart = shanghaiDayStartMs
             let sentToday = try await tx.debitedFen(accountID: source.id, kind: "card_transfer", fromMs: dayStart, toMs: dayStart + 86_400_000)
             guard sentToday + amount <= Self.transferDailyLimitFen else {
                 throw DomainError.rule("ledger.limit_exceeded",
                                        "the daily transfer limit is \(Self.transferDailyLimitFen) fen; \(sentToday) fen already sent today")
             }
-            try await tx.registerReference(type: "card_transfer", id: operationID, atMs: now)
-            let transfers = try await tx.post([Posting(debit: source.id, credit: target.id, amountFen: amount, kind: "card_transfer",
-                                                       referenceType: "card_transfer", referenceID: operationID)], atMs: now)
-            try await tx.appendAudit(actor: holder.auditName, action: "money.transfer", objectType: "card", objectID: card.cardNumber,
-                                     detail: "operation=\(operationID) to=\(recipientNumber.masked) fen=\(amount) memo=\(memo.prefix(100))",
-                                     atMs: now)
-            let updated = try await tx.account(id: source.id) ?? source
-            return try .json(MoneyOperationDTO(operationId: operationID, kind: "card_transfer", amount: MoneyDTO(amountFen: amount, currency: "CNY"),
-                                               account: accountDTO(updated), transferIds: transfers.map(\.id)))
+            return try await execute(tx, Movement(operation: "card_transfer", referenceType: "card_transfer", transferKind: "card_transfer",
+                                                  debit: source, credit: target, amountFen: amount, shown: source),
+                                     id: operationID, actor: holder.auditName, action: "money.transfer", cardNumber: card.cardNumber,
+                                     detail: "to=\(recipientNumber.masked) memo=\(memo.prefix(100))", nowMs: now)
         }
     }
 
