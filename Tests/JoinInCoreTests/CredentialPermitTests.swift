@@ -240,3 +240,27 @@ struct CredentialPermitTests {
         #expect((counts[.badSignature] ?? 0) > 1_000)
     }
 }
+
+@Suite("Permit claims serialization")
+struct PermitClaimsSerializationTests {
+    @Test("the direct serializer writes exactly the bytes of the JSON tree, with and without optional claims")
+    func directMatchesTree() throws {
+        var generator = SeededGenerator(seed: 0x5E71A1)
+        for round in 0..<300 {
+            let alphabet = Array("abcXYZ \"\\/\n\t中文é😀\u{1}")
+            let text = { (n: Int) -> String in
+                String((0..<n).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+            }
+            let claims = PermitClaims(
+                issuer: text(8), permitNumber: "W33020020260000018", issuedAt: Int64.random(in: -5...2_000_000_000, using: &generator),
+                expiresAt: Int64.random(in: 0...Int64.max, using: &generator), surname: text(6), givenNames: text(9),
+                chineseName: round % 2 == 0 ? text(3) : nil, nationality: "GBR", category: "B",
+                employer: LocalizedName(en: text(10), zh: text(4)),
+                validFrom: CivilDate(daysSinceEpoch: Int.random(in: -1_000...40_000, using: &generator)),
+                validUntil: CivilDate(daysSinceEpoch: Int.random(in: -1_000...40_000, using: &generator)),
+                maskedCardNumber: round % 3 == 0 ? nil : "623091*********0014", statusIndex: Int.random(in: 0...1_000_000, using: &generator),
+                statusURI: text(12))
+            #expect(claims.serialized() == claims.json.serialized())
+        }
+    }
+}
