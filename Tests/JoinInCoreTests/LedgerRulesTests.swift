@@ -315,3 +315,21 @@ struct LedgerPropertyTests {
         }
     }
 }
+
+@Suite("Daily limits")
+struct LedgerDailyLimitTests {
+    @Test("used plus amount may reach the limit but not pass it, and never overflows", arguments: [
+        (0, 100, 100, true), (60, 40, 100, true), (60, 41, 100, false), (100, 1, 100, false), (Int64.max, 1, Int64.max, false),
+    ] as [(Int64, Int64, Int64, Bool)])
+    func dailyLimit(used: Int64, amount: Int64, limit: Int64, allowed: Bool) {
+        do {
+            try LedgerRules.checkDailyLimit(usedFen: used, amountFen: amount, limitFen: limit, what: "test")
+            #expect(allowed)
+        } catch let error as DomainError {
+            #expect(!allowed)
+            #expect(error.code == "ledger.limit_exceeded")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+}

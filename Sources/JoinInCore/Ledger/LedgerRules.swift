@@ -11,6 +11,15 @@
 ///
 /// Arithmetic is overflow-checked everywhere: money never wraps.
 public enum LedgerRules {
+    /// A daily limit (withdrawals, transfers): what was already moved today plus this amount may
+    /// reach the limit but not pass it.
+    public static func checkDailyLimit(usedFen: Int64, amountFen: Int64, limitFen: Int64, what: String) throws {
+        let (total, overflow) = usedFen.addingReportingOverflow(amountFen)
+        guard !overflow, total <= limitFen else {
+            throw DomainError.rule("ledger.limit_exceeded", "the daily \(what) limit is \(limitFen) fen; \(usedFen) fen already used today")
+        }
+    }
+
     /// The most postings one call may carry.
     public static let batchSizeMax = 8_000
 

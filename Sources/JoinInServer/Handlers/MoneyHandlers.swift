@@ -204,10 +204,7 @@ extension JoinIn {
             let current = try await existingCard(tx, number)
             let source = try await cardAccount(tx, card: current, kind: .financial, nowMs: now)
             let withdrawnToday = try await tx.debitedFen(accountID: source.id, kind: "cash_withdrawal", fromMs: dayStart, toMs: dayStart + 86_400_000)
-            guard withdrawnToday + amount <= Self.withdrawalDailyLimitFen else {
-                throw DomainError.rule("ledger.limit_exceeded",
-                                       "the daily withdrawal limit is \(Self.withdrawalDailyLimitFen) fen; \(withdrawnToday) fen already withdrawn today")
-            }
+            try LedgerRules.checkDailyLimit(usedFen: withdrawnToday, amountFen: amount, limitFen: Self.withdrawalDailyLimitFen, what: "withdrawal")
             let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: branchID, atMs: now)
             return try await execute(tx, Movement(operation: "withdrawal", referenceType: "withdrawal", transferKind: "cash_withdrawal",
                                                   debit: source, credit: vault, amountFen: amount, shown: source),
@@ -261,10 +258,7 @@ extension JoinIn {
             }
             let target = try await tx.openAccount(kind: .financial, ownerType: "person", ownerID: recipientCard.personId, atMs: now)
             let sentToday = try await tx.debitedFen(accountID: source.id, kind: "card_transfer", fromMs: dayStart, toMs: dayStart + 86_400_000)
-            guard sentToday + amount <= Self.transferDailyLimitFen else {
-                throw DomainError.rule("ledger.limit_exceeded",
-                                       "the daily transfer limit is \(Self.transferDailyLimitFen) fen; \(sentToday) fen already sent today")
-            }
+            try LedgerRules.checkDailyLimit(usedFen: sentToday, amountFen: amount, limitFen: Self.transferDailyLimitFen, what: "transfer")
             return try await execute(tx, Movement(operation: "card_transfer", referenceType: "card_transfer", transferKind: "card_transfer",
                                                   debit: source, credit: target, amountFen: amount, shown: source),
                                      id: operationID, actor: holder.auditName, action: "money.transfer", cardNumber: card.cardNumber,
