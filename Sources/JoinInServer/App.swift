@@ -70,6 +70,7 @@ extension JoinIn {
         registerECard(&registrar)
         registerCredentials(&registrar)
         registerMoney(&registrar)
+        registerPayments(&registrar)
     }
 }
 

@@ -172,3 +172,66 @@ struct WithdrawalAPITests {
         }
     }
 }
+
+@Suite("Money: merchant payments and refunds")
+struct PaymentAPITests {
+    @Test("a POS takes payments by PIN or dynamic QR, refunds at most what was paid, and the books balance", arguments: TestStores.engines)
+    func payments(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
+            let world = try await h.world()
+            let (card, token) = try await h.bankedHolder(world)
+            _ = try await h.call(.post, "/v1/cards/\(card)/deposits", token: world.clerk, json: ["amount_fen": 100_000, "account": "financial"],
+                                 headers: [.idempotencyKey: "seed"])
+            let merchant = try await h.call(.post, "/v1/merchants", token: world.admin,
+                                            json: ["name": ["en": "Tianyi Square Books", "zh": "天一广场书店"], "category": "shopping", "city_code": "330200"])
+            #expect(merchant.status == .created, "\(merchant.text)")
+            let merchantID = try #require(merchant.string("id"))
+            #expect(try await h.call(.post, "/v1/merchants", token: world.admin,
+                                     json: ["name": ["en": "X", "zh": "X"], "category": "casino", "city_code": "330200"]).status == .badRequest)
+            let pos = try #require(try await h.call(.post, "/v1/terminals", token: world.admin,
+                                                    json: ["kind": "merchantPos", "name": "Till 1", "binding_id": merchantID]).string("api_key"))
+            let otherPos = try #require(try await h.call(.post, "/v1/terminals", token: world.admin,
+                                                         json: ["kind": "merchantPos", "name": "Till 2", "binding_id": merchantID]).string("api_key"))
+            let gate = try #require(try await h.call(.post, "/v1/terminals", token: world.admin,
+                                                     json: ["kind": "transitGate", "name": "Gate"]).string("api_key"))
+            func pay(_ body: [String: Any], key: String, terminal: String? = nil) async throws -> Reply {
+                try await h.call(.post, "/v1/payments", token: terminal ?? pos, json: body, headers: [.idempotencyKey: key])
+            }
+            #expect(try await pay(["card_number": card, "pin": "582931", "amount_fen": 100, "merchant_reference": "r"], key: "g",
+                                  terminal: gate).status == .forbidden)
+            #expect(try await pay(["card_number": card, "amount_fen": 100, "merchant_reference": "r"], key: "p0").code
+                    == "payment.authorisation_required")
+            #expect(try await pay(["card_number": card, "pin": "111111", "amount_fen": 100, "merchant_reference": "r"], key: "p1").code
+                    == "card.pin_invalid")
+            let byPIN = try await pay(["card_number": card, "pin": "582931", "amount_fen": 30_000, "merchant_reference": "INV-1"], key: "p2")
+            #expect(byPIN.status == .created, "\(byPIN.text)")
+            let paymentID = try #require(byPIN.string("payment_id"))
+            #expect(try await pay(["card_number": card, "pin": "582931", "amount_fen": 80_000, "merchant_reference": "INV-2"], key: "p3").code
+                    == "ledger.insufficient_funds")
+            let qr = try #require(try await h.call(.post, "/v1/ecard/dynamic-codes", token: token).string("code"))
+            let byQR = try await pay(["card_number": card, "dynamic_code": qr, "amount_fen": 5_000, "merchant_reference": "INV-3"], key: "p4")
+            #expect(byQR.status == .created, "\(byQR.text)")
+            #expect(try await pay(["card_number": card, "dynamic_code": qr, "amount_fen": 5_000, "merchant_reference": "INV-4"], key: "p5").code
+                    == "code.already_used")
+
+            func refund(_ amount: Int, key: String, terminal: String? = nil) async throws -> Reply {
+                try await h.call(.post, "/v1/payments/\(paymentID)/refunds", token: terminal ?? pos, json: ["amount_fen": amount],
+                                 headers: [.idempotencyKey: key])
+            }
+            #expect(try await refund(100, key: "f0", terminal: otherPos).status == .notFound, "only the terminal that took it refunds")
+            let partial = try await refund(10_000, key: "f1")
+            #expect(partial.status == .created, "\(partial.text)")
+            #expect(partial.value("payment.refunded.amount_fen") as? Int == 10_000)
+            #expect(try await refund(20_001, key: "f2").code == "payment.refund_exceeds_payment")
+            #expect(try await refund(20_000, key: "f3").status == .created)
+            #expect(try await refund(1, key: "f4").code == "payment.refund_exceeds_payment")
+            let balance = try await h.call(.get, "/v1/ecard/accounts", token: token).items.first { $0["kind"] as? String == "financial" }
+            #expect((balance?["balance"] as? [String: Any])?["amount_fen"] as? Int == 100_000 - 30_000 - 5_000 + 30_000)
+            let statement = try await h.call(.get, "/v1/ecard/accounts/financial/transfers", token: token)
+            // Same-millisecond lines (the test clock stands still) order by id, so count rather than rely on position.
+            #expect(statement.items.filter { ($0["description"] as? [String: String])?["zh"] == "退款" }.count == 2)
+            #expect(statement.items.filter { ($0["description"] as? [String: String])?["en"] == "Card payment" }.count == 2)
+            #expect(try await h.store.verifyLedger().isOK)
+        }
+    }
+}

@@ -171,6 +171,38 @@ extension JoinIn {
                                  status: .created, headers: [.cacheControl: "no-store"])
     }
 
+    struct DynamicCodeClaims: Sendable {
+        let holderID: String
+        let nonce: String
+        let expiresAt: Int64
+    }
+
+    /// Checks a dynamic code's signature (outside any transaction) and reads its claims.
+    func readDynamicCode(_ text: String) throws -> DynamicCodeClaims {
+        let verified: JWS.Verified
+        do {
+            verified = try JWS.verify(text, keys: keys.verificationKeys(nowSeconds: nowSeconds), expectedTyp: DynamicCode.typ)
+        } catch {
+            throw DomainError.rule("code.invalid", "the code is not a dynamic code this platform issued")
+        }
+        let claims = try? JSONValue.parse(verified.payload)
+        guard let holderID = claims?["sub"]?.string, let nonce = claims?["jti"]?.string, let expiresAt = claims?["exp"]?.int else {
+            throw DomainError.rule("code.invalid", "the code's contents are not readable")
+        }
+        return DynamicCodeClaims(holderID: holderID, nonce: nonce, expiresAt: expiresAt)
+    }
+
+    /// Uses a code up inside the caller's transaction: a second use is 409, an expired code 422.
+    func redeem(_ tx: StoreTx, _ code: DynamicCodeClaims, by redeemer: String, nowMs: Int64) async throws {
+        guard try await tx.redeemCode(nonce: code.nonce, cardholderID: code.holderID, by: redeemer, atMs: nowMs,
+                                      expiresAtMs: code.expiresAt * 1000) else {
+            throw DomainError.conflict("code.already_used", "this code was already redeemed; ask for a fresh one")
+        }
+        guard code.expiresAt > nowMs / 1000 else {
+            throw DomainError.rule("code.expired", "the code expired; ask the holder to refresh it")
+        }
+    }
+
     /// Redeems a dynamic code once: a terminal or a staff member learns who is in front of them.
     func checkIdentity(_ request: Request) async throws -> Response {
         let principal = try await auth.authenticate(request)
@@ -183,28 +215,12 @@ extension JoinIn {
             throw DomainError.forbidden("auth.forbidden", "cardholders cannot redeem dynamic codes")
         }
         let (body, _) = try await JSON.decode(IdentityCheckBody.self, from: request, limit: 16 * 1024)
-        let now = nowSeconds
-        let verified: JWS.Verified
-        do {
-            verified = try JWS.verify(body.code, keys: keys.verificationKeys(nowSeconds: now), expectedTyp: DynamicCode.typ)
-        } catch {
-            throw DomainError.rule("code.invalid", "the code is not a dynamic code this platform issued")
-        }
-        let claims = try? JSONValue.parse(verified.payload)
-        guard let holderID = claims?["sub"]?.string, let nonce = claims?["jti"]?.string, let expiresAt = claims?["exp"]?.int else {
-            throw DomainError.rule("code.invalid", "the code's contents are not readable")
-        }
+        let code = try readDynamicCode(body.code)
         let nowMs = nowMs
         let today = today
         let dto = try await store.write { tx -> IdentityDTO in
-            guard try await tx.redeemCode(nonce: nonce, cardholderID: holderID, by: principal.auditName, atMs: nowMs,
-                                          expiresAtMs: expiresAt * 1000) else {
-                throw DomainError.conflict("code.already_used", "this code was already redeemed; ask for a fresh one")
-            }
-            guard expiresAt > now else {
-                throw DomainError.rule("code.expired", "the code expired; ask the holder to refresh it")
-            }
-            guard let holder = try await tx.cardholder(id: holderID), let person = try await tx.person(id: holder.personId),
+            try await redeem(tx, code, by: principal.auditName, nowMs: nowMs)
+            guard let holder = try await tx.cardholder(id: code.holderID), let person = try await tx.person(id: holder.personId),
                   let permit = try await tx.latestPermit(number: holder.permitNumber) else {
                 throw DomainError.rule("code.invalid", "the code names no cardholder")
             }

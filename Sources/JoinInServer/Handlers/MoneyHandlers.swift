@@ -180,24 +180,8 @@ extension JoinIn {
         _ = try Idempotency.key(from: request, required: true)
         let now = nowMs
         let dayStart = shanghaiDayStartMs
-        let pinKey = "pin:\(number):\(today)"
-        // The PIN is checked before the write transaction: bcrypt is slow and must not hold the writer.
-        let (card, failures) = try await store.read { tx in (try await existingCard(tx, number), try await tx.failureCount(key: pinKey)) }
-        guard failures < Self.wrongPINsPerDayMax else {
-            throw DomainError.rule("card.pin_blocked", "\(Self.wrongPINsPerDayMax) wrong PINs today: withdrawals are blocked until tomorrow")
-        }
-        guard body.pin.count == 6, body.pin.allSatisfy(\.isASCIIDigit), let pinHash = card.pinHash,
-              try await PasswordHasher.verify(body.pin, hash: pinHash) else {
-            let count = try await store.write { tx in
-                try await tx.recordLoginFailure(throttleKey: pinKey, freeFailures: Int.max, nowMs: now)
-                try await tx.appendAudit(actor: clerk.auditName, action: "money.withdraw", objectType: "card", objectID: card.cardNumber,
-                                         outcome: "denied", detail: "wrong pin", atMs: now)
-                return try await tx.failureCount(key: pinKey)
-            }
-            let left = max(0, Self.wrongPINsPerDayMax - count)
-            throw DomainError.rule(left == 0 ? "card.pin_blocked" : "card.pin_invalid",
-                                   left == 0 ? "wrong PIN; withdrawals are now blocked until tomorrow" : "wrong PIN; \(left) attempt(s) left today")
-        }
+        let card = try await store.read { tx in try await existingCard(tx, number) }
+        try await checkPIN(body.pin, card: card, actor: clerk.auditName, action: "money.withdraw")
         let operationID = newID()
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: clerk.auditName, nowMs: now,
                                            keyRequired: true) { tx in
@@ -210,6 +194,29 @@ extension JoinIn {
                                                   debit: source, credit: vault, amountFen: amount, shown: source),
                                      id: operationID, actor: clerk.auditName, action: "money.withdraw", cardNumber: current.cardNumber,
                                      detail: "", nowMs: now)
+        }
+    }
+
+    /// Checks the card's PIN before any write transaction (bcrypt is slow and must not hold the
+    /// writer). Wrong PINs are counted per card and day; after 3, PIN use is blocked until tomorrow.
+    func checkPIN(_ pin: String, card: CardRecord, actor: String, action: String) async throws {
+        let now = nowMs
+        let pinKey = "pin:\(card.cardNumber):\(today)"
+        let failures = try await store.read { tx in try await tx.failureCount(key: pinKey) }
+        guard failures < Self.wrongPINsPerDayMax else {
+            throw DomainError.rule("card.pin_blocked", "\(Self.wrongPINsPerDayMax) wrong PINs today: the PIN is blocked until tomorrow")
+        }
+        guard pin.count == 6, pin.allSatisfy(\.isASCIIDigit), let pinHash = card.pinHash,
+              try await PasswordHasher.verify(pin, hash: pinHash) else {
+            let count = try await store.write { tx in
+                try await tx.recordLoginFailure(throttleKey: pinKey, freeFailures: Int.max, nowMs: now)
+                try await tx.appendAudit(actor: actor, action: action, objectType: "card", objectID: card.cardNumber,
+                                         outcome: "denied", detail: "wrong pin", atMs: now)
+                return try await tx.failureCount(key: pinKey)
+            }
+            let left = max(0, Self.wrongPINsPerDayMax - count)
+            throw DomainError.rule(left == 0 ? "card.pin_blocked" : "card.pin_invalid",
+                                   left == 0 ? "wrong PIN; the PIN is now blocked until tomorrow" : "wrong PIN; \(left) attempt(s) left today")
         }
     }
 
@@ -293,6 +300,8 @@ extension JoinIn {
         switch (kind, incoming) {
         case ("cash_deposit", _): base = LocalizedName(en: "Cash deposit", zh: "现金存款")
         case ("cash_withdrawal", _): base = LocalizedName(en: "Cash withdrawal", zh: "现金取款")
+        case ("card_payment", _): base = LocalizedName(en: "Card payment", zh: "刷卡消费")
+        case ("card_refund", _): base = LocalizedName(en: "Refund", zh: "退款")
         case ("wallet_top_up", true): base = LocalizedName(en: "Top-up from bank account", zh: "从银行账户充值")
         case ("wallet_top_up", false): base = LocalizedName(en: "Top-up of transit wallet", zh: "交通钱包充值")
         case ("card_transfer", true): base = LocalizedName(en: "Transfer received", zh: "转账收入")

@@ -197,5 +197,19 @@ enum Migrations {
             "CREATE INDEX ledger_holds_by_state ON ledger_holds (state, expires_at_ms)",
             "CREATE INDEX ledger_holds_by_debit ON ledger_holds (debit_account_id, state)",
         ]),
+        Migration(version: 5, name: "merchants and card payments", statements: [
+            """
+            CREATE TABLE merchants (
+                id TEXT PRIMARY KEY, name_en TEXT NOT NULL, name_zh TEXT NOT NULL, category TEXT NOT NULL,
+                city_code TEXT NOT NULL REFERENCES cities(code), created_at_ms BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE payments (
+                id TEXT PRIMARY KEY, merchant_id TEXT NOT NULL REFERENCES merchants(id), terminal_id TEXT NOT NULL,
+                card_number TEXT NOT NULL, person_id TEXT NOT NULL, amount_fen BIGINT NOT NULL, refunded_fen BIGINT NOT NULL,
+                merchant_reference TEXT NOT NULL, created_at_ms BIGINT NOT NULL)
+            """,
+            "CREATE INDEX payments_by_merchant ON payments (merchant_id, created_at_ms)",
+        ]),
     ]
 }

@@ -1,0 +1,156 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JoinInCore
+import JoinInStore
+
+struct NewMerchantBody: Decodable {
+    enum Category: String, Decodable {
+        case shopping, dining, entertainment
+    }
+
+    let name: NameBody
+    let category: Category
+    let cityCode: String
+}
+
+struct PaymentBody: Decodable {
+    let cardNumber: String
+    let pin: String?
+    let dynamicCode: String?
+    let amountFen: Int64
+    let merchantReference: String
+}
+
+struct RefundBody: Decodable {
+    let amountFen: Int64
+}
+
+struct PaymentDTO: Encodable {
+    let paymentId: String
+    let merchantId: String
+    let card: String
+    let amount: MoneyDTO
+    let refunded: MoneyDTO
+    let merchantReference: String
+    let at: String
+}
+
+struct RefundDTO: Encodable {
+    let refundId: String
+    let amount: MoneyDTO
+    let payment: PaymentDTO
+}
+
+/// Merchants and card payments at their POS terminals (consumption), with refunds.
+extension JoinIn {
+    func registerPayments(_ r: inout RouteRegistrar) {
+        r.on(.post, "/v1/merchants") { request, _ in
+            let admin = try await auth.requireStaff(request, roles: [.admin])
+            let (body, bytes) = try await JSON.decode(NewMerchantBody.self, from: request, limit: config.bodyBytesMax)
+            let name = try LocalizedName.validated(en: body.name.en, zh: body.name.zh, field: "name")
+            let id = newID()
+            let now = nowMs
+            return try await Idempotency.write(store: store, request: request, body: bytes, principal: admin.auditName, nowMs: now) { tx in
+                try await requireCity(tx, body.cityCode)
+                try await tx.insertMerchant(id: id, name: name, category: body.category.rawValue, cityCode: body.cityCode, atMs: now)
+                _ = try await tx.openAccount(kind: .merchantSettlement, ownerType: "merchant", ownerID: id, atMs: now)
+                try await tx.appendAudit(actor: admin.auditName, action: "merchant.create", objectType: "merchant", objectID: id, atMs: now)
+                return try .json(IDDTO(id: id))
+            }
+        }
+        r.on(.post, "/v1/payments") { request, _ in try await pay(request) }
+        r.on(.post, "/v1/payments/{id}/refunds") { request, context in try await refund(request, paymentID: try context.parameters.require("id")) }
+    }
+
+    /// The calling terminal must be a merchant POS bound to an existing merchant.
+    func requireMerchantTerminal(_ request: Request) async throws -> (terminal: TerminalPrincipal, merchantID: String) {
+        guard case .terminal(let terminal) = try await auth.authenticate(request), terminal.kind == .merchantPos else {
+            throw DomainError.forbidden("auth.forbidden", "payments are taken by merchant POS terminals")
+        }
+        guard let merchantID = terminal.bindingID, try await store.read({ tx in try await tx.merchant(id: merchantID) }) != nil else {
+            throw DomainError.forbidden("auth.forbidden", "this POS terminal is not bound to a merchant")
+        }
+        return (terminal, merchantID)
+    }
+
+    func paymentDTO(_ payment: PaymentRecord) throws -> PaymentDTO {
+        PaymentDTO(paymentId: payment.id, merchantId: payment.merchantId, card: try CardNumber(validating: payment.cardNumber).masked,
+                   amount: MoneyDTO(amountFen: payment.amountFen, currency: "CNY"),
+                   refunded: MoneyDTO(amountFen: payment.refundedFen, currency: "CNY"),
+                   merchantReference: payment.merchantReference, at: Timestamps.rfc3339(ms: payment.createdAtMs))
+    }
+
+    /// Consumption: the holder authorises with the PIN or a dynamic QR code; the card's financial
+    /// account pays the merchant's settlement account.
+    func pay(_ request: Request) async throws -> Response {
+        let (terminal, merchantID) = try await requireMerchantTerminal(request)
+        let (body, bytes) = try await JSON.decode(PaymentBody.self, from: request, limit: 16 * 1024)
+        let amount = try Self.validatedAmount(body.amountFen)
+        let number = try CardNumber(validating: body.cardNumber)
+        let reference = body.merchantReference.trimmingWhitespace()
+        guard (1...64).contains(reference.scalarCount) else {
+            throw DomainError.malformed("payment.reference_invalid", "merchant_reference must be 1-64 characters")
+        }
+        _ = try Idempotency.key(from: request, required: true)
+        let actor = "terminal:\(terminal.id)"
+        let card = try await store.read { tx in try await existingCard(tx, number.value) }
+        var code: DynamicCodeClaims?
+        switch (body.pin, body.dynamicCode) {
+        case (let pin?, nil): try await checkPIN(pin, card: card, actor: actor, action: "money.payment")
+        case (nil, let text?): code = try readDynamicCode(text)
+        default: throw DomainError.malformed("payment.authorisation_required", "send exactly one of pin and dynamic_code")
+        }
+        let presented = code
+        let now = nowMs
+        let paymentID = newID()
+        return try await Idempotency.write(store: store, request: request, body: bytes, principal: actor, nowMs: now, keyRequired: true) { tx in
+            let current = try await existingCard(tx, number.value)
+            if let presented {
+                try await redeem(tx, presented, by: actor, nowMs: now)
+                guard try await tx.cardholder(id: presented.holderID)?.personId == current.personId else {
+                    throw DomainError.rule("code.invalid", "the dynamic code belongs to another cardholder")
+                }
+            }
+            let source = try await cardAccount(tx, card: current, kind: .financial, nowMs: now)
+            let merchantAccount = try await tx.openAccount(kind: .merchantSettlement, ownerType: "merchant", ownerID: merchantID, atMs: now)
+            let payment = PaymentRecord(id: paymentID, merchantId: merchantID, terminalId: terminal.id, cardNumber: current.cardNumber,
+                                        personId: current.personId, amountFen: amount, refundedFen: 0, merchantReference: reference,
+                                        createdAtMs: now)
+            try await tx.insertPayment(payment)
+            _ = try await execute(tx, Movement(operation: "payment", referenceType: "payment", transferKind: "card_payment", debit: source,
+                                               credit: merchantAccount, amountFen: amount, shown: source),
+                                  id: paymentID, actor: actor, action: "money.payment", cardNumber: current.cardNumber,
+                                  detail: "merchant=\(merchantID) ref=\(reference.prefix(64))", nowMs: now)
+            return try .json(try paymentDTO(payment))
+        }
+    }
+
+    /// Partial or full refunds by the terminal that took the payment, never more than was paid.
+    func refund(_ request: Request, paymentID: String) async throws -> Response {
+        let (terminal, _) = try await requireMerchantTerminal(request)
+        let (body, bytes) = try await JSON.decode(RefundBody.self, from: request, limit: 16 * 1024)
+        let amount = try Self.validatedAmount(body.amountFen)
+        let actor = "terminal:\(terminal.id)"
+        let now = nowMs
+        let refundID = newID()
+        return try await Idempotency.write(store: store, request: request, body: bytes, principal: actor, nowMs: now, keyRequired: true) { tx in
+            guard let payment = try await tx.payment(id: paymentID), payment.terminalId == terminal.id else {
+                throw DomainError.notFound("payment.not_found", "no payment \(paymentID.prefix(40)) taken by this terminal")
+            }
+            guard try await tx.addRefund(paymentID: payment.id, amountFen: amount) else {
+                throw DomainError.rule("payment.refund_exceeds_payment",
+                                       "\(payment.refundedFen) of \(payment.amountFen) fen already refunded; at most \(payment.amountFen - payment.refundedFen) fen more")
+            }
+            // Refunds credit the holder even while the card is lost: money is never locked in.
+            let holderAccount = try await tx.openAccount(kind: .financial, ownerType: "person", ownerID: payment.personId, atMs: now)
+            let merchantAccount = try await tx.openAccount(kind: .merchantSettlement, ownerType: "merchant", ownerID: payment.merchantId, atMs: now)
+            _ = try await execute(tx, Movement(operation: "refund", referenceType: "refund", transferKind: "card_refund", debit: merchantAccount,
+                                               credit: holderAccount, amountFen: amount, shown: merchantAccount),
+                                  id: refundID, actor: actor, action: "money.refund", cardNumber: payment.cardNumber,
+                                  detail: "payment=\(payment.id)", nowMs: now)
+            guard let updated = try await tx.payment(id: payment.id) else { throw StoreError.corrupt("payment \(payment.id) vanished") }
+            return try .json(RefundDTO(refundId: refundID, amount: MoneyDTO(amountFen: amount, currency: "CNY"), payment: try paymentDTO(updated)))
+        }
+    }
+}
