@@ -231,6 +231,15 @@ struct PaymentAPITests {
             // Same-millisecond lines (the test clock stands still) order by id, so count rather than rely on position.
             #expect(statement.items.filter { ($0["description"] as? [String: String])?["zh"] == "退款" }.count == 2)
             #expect(statement.items.filter { ($0["description"] as? [String: String])?["en"] == "Card payment" }.count == 2)
+            // Administrators see the system side: the branch vault paid out the deposit, the merchant holds the net takings.
+            let system = try await h.call(.get, "/v1/system-accounts", token: world.admin)
+            let balances = Dictionary(uniqueKeysWithValues: system.items.compactMap { item -> (String, Int)? in
+                guard let kind = item["kind"] as? String, let amount = (item["balance"] as? [String: Any])?["amount_fen"] as? Int else { return nil }
+                return (kind, amount)
+            })
+            #expect(balances["branchVault"] == -100_000)
+            #expect(balances["merchantSettlement"] == 30_000 + 5_000 - 30_000)
+            #expect(try await h.call(.get, "/v1/system-accounts", token: world.clerk).status == .forbidden)
             #expect(try await h.store.verifyLedger().isOK)
         }
     }

@@ -39,6 +39,14 @@ struct MoneyOperationDTO: Encodable {
     let transferIds: [String]
 }
 
+struct SystemAccountDTO: Encodable {
+    let id: String
+    let kind: String
+    let ownerType: String
+    let ownerId: String
+    let balance: MoneyDTO
+}
+
 struct StatementLineDTO: Encodable {
     let transferId: String
     let at: String
@@ -88,6 +96,16 @@ extension JoinIn {
             return try await statement(request, personID: holder.personID, kindText: try context.parameters.require("kind"))
         }
         r.on(.post, "/v1/ecard/wallet-top-ups") { request, _ in try await topUp(request) }
+        r.on(.get, "/v1/system-accounts") { request, _ in
+            _ = try await auth.requireStaff(request, roles: [.admin])
+            let list = try ListParameters(request)
+            let rows = try await store.read { tx in try await tx.systemAccounts(afterID: list.cursor, limit: list.limit + 1) }
+            let (page, next) = list.page(rows) { $0.id }
+            return try JSON.response(Page(items: page.map {
+                SystemAccountDTO(id: $0.id, kind: $0.kind, ownerType: $0.ownerType, ownerId: $0.ownerId,
+                                 balance: MoneyDTO(amountFen: $0.postedFen, currency: "CNY"))
+            }, nextCursor: next))
+        }
         r.on(.post, "/v1/ecard/transfers") { request, _ in try await cardTransfer(request) }
     }
 

@@ -16,3 +16,13 @@ extension StoreTx {
             .decode(column: "failures", as: Int.self) ?? 0
     }
 }
+
+extension StoreTx {
+    /// Accounts not owned by a person (branch vaults, clearing, funds, settlement accounts), by id.
+    public func systemAccounts(afterID: String?, limit: Int) async throws -> [LedgerAccountRecord] {
+        try await sql.raw("""
+            SELECT * FROM ledger_accounts WHERE owner_type <> 'person' AND id > \(bind: afterID ?? "")
+            ORDER BY id LIMIT \(bind: limit)
+            """).all(decoding: LedgerAccountRecord.self, with: .snake)
+    }
+}
