@@ -63,7 +63,9 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             return Problem.response(Self.domainError(for: error), path: request.uri.path, requestID: requestID)
         } catch {
-            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))", "path": "\(request.uri.path)"])
+            // The route template, not the concrete path: paths carry card and permit numbers.
+            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))",
+                                                               "route": "\(context.endpointPath ?? "-")"])
             return Problem.response(DomainError(.conflict, code: "internal", title: "Internal error",
                                                 detail: "an unexpected error occurred; quote request id \(requestID ?? "-")"),
                                     path: request.uri.path, requestID: requestID, overridingStatus: .internalServerError)

@@ -651,28 +651,19 @@ extension StoreTx {
             return .violated("account \(id) (\(kind)) may not go negative but has \(posted) fen posted and \(pending) fen pending")
         }
 
-        // Every transfer (and hold) references an existing business object.
-        if let row = try await sql.raw("""
-            SELECT t.id, t.reference_type, t.reference_id FROM ledger_transfers t
-            WHERE NOT EXISTS (SELECT 1 FROM ledger_references r
-                              WHERE r.reference_type = t.reference_type AND r.reference_id = t.reference_id)
-            LIMIT 1
-            """).first() {
-            let id = try row.decode(column: "id", as: String.self)
-            let type = try row.decode(column: "reference_type", as: String.self)
-            let reference = try row.decode(column: "reference_id", as: String.self)
-            return .violated("transfer \(id) references \(type) \(reference), which is not a registered business object")
-        }
-        if let row = try await sql.raw("""
-            SELECT h.id, h.reference_type, h.reference_id FROM ledger_holds h
-            WHERE NOT EXISTS (SELECT 1 FROM ledger_references r
-                              WHERE r.reference_type = h.reference_type AND r.reference_id = h.reference_id)
-            LIMIT 1
-            """).first() {
-            let id = try row.decode(column: "id", as: String.self)
-            let type = try row.decode(column: "reference_type", as: String.self)
-            let reference = try row.decode(column: "reference_id", as: String.self)
-            return .violated("hold \(id) references \(type) \(reference), which is not a registered business object")
+        // Every transfer and hold references an existing business object.
+        for (noun, table) in [("transfer", "ledger_transfers"), ("hold", "ledger_holds")] {
+            if let row = try await sql.raw("""
+                SELECT t.id, t.reference_type, t.reference_id FROM \(unsafeRaw: table) t
+                WHERE NOT EXISTS (SELECT 1 FROM ledger_references r
+                                  WHERE r.reference_type = t.reference_type AND r.reference_id = t.reference_id)
+                LIMIT 1
+                """).first() {
+                let id = try row.decode(column: "id", as: String.self)
+                let type = try row.decode(column: "reference_type", as: String.self)
+                let reference = try row.decode(column: "reference_id", as: String.self)
+                return .violated("\(noun) \(id) references \(type) \(reference), which is not a registered business object")
+            }
         }
 
         // Every reversal undoes an existing, non-reversal transfer: accounts swapped, same amount.
