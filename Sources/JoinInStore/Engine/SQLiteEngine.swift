@@ -3,18 +3,18 @@ import SQLKit
 import SQLiteKit
 import SQLiteNIO
 
-/// SQLite: one writer connection (write transactions run one at a time, `BEGIN IMMEDIATE`) and a
-/// few reader connections; WAL lets readers proceed while the writer works.
+/// SQLite: one writer connection owned by the group-commit writer (DESIGN §5) and a few reader
+/// connections; WAL lets readers proceed while the writer works.
 struct SQLiteEngine: Sendable {
     static let readerCount = 4
     static let busyTimeoutMs = 5000
 
-    let writer: ResourcePool<SQLiteConnection>
+    let groupWriter: GroupCommitWriter
     let readers: ResourcePool<SQLiteConnection>
     let connections: [SQLiteConnection]
     let logger: Logger
 
-    static func open(path: String, logger: Logger) async throws -> SQLiteEngine {
+    static func open(path: String, limits: GroupCommitLimits = .standard, logger: Logger) async throws -> SQLiteEngine {
         var connections: [SQLiteConnection] = []
         do {
             for _ in 0...readerCount {
@@ -27,7 +27,7 @@ struct SQLiteEngine: Sendable {
             throw error
         }
         return SQLiteEngine(
-            writer: ResourcePool([connections[0]]),
+            groupWriter: GroupCommitWriter(connection: connections[0], limits: limits, logger: logger),
             readers: ResourcePool(Array(connections.dropFirst())),
             connections: connections,
             logger: logger
@@ -52,32 +52,10 @@ struct SQLiteEngine: Sendable {
         }
     }
 
-    func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let connection = await writer.acquire()
-        do {
-            let result = try await transaction(connection.sql(), body)
-            await writer.release(connection)
-            return result
-        } catch {
-            await writer.release(connection)
-            throw error
-        }
-    }
-
-    private func transaction<T: Sendable>(_ db: any SQLDatabase, _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await db.raw("BEGIN IMMEDIATE").run()
-        do {
-            let result = try await body(db)
-            try await db.raw("COMMIT").run()
-            return result
-        } catch {
-            do {
-                try await db.raw("ROLLBACK").run()
-            } catch {
-                logger.error("rollback failed", metadata: ["error": "\(String(reflecting: error))"])
-            }
-            throw error
-        }
+    /// Runs `body` as one write: queued for the group-commit writer, which runs it inside its own
+    /// savepoint of a shared transaction and answers only once that transaction is durable.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await groupWriter.submit(body)
     }
 
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {

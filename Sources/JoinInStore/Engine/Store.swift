@@ -3,8 +3,9 @@ public import SQLKit
 import Foundation
 
 /// The data store: one SQL layer over SQLite (embedded default) or PostgreSQL (for scale-out).
-/// Write transactions are retryable closures; the SQLite engine serialises writers on one
-/// connection, the PostgreSQL engine runs them SERIALIZABLE and retries serialization failures.
+/// Write transactions are retryable closures; the SQLite engine group-commits them on one writer
+/// connection (each in its own savepoint), the PostgreSQL engine runs them SERIALIZABLE and
+/// retries serialization failures.
 public final class Store: Sendable {
     public enum EngineKind: String, Sendable, CaseIterable {
         case sqlite, postgres
@@ -35,7 +36,7 @@ public final class Store: Sendable {
     /// Opens the store named by `url` (`postgres://…` or a SQLite path / `sqlite://path`), runs
     /// `body` with it, and closes it. PostgreSQL's connection pool runs for the duration of `body`.
     public static func with<T: Sendable>(
-        url: String, dataKeys: DataKeys, logger: Logger,
+        url: String, dataKeys: DataKeys, logger: Logger, groupCommit: GroupCommitLimits = .standard,
         _ body: @Sendable (Store) async throws -> T
     ) async throws -> T {
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
@@ -45,7 +46,7 @@ public final class Store: Sendable {
             }
         }
         let path = url.hasPrefix("sqlite://") ? String(url.dropFirst("sqlite://".count)) : url
-        let engine = try await SQLiteEngine.open(path: path, logger: logger)
+        let engine = try await SQLiteEngine.open(path: path, limits: groupCommit, logger: logger)
         let store = Store(engine: .sqlite(engine), cipher: FieldCipher(keys: dataKeys), logger: logger)
         do {
             let result = try await body(store)
@@ -57,14 +58,24 @@ public final class Store: Sendable {
         }
     }
 
-    /// Runs `body` in one write transaction; on PostgreSQL it may run again after a
-    /// serialization failure, so it must have no effects outside the transaction.
-    public func write<T: Sendable>(_ body: @Sendable (StoreTx) async throws -> T) async throws -> T {
+    /// Runs `body` atomically as one write and returns once its effects are durable; on PostgreSQL
+    /// it may run again after a serialization failure, so it must have no effects outside the
+    /// transaction. On SQLite it shares a commit with concurrent writes (group commit), isolated
+    /// by a savepoint: its effects and its answer stand or fall together with that commit.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (StoreTx) async throws -> T) async throws -> T {
         switch engine {
         case .sqlite(let sqlite):
             return try await sqlite.write { db in try await body(StoreTx(sql: db, cipher: self.cipher, engine: .sqlite)) }
         case .postgres(let postgres):
             return try await postgres.write { db in try await body(StoreTx(sql: db, cipher: self.cipher, engine: .postgres)) }
+        }
+    }
+
+    /// Group-commit figures (SQLite; `nil` on PostgreSQL, which group-commits by itself).
+    public var writeStatistics: WriteStatistics? {
+        switch engine {
+        case .sqlite(let sqlite): return sqlite.groupWriter.statistics
+        case .postgres: return nil
         }
     }
 
