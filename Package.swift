@@ -72,6 +72,8 @@ let package = Package(
                 "JoinInStore",
                 "JoinInCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -93,7 +95,7 @@ let package = Package(
         ),
         .testTarget(
             name: "JoinInCoreTests",
-            dependencies: ["JoinInCore"],
+            dependencies: ["JoinInCore", "JoinInTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -33,4 +33,8 @@ wait "$server" || true
 "$binary" audit verify --database ./joinin.sqlite --keys ./joinin-keys/
 "$binary" ledger verify --database ./joinin.sqlite --keys ./joinin-keys/
 grep -q '"wallet_top_up"' tour.out || { cat tour.out; echo "tour: the top-up failed"; exit 1; }
+grep -q '"card_transfer"' tour.out || { cat tour.out; echo "tour: the transfer failed"; exit 1; }
+grep -q '"refund_id"' tour.out || { cat tour.out; echo "tour: the payment or refund failed"; exit 1; }
+# 500.00 deposited − 20.00 top-up − 88.00 sent − 128.00 paid + 42.00 refunded = 306.00 CNY.
+grep -q '"amount_fen": 30600' tour.out || { cat tour.out; echo "tour: the financial balance is not 306.00 CNY"; exit 1; }
 echo "tour: passed ($(grep -c . tour.out) lines of output)"

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
-import JoinInCLI
+@testable import JoinInCLI
 import JoinInCore
 import JoinInServer
 import JoinInStore
@@ -248,5 +248,34 @@ struct CLILedgerTests {
         } catch let exit as ExitCode {
             #expect(exit.rawValue == 1)
         }
+    }
+}
+
+@Suite("CLI: bench ledger")
+struct CLIBenchLedgerTests {
+    @Test("bench ledger reports every measurement with its baseline, and leaves balanced books", arguments: TestStores.engines)
+    func benchLedger(engine: Store.EngineKind) async throws {
+        var arguments = ["bench", "ledger", "--batched", "8000", "--singles", "120", "--concurrency", "4"]
+        if engine == .postgres, let url = TestStores.postgresURL { arguments += ["--database", url] }
+        let command = try #require(try JoinInCommand.parseAsRoot(arguments) as? BenchCommand.Ledger)
+        let report = try #require(try JSONSerialization.jsonObject(with: try await command.report()) as? [String: Any])
+        #expect(report["engine"] as? String == engine.rawValue)
+        let batched = try #require(report["batched"] as? [String: Any])
+        #expect((batched["transfers_per_s"] as? Double ?? 0) > 0)
+        #expect((batched["raw_insert_rows_per_s"] as? Double ?? 0) > 0)
+        #expect((batched["ratio_to_raw_insert"] as? Double ?? 0) > 0)
+        for section in ["store_single_transfers", "raw_single_row_commits", "http_deposits"] {
+            let figures = try #require(report[section] as? [String: Any], "\(section) missing")
+            for callers in ["callers_1", "callers_4"] {
+                let one = try #require(figures[callers] as? [String: Any], "\(section).\(callers) missing")
+                #expect((one["per_s"] as? Double ?? 0) > 0, "\(section).\(callers)")
+                #expect((one["p99_ms"] as? Double ?? -1) >= (one["p50_ms"] as? Double ?? 0), "\(section).\(callers)")
+            }
+        }
+        if engine == .sqlite {
+            let groupCommit = try #require(report["group_commit"] as? [String: Any])
+            #expect((groupCommit["commits"] as? Int ?? 0) <= (groupCommit["writes"] as? Int ?? 0))
+        }
+        #expect(throws: (any Error).self) { try JoinInCommand.parseAsRoot(["bench", "ledger", "--batched", "10"]) }
     }
 }

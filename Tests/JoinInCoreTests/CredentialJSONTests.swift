@@ -1,4 +1,5 @@
 import Foundation
+import JoinInTestSupport
 import Testing
 @testable import JoinInCore
 

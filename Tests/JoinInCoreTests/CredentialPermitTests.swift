@@ -1,4 +1,5 @@
 import Crypto
+import JoinInTestSupport
 import Testing
 @testable import JoinInCore
 

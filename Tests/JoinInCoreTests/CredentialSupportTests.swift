@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JoinInTestSupport
 import Testing
 @testable import JoinInCore
 

@@ -1,3 +1,4 @@
+import JoinInTestSupport
 import Testing
 @testable import JoinInCore
 

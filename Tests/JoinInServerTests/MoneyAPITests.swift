@@ -78,9 +78,9 @@ struct MoneyAPITests {
         }
     }
 
-    @Test("top-ups and transfers move money between accounts, with limits and statements in both languages")
-    func topUpsAndTransfers() async throws {
-        try await Harness.run { h in
+    @Test("top-ups and transfers move money between accounts, with limits and statements in both languages", arguments: TestStores.engines)
+    func topUpsAndTransfers(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let (card, token) = try await h.bankedHolder(world)
             let (otherCard, otherToken) = try await h.bankedHolder(world, passport: "P99887766", surname: "JONES")
@@ -136,9 +136,9 @@ struct MoneyAPITests {
 
 @Suite("Money: withdrawals")
 struct WithdrawalAPITests {
-    @Test("withdrawals check the PIN (3 wrong a day block until tomorrow), the daily limit and the balance")
-    func withdrawals() async throws {
-        try await Harness.run { h in
+    @Test("withdrawals check the PIN (3 wrong a day block until tomorrow), the daily limit and the balance", arguments: TestStores.engines)
+    func withdrawals(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let (card, _) = try await h.bankedHolder(world)
             _ = try await h.call(.post, "/v1/cards/\(card)/deposits", token: world.clerk, json: ["amount_fen": 3_000_000, "account": "financial"],
@@ -168,6 +168,56 @@ struct WithdrawalAPITests {
             #expect(tomorrow.value("account.balance.amount_fen") as? Int == 0)
             let statement = try await h.call(.get, "/v1/cards/\(card)/accounts/financial/transfers", token: clerk)
             #expect((statement.items.first?["description"] as? [String: String])?["zh"] == "现金取款")
+            #expect(try await h.store.verifyLedger().isOK)
+        }
+    }
+}
+
+extension WithdrawalAPITests {
+    @Test("concurrent withdrawals and transfers cannot overrun the daily limits or the balance", arguments: TestStores.engines)
+    func concurrentLimits(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
+            let world = try await h.world()
+            let (card, token) = try await h.bankedHolder(world)
+            let (other, _) = try await h.bankedHolder(world, passport: "K87654321", surname: "JONES")
+            _ = try await h.call(.post, "/v1/cards/\(card)/deposits", token: world.clerk, json: ["amount_fen": 10_000_000, "account": "financial"],
+                                 headers: [.idempotencyKey: "seed"])
+            // 16 × 2,000 CNY withdrawals at once against the 20,000 CNY daily limit: exactly 10 pass.
+            let withdrawals = try await withThrowingTaskGroup(of: String.self) { group in
+                for index in 0..<16 {
+                    group.addTask {
+                        let reply = try await h.call(.post, "/v1/cards/\(card)/withdrawals", token: world.clerk,
+                                                     json: ["amount_fen": 200_000, "pin": "582931"], headers: [.idempotencyKey: "cw\(index)"])
+                        return reply.status == .created ? "ok" : reply.code ?? "\(reply.status.code)"
+                    }
+                }
+                return try await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            #expect(withdrawals == ["ok": 10, "ledger.limit_exceeded": 6])
+            // 16 × 5,000 CNY transfers at once against the 50,000 CNY daily limit: exactly 10 pass.
+            let transfers = try await withThrowingTaskGroup(of: String.self) { group in
+                for index in 0..<16 {
+                    group.addTask {
+                        let reply = try await h.call(.post, "/v1/ecard/transfers", token: token,
+                                                     json: ["to_card_number": other, "amount_fen": 500_000], headers: [.idempotencyKey: "ct\(index)"])
+                        return reply.status == .created ? "ok" : reply.code ?? "\(reply.status.code)"
+                    }
+                }
+                return try await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            #expect(transfers == ["ok": 10, "ledger.limit_exceeded": 6])
+            // What is left (100,000 − 20,000 − 50,000 = 30,000 CNY) is spent at most once: 8 concurrent 5,000 CNY top-ups.
+            let topUps = try await withThrowingTaskGroup(of: String.self) { group in
+                for index in 0..<8 {
+                    group.addTask {
+                        let reply = try await h.call(.post, "/v1/ecard/wallet-top-ups", token: token, json: ["amount_fen": 500_000],
+                                                     headers: [.idempotencyKey: "tu\(index)"])
+                        return reply.status == .created ? "ok" : reply.code ?? "\(reply.status.code)"
+                    }
+                }
+                return try await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            #expect(topUps == ["ok": 6, "ledger.insufficient_funds": 2])
             #expect(try await h.store.verifyLedger().isOK)
         }
     }

@@ -5,21 +5,6 @@ import JoinInTestSupport
 import SQLKit
 import Testing
 
-/// SplitMix64 for the store tests (the core tests' `SeededGenerator` lives in another target).
-struct LedgerTestRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 private let ledgerT0: Int64 = 1_780_000_000_000
 
 private func ledgerPosting(_ debit: String, _ credit: String, _ amount: Int64, kind: String = "transfer",
@@ -391,7 +376,7 @@ struct LedgerStoreTests {
         try await TestStores.withStore(engine) { (store: Store) async throws in
             #expect(try await store.verifyLedger() == .ok(accounts: 0, transfers: 0))
             let (vault, wallets) = try await ledgerFixture(store, count: 6, seedFen: 2_000)
-            var rng = LedgerTestRandom(seed: 0x1ED6_E5)
+            var rng = SeededGenerator(seed: 0x1ED6_E5)
             var transfers: [LedgerTransferRecord] = []
             for step in 0..<150 {
                 let now = ledgerT0 + Int64(step)
@@ -517,7 +502,7 @@ struct LedgerStoreTests {
             let outcomes = try await withThrowingTaskGroup(of: (postings: Int, refused: Int, gaveUp: Int).self) { group in
                 for task in 0..<tasks {
                     group.addTask {
-                        var rng = LedgerTestRandom(seed: 0xC0C0 + UInt64(task))
+                        var rng = SeededGenerator(seed: 0xC0C0 + UInt64(task))
                         var acknowledged = 0
                         var refused = 0
                         var gaveUp = 0

@@ -172,7 +172,7 @@ extension JoinIn {
         let now = nowMs
         let operationID = newID()
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: clerk.auditName, nowMs: now,
-                                           keyRequired: true) { tx in
+                                           keyRequired: true, isolation: .lockedRows) { tx in
             let card = try await existingCard(tx, number)
             let target = try await cardAccount(tx, card: card, kind: body.account, nowMs: now)
             let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: branchID, atMs: now)
@@ -202,12 +202,14 @@ extension JoinIn {
         try await checkPIN(body.pin, card: card, actor: clerk.auditName, action: "money.withdraw")
         let operationID = newID()
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: clerk.auditName, nowMs: now,
-                                           keyRequired: true) { tx in
+                                           keyRequired: true, isolation: .lockedRows) { tx in
             let current = try await existingCard(tx, number)
             let source = try await cardAccount(tx, card: current, kind: .financial, nowMs: now)
+            let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: branchID, atMs: now)
+            // Locked before the day's sum is read, so concurrent withdrawals cannot both pass the limit.
+            try await tx.lockAccounts([source.id, vault.id])
             let withdrawnToday = try await tx.debitedFen(accountID: source.id, kind: "cash_withdrawal", fromMs: dayStart, toMs: dayStart + 86_400_000)
             try LedgerRules.checkDailyLimit(usedFen: withdrawnToday, amountFen: amount, limitFen: Self.withdrawalDailyLimitFen, what: "withdrawal")
-            let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: branchID, atMs: now)
             return try await execute(tx, Movement(operation: "withdrawal", referenceType: "withdrawal", transferKind: "cash_withdrawal",
                                                   debit: source, credit: vault, amountFen: amount, shown: source),
                                      id: operationID, actor: clerk.auditName, action: "money.withdraw", cardNumber: current.cardNumber,
@@ -246,7 +248,7 @@ extension JoinIn {
         let now = nowMs
         let operationID = newID()
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: holder.auditName, nowMs: now,
-                                           keyRequired: true) { tx in
+                                           keyRequired: true, isolation: .lockedRows) { tx in
             guard let card = try await tx.liveCard(personID: holder.personID) else {
                 throw DomainError.rule("card.not_active", "you have no active card")
             }
@@ -270,7 +272,7 @@ extension JoinIn {
         let dayStart = shanghaiDayStartMs
         let operationID = newID()
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: holder.auditName, nowMs: now,
-                                           keyRequired: true) { tx in
+                                           keyRequired: true, isolation: .lockedRows) { tx in
             guard let card = try await tx.liveCard(personID: holder.personID) else {
                 throw DomainError.rule("card.not_active", "you have no active card")
             }
@@ -282,6 +284,8 @@ extension JoinIn {
                 throw DomainError.rule("transfer.recipient_invalid", "to_card_number is not a card that can receive transfers")
             }
             let target = try await tx.openAccount(kind: .financial, ownerType: "person", ownerID: recipientCard.personId, atMs: now)
+            // Locked before the day's sum is read, so concurrent transfers cannot both pass the limit.
+            try await tx.lockAccounts([source.id, target.id])
             let sentToday = try await tx.debitedFen(accountID: source.id, kind: "card_transfer", fromMs: dayStart, toMs: dayStart + 86_400_000)
             try LedgerRules.checkDailyLimit(usedFen: sentToday, amountFen: amount, limitFen: Self.transferDailyLimitFen, what: "transfer")
             return try await execute(tx, Movement(operation: "card_transfer", referenceType: "card_transfer", transferKind: "card_transfer",

@@ -104,7 +104,8 @@ extension JoinIn {
         let presented = code
         let now = nowMs
         let paymentID = newID()
-        return try await Idempotency.write(store: store, request: request, body: bytes, principal: actor, nowMs: now, keyRequired: true) { tx in
+        return try await Idempotency.write(store: store, request: request, body: bytes, principal: actor, nowMs: now,
+                                           keyRequired: true, isolation: .lockedRows) { tx in
             let current = try await existingCard(tx, number.value)
             if let presented {
                 try await redeem(tx, presented, by: actor, nowMs: now)
@@ -134,7 +135,8 @@ extension JoinIn {
         let actor = "terminal:\(terminal.id)"
         let now = nowMs
         let refundID = newID()
-        return try await Idempotency.write(store: store, request: request, body: bytes, principal: actor, nowMs: now, keyRequired: true) { tx in
+        return try await Idempotency.write(store: store, request: request, body: bytes, principal: actor, nowMs: now,
+                                           keyRequired: true, isolation: .lockedRows) { tx in
             guard let payment = try await tx.payment(id: paymentID), payment.terminalId == terminal.id else {
                 throw DomainError.notFound("payment.not_found", "no payment \(paymentID.prefix(40)) taken by this terminal")
             }

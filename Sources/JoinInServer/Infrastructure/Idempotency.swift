@@ -68,14 +68,14 @@ enum Idempotency {
 
     /// Runs `work` in one write transaction, guarded by the request's Idempotency-Key if any.
     static func write(store: Store, request: Request, body: ByteBuffer, principal: String, nowMs: Int64,
-                      keyRequired: Bool = false,
+                      keyRequired: Bool = false, isolation: WriteIsolation = .serializable,
                       _ work: @escaping @Sendable (StoreTx) async throws -> Reply) async throws -> Response {
         guard let key = try key(from: request, required: keyRequired) else {
-            return try await store.write(work).response(replayed: false)
+            return try await store.write(isolation: isolation, work).response(replayed: false)
         }
         let hash = requestHash(method: request.method, path: request.uri.path, body: body)
         do {
-            let (reply, replayed) = try await store.write { tx -> (Reply, Bool) in
+            let (reply, replayed) = try await store.write(isolation: isolation) { tx -> (Reply, Bool) in
                 if let record = try await tx.idempotencyRecord(principal: principal, key: key) {
                     guard record.requestHash == hash else {
                         throw DomainError.rule("idempotency.key_reused",

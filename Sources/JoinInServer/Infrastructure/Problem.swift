@@ -60,6 +60,15 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             // Two requests raced to create the same thing; the loser may retry and will then see it.
             return Problem.response(.conflict("store.concurrent_conflict", "a concurrent request created the same data; retry the request"),
                                     path: request.uri.path, requestID: requestID)
+        } catch StoreError.retriesExhausted(let attempts) {
+            // Heavy contention on the same rows (PostgreSQL serialization failures): nothing was
+            // written; the client retries, with the same Idempotency-Key for money.
+            context.logger.warning("write gave up under contention", metadata: ["attempts": "\(attempts)",
+                                                                               "route": "\(context.endpointPath ?? "-")"])
+            let busy = DomainError(.conflict, code: "store.busy", title: "Service busy",
+                                   detail: "the request conflicted with concurrent updates \(attempts) times and was not applied; retry it",
+                                   retryAfterSeconds: 1)
+            return Problem.response(busy, path: request.uri.path, requestID: requestID, overridingStatus: .serviceUnavailable)
         } catch let error as HTTPError {
             return Problem.response(Self.domainError(for: error), path: request.uri.path, requestID: requestID)
         } catch {

@@ -65,14 +65,16 @@ struct PostgresEngine: Sendable {
         }
     }
 
-    func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    func write<T: Sendable>(isolation: WriteIsolation = .serializable,
+                            _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let begin: SQLQueryString = isolation == .serializable ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN ISOLATION LEVEL READ COMMITTED"
         var attempt = 1
         var uniqueViolations = 0
         while true {
             do {
                 return try await client.withConnection { connection in
                     let db = connection.sql()
-                    try await db.raw("BEGIN ISOLATION LEVEL SERIALIZABLE").run()
+                    try await db.raw(begin).run()
                     do {
                         let result = try await body(db)
                         try await db.raw("COMMIT").run()

@@ -62,12 +62,15 @@ public final class Store: Sendable {
     /// it may run again after a serialization failure, so it must have no effects outside the
     /// transaction. On SQLite it shares a commit with concurrent writes (group commit), isolated
     /// by a savepoint: its effects and its answer stand or fall together with that commit.
-    public func write<T: Sendable>(_ body: @escaping @Sendable (StoreTx) async throws -> T) async throws -> T {
+    public func write<T: Sendable>(isolation: WriteIsolation = .serializable,
+                                   _ body: @escaping @Sendable (StoreTx) async throws -> T) async throws -> T {
         switch engine {
         case .sqlite(let sqlite):
             return try await sqlite.write { db in try await body(StoreTx(sql: db, cipher: self.cipher, engine: .sqlite)) }
         case .postgres(let postgres):
-            return try await postgres.write { db in try await body(StoreTx(sql: db, cipher: self.cipher, engine: .postgres)) }
+            return try await postgres.write(isolation: isolation) { db in
+                try await body(StoreTx(sql: db, cipher: self.cipher, engine: .postgres))
+            }
         }
     }
 
@@ -137,6 +140,19 @@ public final class Store: Sendable {
             return (false, "store unreachable")
         }
     }
+}
+
+/// How a write transaction keeps concurrent writers apart on PostgreSQL (DESIGN §5: "SERIALIZABLE
+/// or lock rows in a fixed order"). SQLite has one writer, so every write there is serializable.
+public enum WriteIsolation: Sendable {
+    /// SERIALIZABLE, retried on serialization failures. Safe for any closure.
+    case serializable
+    /// READ COMMITTED, for hot paths (money) where SERIALIZABLE would keep failing on the same
+    /// rows (branch vaults, merchant accounts, audit lanes) and retry storms. The closure must lock
+    /// (`SELECT … FOR UPDATE`, in ascending id order) every row whose value it checks before it
+    /// writes — `lockAccounts`, `post`, `appendAudit` do — and rely on unique keys or conditional
+    /// updates for the rest. Concurrent writers then wait for each other instead of failing.
+    case lockedRows
 }
 
 /// One transaction (or read connection) with the helpers repositories need.

@@ -33,7 +33,8 @@ extension StoreTx {
     public func appendAudit(actor: String, action: String, objectType: String, objectID: String,
                             outcome: String = "ok", detail: String = "", atMs: Int64) async throws -> Int64 {
         let lane = Int64.random(in: 0..<Int64(AuditChain.laneCount))
-        guard let head = try await sql.raw("SELECT lane, sequence, hash FROM audit_heads WHERE lane = \(bind: lane)")
+        // Locked on PostgreSQL: under `.lockedRows` a concurrent appender to this lane waits here.
+        guard let head = try await sql.raw("SELECT lane, sequence, hash FROM audit_heads WHERE lane = \(bind: lane)\(unsafeRaw: lockForUpdate)")
             .first(decoding: AuditHead.self, with: .snake) else {
             throw StoreError.corrupt("audit lane \(lane) has no head")
         }

@@ -235,6 +235,13 @@ extension StoreTx {
 
     /// The balances of `ids`, read in one query (per bind-parameter chunk) in id order and, on
     /// PostgreSQL, locked. Unknown ids are simply absent (the rules then refuse the posting).
+    /// Locks the accounts' rows until the transaction ends (PostgreSQL `FOR UPDATE`, ascending id
+    /// order; SQLite's single writer holds everything already). Take it before reading anything a
+    /// decision depends on, such as the day's debits for a daily limit.
+    public func lockAccounts(_ ids: Set<String>) async throws {
+        _ = try await balances(of: ids)
+    }
+
     func balances(of ids: Set<String>) async throws -> [String: AccountBalance] {
         var result: [String: AccountBalance] = [:]
         result.reserveCapacity(ids.count)
@@ -249,7 +256,8 @@ extension StoreTx {
     }
 
     /// Writes every changed balance once, as a compare-and-set against the balance that was read:
-    /// a row that changed underneath (impossible under this store's isolation) fails the write.
+    /// a row that changed underneath (impossible: SQLite has one writer, PostgreSQL runs
+    /// SERIALIZABLE or holds the rows' locks from `balances(of:)`) fails the write.
     func storeBalances(from before: [String: AccountBalance], to after: [String: AccountBalance]) async throws {
         let changed = after.keys.sorted().compactMap { id -> (id: String, old: AccountBalance, new: AccountBalance)? in
             guard let old = before[id], let new = after[id],

@@ -1,0 +1,431 @@
+import ArgumentParser
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import JoinInCore
+import JoinInServer
+import JoinInStore
+import Logging
+import NIOCore
+import SQLKit
+import Synchronization
+
+extension BenchCommand {
+    /// `joinin bench ledger`: how fast money moves, and against what. Every figure comes with a
+    /// baseline measured in the same run on the same database: plain multi-row inserts into a
+    /// table shaped like `ledger_transfers` (what batching could at best reach) and single-row
+    /// durable commits (what one commit per request would allow).
+    struct Ledger: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ledger transfers/s: store batches, single transfers from 1 and 64 callers (store and HTTP API), against raw baselines.")
+
+        @Option(help: "Database URL (default: a fresh SQLite file in a temp directory; postgres://… uses a fresh schema there)")
+        var database: String?
+        @Option(help: "Transfers for the batched measurement (8,000 per store call)") var batched: Int = 200_000
+        @Option(help: "Single-transfer writes per concurrency measurement") var singles: Int = 4_000
+        @Option(help: "Concurrent callers for the concurrent measurements") var concurrency: Int = 64
+
+        func validate() throws {
+            guard (8_000...5_000_000).contains(batched) else { throw ValidationError("--batched must be 8,000-5,000,000") }
+            guard (100...1_000_000).contains(singles) else { throw ValidationError("--singles must be 100-1,000,000") }
+            guard (2...1024).contains(concurrency) else { throw ValidationError("--concurrency must be 2-1024") }
+        }
+
+        func run() async throws {
+            print(String(decoding: try await report(), as: UTF8.self))
+        }
+
+        /// Runs every measurement on a fresh database; the JSON report.
+        func report() async throws -> Data {
+            let logger: Logger = {
+                var logger = cliLogger("joinin-bench")
+                logger.logLevel = .error
+                return logger
+            }()
+            let (url, engineName, cleanup) = try await Self.freshDatabase(database, logger: logger)
+            defer { cleanup() }
+            return try await Store.with(url: url, dataKeys: .random(), logger: logger) { store -> Data in
+                var results: [String: Any] = ["scenario": "ledger", "engine": engineName, "concurrency": concurrency]
+                try await store.migrate()
+                let bench = try await LedgerBench.prepare(store: store, accounts: 1_000)
+
+                let raw = try await bench.rawBatched(count: batched)
+                let posted = try await bench.ledgerBatched(count: batched)
+                results["batched"] = [
+                    "transfers": batched, "batch_size": LedgerRules.batchSizeMax,
+                    "transfers_per_s": posted.rounded(), "raw_insert_rows_per_s": raw.rounded(),
+                    "ratio_to_raw_insert": Self.ratio(posted, raw),
+                ] as [String: Any]
+
+                let rawOne = try await bench.singles(count: min(singles, 2_000), concurrency: 1, raw: true)
+                let rawMany = try await bench.singles(count: singles, concurrency: concurrency, raw: true)
+                let one = try await bench.singles(count: min(singles, 2_000), concurrency: 1, raw: false)
+                let many = try await bench.singles(count: singles, concurrency: concurrency, raw: false)
+                results["raw_single_row_commits"] = ["callers_1": rawOne.json, "callers_\(concurrency)": rawMany.json]
+                results["store_single_transfers"] = [
+                    "callers_1": one.json, "callers_\(concurrency)": many.json,
+                    "ratio_to_raw_single_commits_1_caller": Self.ratio(many.perSecond, rawOne.perSecond),
+                    "ratio_to_raw_single_commits_same_callers": Self.ratio(many.perSecond, rawMany.perSecond),
+                ] as [String: Any]
+
+                let http = try await HTTPBench.run(store: store, logger: logger, singles: singles, concurrency: concurrency)
+                results["http_deposits"] = [
+                    "callers_1": http.one.json, "callers_\(concurrency)": http.many.json,
+                    "ratio_to_raw_single_commits_1_caller": Self.ratio(http.many.perSecond, rawOne.perSecond),
+                ] as [String: Any]
+                if let statistics = store.writeStatistics {
+                    results["group_commit"] = ["writes": statistics.writes, "commits": statistics.commits,
+                                               "largest_batch": statistics.largestBatch]
+                }
+                let verdict = try await store.verifyLedger()
+                guard verdict.isOK else { throw CLIError(description: "error: ledger verification failed after the bench: \(verdict)") }
+                return try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted])
+            }
+        }
+
+        static func ratio(_ value: Double, _ baseline: Double) -> Double {
+            baseline > 0 ? (value / baseline * 1000).rounded() / 1000 : 0
+        }
+
+        /// A database nobody else uses: a temp SQLite file, or a new schema on the PostgreSQL server.
+        static func freshDatabase(_ requested: String?, logger: Logger) async throws -> (String, String, () -> Void) {
+            let tag = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
+            if let requested, requested.hasPrefix("postgres://") || requested.hasPrefix("postgresql://") {
+                let schema = "bench_\(tag)"
+                try await Store.with(url: requested, dataKeys: .random(), logger: logger) { store in
+                    try await store.write { tx in try await tx.sql.raw("CREATE SCHEMA \(unsafeRaw: schema)").run() }
+                }
+                let url = requested + (requested.contains("?") ? "&" : "?") + "schema=\(schema)"
+                return (url, "postgres", {
+                    let done = DispatchSemaphore(value: 0)
+                    Task {
+                        try? await Store.with(url: requested, dataKeys: .random(), logger: logger) { store in
+                            try await store.write { tx in try await tx.sql.raw("DROP SCHEMA \(unsafeRaw: schema) CASCADE").run() }
+                        }
+                        done.signal()
+                    }
+                    done.wait()
+                })
+            }
+            if let requested {
+                return (requested, "sqlite", {})
+            }
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("joinin-bench-\(tag)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            return (directory.appendingPathComponent("bench.sqlite").path, "sqlite", {
+                try? FileManager.default.removeItem(at: directory)
+            })
+        }
+    }
+}
+
+/// Latency and throughput of one concurrent measurement.
+struct LatencySummary {
+    let perSecond: Double
+    let p50Ms: Double
+    let p99Ms: Double
+
+    var json: [String: Any] { ["per_s": perSecond.rounded(), "p50_ms": p50Ms, "p99_ms": p99Ms] }
+
+    /// Runs `count` operations from `concurrency` callers, each operation timed on its own.
+    static func measure(count: Int, concurrency: Int, _ operation: @escaping @Sendable (Int) async throws -> Void) async throws -> LatencySummary {
+        let next = Dispenser()
+        let clock = ContinuousClock()
+        let started = clock.now
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var mine: [Double] = []
+                    while true {
+                        let index = next.take()
+                        guard index < count else { return mine }
+                        let began = clock.now
+                        try await operation(index)
+                        let elapsed = clock.now - began
+                        mine.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+                    }
+                }
+            }
+            return try await group.reduce(into: [Double]()) { $0 += $1 }.sorted()
+        }
+        let total = clock.now - started
+        let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
+        func percentile(_ p: Double) -> Double {
+            guard !latencies.isEmpty else { return 0 }
+            return (latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 100).rounded() / 100
+        }
+        return LatencySummary(perSecond: Double(count) / seconds, p50Ms: percentile(0.5), p99Ms: percentile(0.99))
+    }
+}
+
+/// Hands out 0, 1, 2, … to concurrent callers.
+final class Dispenser: Sendable {
+    private let next = Mutex(0)
+
+    func take() -> Int {
+        next.withLock { value in
+            defer { value += 1 }
+            return value
+        }
+    }
+}
+
+/// Store-level measurements over a set of ledger accounts funded from one system account.
+struct LedgerBench: Sendable {
+    let store: Store
+    let vault: String
+    let accounts: [String]
+
+    /// Opens `count` cardholder-like accounts and one system account (may go negative) to pay
+    /// them from, and the raw baseline's table.
+    static func prepare(store: Store, accounts count: Int) async throws -> LedgerBench {
+        let ids = try await store.write { tx -> (String, [String]) in
+            let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: "bench-branch", atMs: nowMs)
+            var ids: [String] = []
+            for index in 0..<count {
+                ids.append(try await tx.openAccount(kind: .transitWallet, ownerType: "person", ownerID: "bench-\(index)", atMs: nowMs).id)
+            }
+            try await tx.sql.raw("""
+                CREATE TABLE bench_raw_transfers (
+                    id TEXT PRIMARY KEY, debit_account_id TEXT NOT NULL, credit_account_id TEXT NOT NULL,
+                    amount_fen BIGINT NOT NULL, kind TEXT NOT NULL, reference_type TEXT NOT NULL, reference_id TEXT NOT NULL,
+                    reverses_transfer_id TEXT, hold_id TEXT, created_at_ms BIGINT NOT NULL)
+                """).run()
+            return (vault.id, ids)
+        }
+        return LedgerBench(store: store, vault: ids.0, accounts: ids.1)
+    }
+
+    static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Plain multi-row inserts of `count` rows, 8,000 per transaction (the same chunking the
+    /// ledger uses): the ceiling for batched posting on this database.
+    func rawBatched(count: Int) async throws -> Double {
+        let accounts = self.accounts
+        let started = ContinuousClock.now
+        var done = 0
+        while done < count {
+            let size = min(LedgerRules.batchSizeMax, count - done)
+            let first = done
+            try await store.write { tx in
+                var offset = 0
+                while offset < size {
+                    let chunk = min(3_000, size - offset)  // 10 binds per row, under every engine's bind limit
+                    var query = SQLQueryString("""
+                        INSERT INTO bench_raw_transfers (id, debit_account_id, credit_account_id, amount_fen, kind, reference_type,
+                            reference_id, reverses_transfer_id, hold_id, created_at_ms) VALUES
+                        """)
+                    for row in 0..<chunk {
+                        let index = first + offset + row
+                        query.appendLiteral(row == 0 ? " (" : ", (")
+                        query.appendInterpolation(bind: UUID().uuidString.lowercased())
+                        query.appendLiteral(", ")
+                        query.appendInterpolation(bind: accounts[index % accounts.count])
+                        query.appendLiteral(", ")
+                        query.appendInterpolation(bind: accounts[(index + 1) % accounts.count])
+                        query.appendLiteral(", ")
+                        query.appendInterpolation(bind: Int64(1 + index % 500))
+                        query.appendLiteral(", ")
+                        query.appendInterpolation(bind: "bench")
+                        query.appendLiteral(", ")
+                        query.appendInterpolation(bind: "bench")
+                        query.appendLiteral(", ")
+                        query.appendInterpolation(bind: "raw-\(first)")
+                        query.appendLiteral(", ")
+                        query.appendInterpolation(bind: String?.none)
+                        query.appendLiteral(", ")
+                        query.appendInterpolation(bind: String?.none)
+                        query.appendLiteral(", ")
+                        query.appendInterpolation(bind: Self.nowMs)
+                        query.appendLiteral(")")
+                    }
+                    try await tx.sql.raw(query).run()
+                    offset += chunk
+                }
+            }
+            done += size
+        }
+        return Double(count) / Self.seconds(since: started)
+    }
+
+    /// The ledger's own batch posting: validation, rules, transfers and balances, 8,000 per call.
+    func ledgerBatched(count: Int) async throws -> Double {
+        let accounts = self.accounts
+        let vault = self.vault
+        let started = ContinuousClock.now
+        var done = 0
+        var batch = 0
+        while done < count {
+            let size = min(LedgerRules.batchSizeMax, count - done)
+            let first = done
+            let reference = "batch-\(batch)"
+            try await store.write { tx in
+                try await tx.registerReference(type: "bench", id: reference, atMs: Self.nowMs)
+                let postings = (0..<size).map { row in
+                    let index = first + row
+                    return Posting(debit: vault, credit: accounts[index % accounts.count], amountFen: Int64(1 + index % 500),
+                                   kind: "bench", referenceType: "bench", referenceID: reference)
+                }
+                try await tx.post(postings, atMs: Self.nowMs)
+            }
+            done += size
+            batch += 1
+        }
+        return Double(count) / Self.seconds(since: started)
+    }
+
+    /// One write per operation: a raw single-row insert, or a registered and posted transfer.
+    func singles(count: Int, concurrency: Int, raw: Bool) async throws -> LatencySummary {
+        let accounts = self.accounts
+        let vault = self.vault
+        let store = self.store
+        let tag = UUID().uuidString.prefix(8)
+        return try await LatencySummary.measure(count: count, concurrency: concurrency) { index in
+            if raw {
+                try await store.write { tx in
+                    try await tx.sql.raw("""
+                        INSERT INTO bench_raw_transfers (id, debit_account_id, credit_account_id, amount_fen, kind, reference_type,
+                            reference_id, reverses_transfer_id, hold_id, created_at_ms)
+                        VALUES (\(bind: UUID().uuidString.lowercased()), \(bind: vault), \(bind: accounts[index % accounts.count]),
+                            \(bind: Int64(1 + index % 500)), 'bench', 'bench', \(bind: "single-\(tag)-\(index)"), NULL, NULL, \(bind: Self.nowMs))
+                        """).run()
+                }
+            } else {
+                let reference = "single-\(tag)-\(index)"
+                try await store.write(isolation: .lockedRows) { tx in
+                    try await tx.registerReference(type: "bench", id: reference, atMs: Self.nowMs)
+                    try await tx.post([Posting(debit: vault, credit: accounts[index % accounts.count], amountFen: Int64(1 + index % 500),
+                                               kind: "bench", referenceType: "bench", referenceID: reference)], atMs: Self.nowMs)
+                }
+            }
+        }
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}
+
+/// Deposits through the real HTTP stack (server on a loopback port, one keep-alive connection
+/// per caller): authentication, JSON, Idempotency-Key, card checks, posting, audit, response.
+enum HTTPBench {
+    static func run(store: Store, logger: Logger, singles: Int, concurrency: Int) async throws -> (one: LatencySummary, many: LatencySummary) {
+        try await ReferenceData.loadBuiltIn(store: store, nowMs: LedgerBench.nowMs)
+        var config = ServerConfig()
+        config.port = 0
+        config.bcryptCost = 4
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        var quiet = logger
+        quiet.logLevel = .critical  // the server's own shutdown chatter is not a bench result
+        let app = buildApplication(store: store, config: config, keys: .random(kid: "bench"), logger: quiet,
+                                   onServerRunning: { port in
+                                       portContinuation.yield(port ?? 0)
+                                       portContinuation.finish()
+                                   })
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+            var port = 0
+            for await value in portStream { port = value }
+            guard port > 0 else { throw CLIError(description: "error: the bench server did not start") }
+            let fixture = try await Fixture.make(store: store, port: port)
+            let one = try await deposits(fixture, port: port, count: min(singles, 2_000), concurrency: 1)
+            let many = try await deposits(fixture, port: port, count: singles, concurrency: concurrency)
+            group.cancelAll()
+            return (one, many)
+        }
+    }
+
+    static func deposits(_ fixture: Fixture, port: Int, count: Int, concurrency: Int) async throws -> LatencySummary {
+        let clients = (0..<concurrency).map { _ in TestClient(host: "127.0.0.1", port: port, configuration: .init(), eventLoopGroupProvider: .createNew) }
+        for client in clients { client.connect() }
+        let pool = ConnectionPool(clients)
+        let tag = UUID().uuidString.prefix(8)
+        defer { for client in clients { Task { try? await client.shutdown() } } }
+        return try await LatencySummary.measure(count: count, concurrency: concurrency) { index in
+            guard let client = pool.take() else { throw CLIError(description: "error: no free connection") }
+            defer { pool.give(client) }
+            let card = fixture.cards[index % fixture.cards.count]
+            let response = try await client.execute(TestClient.Request(
+                "/v1/cards/\(card)/deposits", method: .post, authority: "127.0.0.1",
+                headers: [.authorization: "Bearer \(fixture.clerk)", .contentType: "application/json",
+                          HTTPField.Name("Idempotency-Key")!: "bench-\(tag)-\(index)"],
+                body: ByteBuffer(string: #"{"amount_fen":\#(1 + index % 500),"account":"transitWallet"}"#)))
+            guard response.status == .created else {
+                throw CLIError(description: "error: deposit answered \(response.status.code): \(String(buffer: response.body ?? ByteBuffer()))")
+            }
+        }
+    }
+
+    /// One keep-alive connection per concurrent caller.
+    final class ConnectionPool: Sendable {
+        private let idle: Mutex<[TestClient]>
+        init(_ clients: [TestClient]) { idle = Mutex(clients) }
+        func take() -> TestClient? { idle.withLock { $0.popLast() } }
+        func give(_ client: TestClient) { idle.withLock { $0.append(client) } }
+    }
+
+    /// A bank clerk's session and a few active cards, made through the API like a branch would.
+    struct Fixture: Sendable {
+        let clerk: String
+        let cards: [String]
+
+        static func make(store: Store, port: Int) async throws -> Fixture {
+            let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(), eventLoopGroupProvider: .createNew)
+            client.connect()
+            defer { Task { try? await client.shutdown() } }
+            func call(_ method: HTTPRequest.Method, _ path: String, token: String?, _ body: [String: Any]) async throws -> [String: Any] {
+                var headers: HTTPFields = [.contentType: "application/json"]
+                if let token { headers[.authorization] = "Bearer \(token)" }
+                let response = try await client.execute(TestClient.Request(
+                    path, method: method, authority: "127.0.0.1", headers: headers,
+                    body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body))))
+                guard (200..<300).contains(response.status.code),
+                      let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body ?? ByteBuffer())) as? [String: Any] else {
+                    throw CLIError(description: "error: bench fixture \(path) answered \(response.status.code): \(String(buffer: response.body ?? ByteBuffer()))")
+                }
+                return json
+            }
+            let password = "bench harbour lights"
+            func staff(_ username: String, _ role: StaffRole, employer: String? = nil, branch: String? = nil) async throws -> String {
+                _ = try await Provisioning.addStaff(.init(username: username, password: password, role: role, employerID: employer, branchID: branch),
+                                                   store: store, actor: "bench", bcryptCost: 4, nowMs: LedgerBench.nowMs)
+                return try await call(.post, "/v1/staff/sessions", token: nil, ["username": username, "password": password])["token"] as? String ?? ""
+            }
+            let admin = try await staff("bench.admin", .admin)
+            let branch = try await call(.post, "/v1/branches", token: admin,
+                                        ["name": ["en": "Bench Branch", "zh": "测试支行"], "city_code": "330200"])["id"] as? String ?? ""
+            let employerID = try await call(.post, "/v1/employers", token: admin,
+                                            ["name": ["en": "Bench Employer", "zh": "测试雇主"], "uscc": "91350100M000100Y43",
+                                             "city_code": "330200"])["id"] as? String ?? ""
+            let employer = try await staff("bench.employer", .employer, employer: employerID)
+            let officer = try await staff("bench.officer", .permitOfficer)
+            let clerk = try await staff("bench.clerk", .bankClerk, branch: branch)
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
+            formatter.dateFormat = "yyyy-MM-dd"
+            let today = formatter.string(from: Date())
+            let until = formatter.string(from: Date().addingTimeInterval(700 * 86_400))
+            var cards: [String] = []
+            for index in 0..<8 {
+                let passport = String(format: "BN%07d", index)
+                let documents = ["passport", "photo", "employment_contract"]
+                let application = try await call(.post, "/v1/permit-applications", token: employer, [
+                    "person": ["passport_number": passport, "nationality": "DEU", "surname": "BENCH", "given_names": "Card \(["Ann", "Ben", "Cai", "Dan", "Eva", "Fei", "Gus", "Hua"][index])",
+                               "date_of_birth": "1990-04-12", "sex": "F"],
+                    "position": "Engineer", "category": "B", "contract_start": today, "contract_end": until, "documents": documents])
+                let issued = try await call(.post, "/v1/permit-applications/\(application["id"] as? String ?? "")/originals-verification",
+                                            token: officer, ["checked_documents": documents, "decision": "issue"])
+                let permit = issued["permit"] as? [String: Any] ?? [:]
+                let card = try await call(.post, "/v1/cards", token: clerk, [
+                    "permit_number": permit["number"] as? String ?? "", "decision_letter_number": permit["decision_letter_number"] as? String ?? "",
+                    "passport_number": passport])["card_number"] as? String ?? ""
+                _ = try await call(.post, "/v1/cards/\(card)/activation", token: clerk, ["pin": "582931"])
+                cards.append(card)
+            }
+            return Fixture(clerk: clerk, cards: cards)
+        }
+    }
+}
