@@ -32,16 +32,15 @@ struct BenchCommand: AsyncParsableCommand {
             let signingInput = Array("\(parts[0]).\(parts[1])".utf8)
             let signature = try key.signature(for: signingInput)
 
-            let rawSign = try measure(count) { _ = try key.signature(for: signingInput) }
-            let issue = try measure(count) { _ = try PermitCredential.issue(claims, kid: "bench", key: key) }
-            let rawVerify = try measure(count) {
+            let (rawSign, issue) = try measurePair(count, { _ = try key.signature(for: signingInput) },
+                                                   { _ = try PermitCredential.issue(claims, kid: "bench", key: key) })
+            let (rawVerify, verify) = try measurePair(count, {
                 guard key.publicKey.isValidSignature(signature, for: signingInput) else { throw CLIError(description: "baseline failed") }
-            }
-            let verify = try measure(count) {
+            }, {
                 guard PermitCredential.verify(credential, keys: keys, statusList: nil, now: 1_796_100_000).verdict == .valid else {
                     throw CLIError(description: "verification failed")
                 }
-            }
+            })
             let line: [String: Any] = [
                 "scenario": "credentials", "count": count, "credential_bytes": credential.utf8.count,
                 "issued_per_s": issue.perSecond, "issue_p50_us": issue.p50, "issue_p99_us": issue.p99,
@@ -65,23 +64,44 @@ struct BenchCommand: AsyncParsableCommand {
             let p99: Double
         }
 
-        /// Runs `body` `count` times after a short warm-up; per-operation latencies in microseconds.
-        func measure(_ count: Int, _ body: () throws -> Void) throws -> Measurement {
-            for _ in 0..<min(500, count) { try body() }
-            let clock = ContinuousClock()
-            var latencies = [Double](repeating: 0, count: count)
-            let start = clock.now
-            for index in 0..<count {
-                let began = clock.now
-                try body()
-                let elapsed = clock.now - began
-                latencies[index] = Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
+        /// Runs `baseline` and `subject` `count` times each after a short warm-up, interleaved in
+        /// rounds of 100 so that whatever else the machine does (frequency changes, other
+        /// processes) weighs on both alike; per-operation latencies in microseconds, throughput as
+        /// operations per second of the time spent in them.
+        func measurePair(_ count: Int, _ baseline: () throws -> Void, _ subject: () throws -> Void) throws -> (Measurement, Measurement) {
+            for _ in 0..<min(500, count) {
+                try baseline()
+                try subject()
             }
-            let total = clock.now - start
-            let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
-            latencies.sort()
-            func percentile(_ p: Double) -> Double { (latencies[min(count - 1, Int(Double(count) * p))] * 10).rounded() / 10 }
-            return Measurement(perSecond: (Double(count) / seconds).rounded(), p50: percentile(0.5), p99: percentile(0.99))
+            let clock = ContinuousClock()
+            var latencies = ([Double](), [Double]())
+            latencies.0.reserveCapacity(count)
+            latencies.1.reserveCapacity(count)
+            func microseconds(_ elapsed: Duration) -> Double {
+                Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
+            }
+            var done = 0
+            while done < count {
+                let round = min(100, count - done)
+                for _ in 0..<round {
+                    let began = clock.now
+                    try baseline()
+                    latencies.0.append(microseconds(clock.now - began))
+                }
+                for _ in 0..<round {
+                    let began = clock.now
+                    try subject()
+                    latencies.1.append(microseconds(clock.now - began))
+                }
+                done += round
+            }
+            func summary(_ values: [Double]) -> Measurement {
+                let sorted = values.sorted()
+                func percentile(_ p: Double) -> Double { (sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 10).rounded() / 10 }
+                let seconds = values.reduce(0, +) / 1e6
+                return Measurement(perSecond: (Double(values.count) / seconds).rounded(), p50: percentile(0.5), p99: percentile(0.99))
+            }
+            return (summary(latencies.0), summary(latencies.1))
         }
     }
 }

@@ -19,6 +19,42 @@ struct CredentialJSONTests {
         #expect(text(.string("")) == #""""#)
     }
 
+    @Test func integersAndDatesWrittenWithoutStringsMatchTheirDescriptions() throws {
+        var rng = SeededGenerator(seed: 0x1A7E)
+        var values: [Int64] = [0, 1, -1, 9, 10, 99, 100, Int64.max, Int64.min, 1_796_097_600]
+        for _ in 0..<500 { values.append(Int64.random(in: Int64.min...Int64.max, using: &rng)) }
+        for value in values {
+            var out: [UInt8] = []
+            JSONValue.writeInteger(value, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == String(value))
+        }
+        for (year, month, day) in [(2026, 12, 1), (999, 1, 9), (2028, 11, 30), (10, 10, 10)] {
+            let date = try #require(CivilDate(year: year, month: month, day: day))
+            var out: [UInt8] = []
+            JSONValue.writeInteger(Int64(date.year), width: 4, to: &out)
+            out.append(UInt8(ascii: "-"))
+            JSONValue.writeInteger(Int64(date.month), width: 2, to: &out)
+            out.append(UInt8(ascii: "-"))
+            JSONValue.writeInteger(Int64(date.day), width: 2, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == date.description)
+        }
+    }
+
+    @Test func duplicateNamesAreRefusedInSmallAndLargeObjects() throws {
+        for size in [2, 15, 16, 17, 40] {
+            let names = (0..<size).map { "k\($0)" }
+            let unique = "{" + names.map { "\"\($0)\":1" }.joined(separator: ",") + "}"
+            #expect(try JSONValue.parse(Array(unique.utf8)).members?.count == size)
+            for duplicated in [names[0], names[size - 1], names[size / 2]] {
+                let text = "{" + (names + [duplicated]).map { "\"\($0)\":1" }.joined(separator: ",") + "}"
+                #expect(throws: CredentialError.self, "size \(size), duplicate \(duplicated)") { try JSONValue.parse(Array(text.utf8)) }
+            }
+            // Canonically equivalent names are the same name.
+            let accented = "{" + names.map { "\"\($0)\":1" }.joined(separator: ",") + ",\"\u{E9}\":1,\"e\u{301}\":2}"
+            #expect(throws: CredentialError.self) { try JSONValue.parse(Array(accented.utf8)) }
+        }
+    }
+
     @Test func escapesLikePythonJSONDumps() throws {
         // json.dumps("\"\\/\b\f\n\r\t\x00\x01\x1f\x7f é", ensure_ascii=False)
         let s = "\"\\/\u{8}\u{C}\n\r\t\u{0}\u{1}\u{1F}\u{7F} é"

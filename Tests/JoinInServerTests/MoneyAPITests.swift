@@ -182,40 +182,34 @@ extension WithdrawalAPITests {
             let (other, _) = try await h.bankedHolder(world, passport: "K87654321", surname: "JONES")
             _ = try await h.call(.post, "/v1/cards/\(card)/deposits", token: world.clerk, json: ["amount_fen": 10_000_000, "account": "financial"],
                                  headers: [.idempotencyKey: "seed"])
-            // 16 × 2,000 CNY withdrawals at once against the 20,000 CNY daily limit: exactly 10 pass.
-            let withdrawals = try await withThrowingTaskGroup(of: String.self) { group in
-                for index in 0..<16 {
-                    group.addTask {
-                        let reply = try await h.call(.post, "/v1/cards/\(card)/withdrawals", token: world.clerk,
-                                                     json: ["amount_fen": 200_000, "pin": "582931"], headers: [.idempotencyKey: "cw\(index)"])
-                        return reply.status == .created ? "ok" : reply.code ?? "\(reply.status.code)"
+            /// Sends `count` requests at once; how many got each outcome.
+            func outcomes(_ count: Int, _ send: @escaping @Sendable (Int) async throws -> Reply) async throws -> [String: Int] {
+                try await withThrowingTaskGroup(of: String.self) { group in
+                    for index in 0..<count {
+                        group.addTask {
+                            let reply = try await send(index)
+                            return reply.status == .created ? "ok" : reply.code ?? "\(reply.status.code)"
+                        }
                     }
+                    return try await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
                 }
-                return try await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            // 16 × 2,000 CNY withdrawals at once against the 20,000 CNY daily limit: exactly 10 pass.
+            let withdrawals = try await outcomes(16) { index in
+                try await h.call(.post, "/v1/cards/\(card)/withdrawals", token: world.clerk,
+                                 json: ["amount_fen": 200_000, "pin": "582931"], headers: [.idempotencyKey: "cw\(index)"])
             }
             #expect(withdrawals == ["ok": 10, "ledger.limit_exceeded": 6])
             // 16 × 5,000 CNY transfers at once against the 50,000 CNY daily limit: exactly 10 pass.
-            let transfers = try await withThrowingTaskGroup(of: String.self) { group in
-                for index in 0..<16 {
-                    group.addTask {
-                        let reply = try await h.call(.post, "/v1/ecard/transfers", token: token,
-                                                     json: ["to_card_number": other, "amount_fen": 500_000], headers: [.idempotencyKey: "ct\(index)"])
-                        return reply.status == .created ? "ok" : reply.code ?? "\(reply.status.code)"
-                    }
-                }
-                return try await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+            let transfers = try await outcomes(16) { index in
+                try await h.call(.post, "/v1/ecard/transfers", token: token,
+                                 json: ["to_card_number": other, "amount_fen": 500_000], headers: [.idempotencyKey: "ct\(index)"])
             }
             #expect(transfers == ["ok": 10, "ledger.limit_exceeded": 6])
             // What is left (100,000 − 20,000 − 50,000 = 30,000 CNY) is spent at most once: 8 concurrent 5,000 CNY top-ups.
-            let topUps = try await withThrowingTaskGroup(of: String.self) { group in
-                for index in 0..<8 {
-                    group.addTask {
-                        let reply = try await h.call(.post, "/v1/ecard/wallet-top-ups", token: token, json: ["amount_fen": 500_000],
-                                                     headers: [.idempotencyKey: "tu\(index)"])
-                        return reply.status == .created ? "ok" : reply.code ?? "\(reply.status.code)"
-                    }
-                }
-                return try await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+            let topUps = try await outcomes(8) { index in
+                try await h.call(.post, "/v1/ecard/wallet-top-ups", token: token, json: ["amount_fen": 500_000],
+                                 headers: [.idempotencyKey: "tu\(index)"])
             }
             #expect(topUps == ["ok": 6, "ledger.insufficient_funds": 2])
             #expect(try await h.store.verifyLedger().isOK)

@@ -20,30 +20,49 @@ public enum Base64URL {
     /// Encodes without padding, as ASCII bytes (no String round trip on hot paths).
     static func encodeBytes(_ input: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity((input.count * 4 + 2) / 3)
-        var i = 0
-        while i + 3 <= input.count {
-            let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(alphabet[Int(n >> 6 & 63)])
-            out.append(alphabet[Int(n & 63)])
-            i += 3
-        }
-        switch input.count - i {
-        case 1:
-            let n = UInt32(input[i]) << 16
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-        case 2:
-            let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(alphabet[Int(n >> 6 & 63)])
-        default:
-            break
-        }
+        out.reserveCapacity(encodedCount(input.count))
+        input.withUnsafeBytes { append(encoding: $0, to: &out) }
         return out
+    }
+
+    static func encodedCount(_ count: Int) -> Int {
+        count / 3 * 4 + (count % 3 == 0 ? 0 : count % 3 + 1)
+    }
+
+    /// Appends the encoding of `input` to `out`, writing straight into the array's storage (the
+    /// credential hot path: no per-character append).
+    static func append(encoding input: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let start = out.count
+        let count = encodedCount(input.count)
+        out.append(contentsOf: repeatElement(0, count: count))
+        out.withUnsafeMutableBufferPointer { buffer in
+            alphabet.withUnsafeBufferPointer { table in
+                var o = start
+                var i = 0
+                while i + 3 <= input.count {
+                    let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
+                    buffer[o] = table[Int(n >> 18 & 63)]
+                    buffer[o + 1] = table[Int(n >> 12 & 63)]
+                    buffer[o + 2] = table[Int(n >> 6 & 63)]
+                    buffer[o + 3] = table[Int(n & 63)]
+                    o += 4
+                    i += 3
+                }
+                switch input.count - i {
+                case 1:
+                    let n = UInt32(input[i]) << 16
+                    buffer[o] = table[Int(n >> 18 & 63)]
+                    buffer[o + 1] = table[Int(n >> 12 & 63)]
+                case 2:
+                    let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8
+                    buffer[o] = table[Int(n >> 18 & 63)]
+                    buffer[o + 1] = table[Int(n >> 12 & 63)]
+                    buffer[o + 2] = table[Int(n >> 6 & 63)]
+                default:
+                    break
+                }
+            }
+        }
     }
 
     /// Decodes unpadded base64url; nil for any character outside the alphabet (including `=`,

@@ -17,15 +17,24 @@ public enum JWS {
 
     /// Signs `payload`. The header is serialized exactly as `{"alg":"EdDSA","kid":…,"typ":…}`.
     public static func sign(payload: [UInt8], kid: String, typ: String, key: Curve25519.Signing.PrivateKey) throws -> String {
-        let header = JSONValue.object([("alg", .string("EdDSA")), ("kid", .string(kid)), ("typ", .string(typ))])
-        // Built as bytes: the signing input is signed as-is and the signature appended, with one
-        // String made at the end.
-        var compact = Base64URL.encodeBytes(header.serialized())
+        // The header as JSONValue would serialise {"alg":"EdDSA","kid":…,"typ":…}, written directly.
+        var header: [UInt8] = []
+        header.reserveCapacity(32 + kid.utf8.count + typ.utf8.count)
+        header.append(contentsOf: #"{"alg":"EdDSA","kid":"#.utf8)
+        JSONValue.writeString(kid, to: &header)
+        header.append(contentsOf: #","typ":"#.utf8)
+        JSONValue.writeString(typ, to: &header)
+        header.append(UInt8(ascii: "}"))
+        // Built as bytes straight into one buffer: the signing input is signed as-is and the
+        // signature appended, with one String made at the end.
+        var compact: [UInt8] = []
+        compact.reserveCapacity(Base64URL.encodedCount(header.count) + Base64URL.encodedCount(payload.count) + 88)
+        header.withUnsafeBytes { Base64URL.append(encoding: $0, to: &compact) }
         compact.append(UInt8(ascii: "."))
-        compact.append(contentsOf: Base64URL.encodeBytes(payload))
+        payload.withUnsafeBytes { Base64URL.append(encoding: $0, to: &compact) }
         let signature = try key.signature(for: compact)
         compact.append(UInt8(ascii: "."))
-        compact.append(contentsOf: Base64URL.encodeBytes(Array(signature)))
+        signature.withUnsafeBytes { Base64URL.append(encoding: $0, to: &compact) }
         return String(decoding: compact, as: UTF8.self)
     }
 

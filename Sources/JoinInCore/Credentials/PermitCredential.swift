@@ -43,7 +43,7 @@ public struct PermitClaims: Sendable, Equatable {
     /// building the JSONValue tree first costs a few dozen allocations per credential.
     public func serialized() -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(512)
+        out.reserveCapacity(1024)
         func key(_ name: StaticString, first: Bool = false) {
             if !first { out.append(UInt8(ascii: ",")) }
             out.append(UInt8(ascii: "\""))
@@ -51,10 +51,14 @@ public struct PermitClaims: Sendable, Equatable {
             out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
         }
         func string(_ value: String) { JSONValue.writeString(value, to: &out) }
-        func number(_ value: Int64) { out.append(contentsOf: String(value).utf8) }
-        func date(_ value: CivilDate) {
+        func number(_ value: Int64) { JSONValue.writeInteger(value, to: &out) }
+        func date(_ value: CivilDate) {  // as CivilDate.description: YYYY-MM-DD
             out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: value.description.utf8)
+            JSONValue.writeInteger(Int64(value.year), width: 4, to: &out)
+            out.append(UInt8(ascii: "-"))
+            JSONValue.writeInteger(Int64(value.month), width: 2, to: &out)
+            out.append(UInt8(ascii: "-"))
+            JSONValue.writeInteger(Int64(value.day), width: 2, to: &out)
             out.append(UInt8(ascii: "\""))
         }
         out.append(UInt8(ascii: "{"))
