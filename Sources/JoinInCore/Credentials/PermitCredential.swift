@@ -42,17 +42,58 @@ public struct PermitClaims: Sendable, Equatable {
     /// The same bytes as `json.serialized()`, written directly: issuing is on the hot path, and
     /// building the JSONValue tree first costs a few dozen allocations per credential.
     public func serialized() -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(1024)
-        func key(_ name: StaticString, first: Bool = false) {
+        // A value type with mutating methods rather than nested functions capturing the buffer:
+        // captured variables pay a dynamic exclusivity check on every append.
+        var w = ClaimsWriter()
+        w.open()
+        w.key("iss", first: true); w.string(issuer)
+        w.key("sub"); w.string(permitNumber)
+        w.key("iat"); w.number(issuedAt)
+        w.key("exp"); w.number(expiresAt)
+        w.key("surname"); w.string(surname)
+        w.key("given_names"); w.string(givenNames)
+        if let chineseName { w.key("chinese_name"); w.string(chineseName) }
+        w.key("nationality"); w.string(nationality)
+        w.key("category"); w.string(category)
+        w.key("employer"); w.open()
+        w.key("en", first: true); w.string(employer.en)
+        w.key("zh"); w.string(employer.zh); w.close()
+        w.key("valid_from"); w.date(validFrom)
+        w.key("valid_until"); w.date(validUntil)
+        if let maskedCardNumber { w.key("card"); w.string(maskedCardNumber) }
+        w.key("status"); w.open()
+        w.key("status_list", first: true); w.open()
+        w.key("idx", first: true); w.number(Int64(statusIndex))
+        w.key("uri"); w.string(statusURI)
+        w.close(); w.close(); w.close()
+        return w.out
+    }
+
+    /// Writes the claims' compact JSON (no whitespace, keys in a fixed order).
+    private struct ClaimsWriter {
+        var out: [UInt8]
+
+        init() {
+            out = []
+            out.reserveCapacity(1024)
+        }
+
+        mutating func open() { out.append(UInt8(ascii: "{")) }
+        mutating func close() { out.append(UInt8(ascii: "}")) }
+
+        mutating func key(_ name: StaticString, first: Bool = false) {
             if !first { out.append(UInt8(ascii: ",")) }
             out.append(UInt8(ascii: "\""))
             name.withUTF8Buffer { out.append(contentsOf: $0) }
-            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+            out.append(UInt8(ascii: "\""))
+            out.append(UInt8(ascii: ":"))
         }
-        func string(_ value: String) { JSONValue.writeString(value, to: &out) }
-        func number(_ value: Int64) { JSONValue.writeInteger(value, to: &out) }
-        func date(_ value: CivilDate) {  // as CivilDate.description: YYYY-MM-DD
+
+        mutating func string(_ value: String) { JSONValue.writeString(value, to: &out) }
+        mutating func number(_ value: Int64) { JSONValue.writeInteger(value, to: &out) }
+
+        /// As CivilDate.description: "YYYY-MM-DD".
+        mutating func date(_ value: CivilDate) {
             out.append(UInt8(ascii: "\""))
             JSONValue.writeInteger(Int64(value.year), width: 4, to: &out)
             out.append(UInt8(ascii: "-"))
@@ -61,28 +102,6 @@ public struct PermitClaims: Sendable, Equatable {
             JSONValue.writeInteger(Int64(value.day), width: 2, to: &out)
             out.append(UInt8(ascii: "\""))
         }
-        out.append(UInt8(ascii: "{"))
-        key("iss", first: true); string(issuer)
-        key("sub"); string(permitNumber)
-        key("iat"); number(issuedAt)
-        key("exp"); number(expiresAt)
-        key("surname"); string(surname)
-        key("given_names"); string(givenNames)
-        if let chineseName { key("chinese_name"); string(chineseName) }
-        key("nationality"); string(nationality)
-        key("category"); string(category)
-        key("employer"); out.append(UInt8(ascii: "{"))
-        key("en", first: true); string(employer.en)
-        key("zh"); string(employer.zh); out.append(UInt8(ascii: "}"))
-        key("valid_from"); date(validFrom)
-        key("valid_until"); date(validUntil)
-        if let maskedCardNumber { key("card"); string(maskedCardNumber) }
-        key("status"); out.append(UInt8(ascii: "{"))
-        key("status_list", first: true); out.append(UInt8(ascii: "{"))
-        key("idx", first: true); number(Int64(statusIndex))
-        key("uri"); string(statusURI)
-        out.append(contentsOf: [UInt8(ascii: "}"), UInt8(ascii: "}"), UInt8(ascii: "}")])
-        return out
     }
 
     /// Keys in the order iss, sub, iat, exp, surname, given_names, chinese_name?, nationality,
