@@ -24,13 +24,39 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "Key directory (env JOININ_KEYS; default ./joinin-keys/)")
     var keys: String?
 
+    @Option(name: .long, help: "SQLite group commit: most writes sharing one commit, 1-10000 (env JOININ_BATCH_SIZE_MAX; default 512)")
+    var batchSizeMax: Int?
+
+    @Option(name: .long, help: "SQLite group commit: longest a batch stays open, µs, 0-1000000 (env JOININ_BATCH_WAIT_US_MAX; default 20000)")
+    var batchWaitUsMax: Int?
+
+    func validate() throws {
+        _ = try groupCommit()
+    }
+
+    /// DESIGN §5's `batch_size_max` and `batch_wait_us_max`, from flags or the environment.
+    func groupCommit() throws -> GroupCommitLimits {
+        func value(_ flag: Int?, _ name: String, _ variable: String, _ range: ClosedRange<Int>, _ fallback: Int) throws -> Int {
+            guard let raw = flag.map(String.init) ?? Environment.value(variable) else { return fallback }
+            guard let number = Int(raw), range.contains(number) else {
+                throw ValidationError("--\(name) (\(variable)) must be \(range.lowerBound)-\(range.upperBound), got '\(raw.prefix(20))'")
+            }
+            return number
+        }
+        let standard = GroupCommitLimits.standard
+        return GroupCommitLimits(
+            batchSizeMax: try value(batchSizeMax, "batch-size-max", "JOININ_BATCH_SIZE_MAX", 1...10_000, standard.batchSizeMax),
+            batchWaitMicrosecondsMax: try value(batchWaitUsMax, "batch-wait-us-max", "JOININ_BATCH_WAIT_US_MAX", 0...1_000_000,
+                                                standard.batchWaitMicrosecondsMax))
+    }
+
     var databaseURL: String { database ?? Environment.value("JOININ_DATABASE_URL") ?? "./joinin.sqlite" }
     var keysPath: String { keys ?? Environment.value("JOININ_KEYS") ?? "./joinin-keys/" }
 
     /// Opens the store with the data keys, migrated and with built-in reference data.
     func withStore<T: Sendable>(logger: Logger, _ body: @Sendable (Store, KeyDirectory) async throws -> T) async throws -> T {
         let keys = try KeyDirectory.loadOrCreate(path: keysPath)
-        return try await Store.with(url: databaseURL, dataKeys: keys.dataKeys, logger: logger) { store in
+        return try await Store.with(url: databaseURL, dataKeys: keys.dataKeys, logger: logger, groupCommit: try groupCommit()) { store in
             try await store.migrate()
             try await ReferenceData.loadBuiltIn(store: store, nowMs: AppClock.system.nowMs())
             return try await body(store, keys)

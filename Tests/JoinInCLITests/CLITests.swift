@@ -279,3 +279,17 @@ struct CLIBenchLedgerTests {
         #expect(throws: (any Error).self) { try JoinInCommand.parseAsRoot(["bench", "ledger", "--batched", "10"]) }
     }
 }
+
+@Suite("CLI: group commit options")
+struct CLIGroupCommitOptionTests {
+    @Test("batch limits are read from the flags, checked, and default to the standard limits")
+    func batchLimits() throws {
+        let defaults = try #require(try JoinInCommand.parseAsRoot(["migrate"]) as? Migrate)
+        #expect(try defaults.store.groupCommit() == .standard)
+        let tuned = try #require(try JoinInCommand.parseAsRoot(["migrate", "--batch-size-max", "64", "--batch-wait-us-max", "500"]) as? Migrate)
+        #expect(try tuned.store.groupCommit() == GroupCommitLimits(batchSizeMax: 64, batchWaitMicrosecondsMax: 500))
+        for bad in [["--batch-size-max", "0"], ["--batch-size-max", "10001"], ["--batch-wait-us-max", "-1"], ["--batch-wait-us-max", "x"]] {
+            #expect(throws: (any Error).self, "\(bad)") { try JoinInCommand.parseAsRoot(["migrate"] + bad) }
+        }
+    }
+}
