@@ -73,24 +73,52 @@ public enum Base64URL {
     }
 
     static func decode(utf8 chars: [UInt8]) -> [UInt8]? {
-        guard chars.count % 4 != 1 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(chars.count * 3 / 4)
-        var acc: UInt32 = 0
-        var bits = 0
-        for char in chars {
-            let value = values[Int(char)]
-            guard value != 0xFF else { return nil }
-            acc = acc << 6 | UInt32(value)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: acc >> UInt32(bits)))
-                acc &= (1 << UInt32(bits)) - 1
+        chars.withUnsafeBytes { decode(bytes: $0) }
+    }
+
+    static func decode(utf8 chars: ArraySlice<UInt8>) -> [UInt8]? {
+        chars.withUnsafeBytes { decode(bytes: $0) }
+    }
+
+    /// Four characters at a time straight into the result's storage.
+    static func decode(bytes chars: UnsafeRawBufferPointer) -> [UInt8]? {
+        let remainder = chars.count % 4
+        guard remainder != 1 else { return nil }
+        let outCount = chars.count / 4 * 3 + (remainder == 0 ? 0 : remainder - 1)
+        var valid = true
+        let out = values.withUnsafeBufferPointer { table in
+            [UInt8](unsafeUninitializedCapacity: outCount) { buffer, initialized in
+                var i = 0
+                var o = 0
+                while i + 4 <= chars.count {
+                    let a = table[Int(chars[i])], b = table[Int(chars[i + 1])]
+                    let c = table[Int(chars[i + 2])], d = table[Int(chars[i + 3])]
+                    // Alphabet values are below 64; 0xFF marks a byte outside the alphabet.
+                    guard (a | b | c | d) & 0xC0 == 0 else { valid = false; return }
+                    let n = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                    buffer[o] = UInt8(truncatingIfNeeded: n >> 16)
+                    buffer[o + 1] = UInt8(truncatingIfNeeded: n >> 8)
+                    buffer[o + 2] = UInt8(truncatingIfNeeded: n)
+                    i += 4
+                    o += 3
+                }
+                if remainder >= 2 {
+                    let a = table[Int(chars[i])], b = table[Int(chars[i + 1])]
+                    let c = remainder == 3 ? table[Int(chars[i + 2])] : 0
+                    guard (a | b | c) & 0xC0 == 0 else { valid = false; return }
+                    // The unused low bits of the last character must be zero (canonical form).
+                    guard remainder == 2 ? b & 0x0F == 0 : c & 0x03 == 0 else { valid = false; return }
+                    let n = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6
+                    buffer[o] = UInt8(truncatingIfNeeded: n >> 16)
+                    o += 1
+                    if remainder == 3 {
+                        buffer[o] = UInt8(truncatingIfNeeded: n >> 8)
+                        o += 1
+                    }
+                }
+                initialized = o
             }
         }
-        // Leftover bits (2 or 4) are padding and must be zero.
-        guard acc == 0 else { return nil }
-        return out
+        return valid ? out : nil
     }
 }

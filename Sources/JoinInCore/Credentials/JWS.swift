@@ -55,9 +55,14 @@ public enum JWS {
     public static func verify(_ compact: String, keys: [String: Curve25519.Signing.PublicKey], expectedTyp: String) throws -> Verified {
         let bytes = Array(compact.utf8)
         guard bytes.count <= maxCompactLength else { throw CredentialError.malformed("JWS longer than \(maxCompactLength) bytes") }
-        let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        guard parts.count == 3 else { throw CredentialError.malformed("JWS must have exactly three segments") }
-        let headerSegment = Array(parts[0]), payloadSegment = Array(parts[1]), signatureSegment = Array(parts[2])
+        // Exactly two dots; the segments are slices of `bytes`, not copies.
+        guard let firstDot = bytes.firstIndex(of: UInt8(ascii: ".")),
+              let secondDot = bytes[(firstDot + 1)...].firstIndex(of: UInt8(ascii: ".")),
+              !bytes[(secondDot + 1)...].contains(UInt8(ascii: ".")) else {
+            throw CredentialError.malformed("JWS must have exactly three segments")
+        }
+        let headerSegment = bytes[..<firstDot], payloadSegment = bytes[(firstDot + 1)..<secondDot]
+        let signatureSegment = bytes[(secondDot + 1)...]
 
         guard let headerBytes = Base64URL.decode(utf8: headerSegment) else {
             throw CredentialError.malformed("JWS header is not base64url")
