@@ -284,6 +284,19 @@ struct PaymentAPITests {
             #expect(balances["branchVault"] == -100_000)
             #expect(balances["merchantSettlement"] == 30_000 + 5_000 - 30_000)
             #expect(try await h.call(.get, "/v1/system-accounts", token: world.clerk).status == .forbidden)
+            // One account per page, following next_cursor, reaches every account once; a cursor this
+            // server did not issue is refused.
+            var paged: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await h.call(.get, "/v1/system-accounts?limit=1" + (cursor.map { "&cursor=\($0)" } ?? ""), token: world.admin)
+                try #require(page.status == .ok, "\(page.text)")
+                paged += page.items.compactMap { $0["id"] as? String }
+                cursor = page.string("next_cursor")
+            } while cursor != nil && paged.count < 10
+            #expect(paged == system.items.compactMap { $0["id"] as? String }.sorted())
+            #expect(try await h.call(.get, "/v1/system-accounts?cursor=" + String(repeating: "0", count: 201), token: world.admin).code
+                    == "list.cursor_invalid")
             #expect(try await h.store.verifyLedger().isOK)
         }
     }

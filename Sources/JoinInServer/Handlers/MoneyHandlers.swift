@@ -99,8 +99,11 @@ extension JoinIn {
         r.on(.get, "/v1/system-accounts") { request, _ in
             _ = try await auth.requireStaff(request, roles: [.admin])
             let list = try ListParameters(request)
-            let rows = try await store.read { tx in try await tx.systemAccounts(afterID: list.cursor, limit: list.limit + 1) }
-            let (page, next) = list.page(rows) { $0.id }
+            // Ordered by id; the cursor wraps the last id like every other list's, so a value this
+            // server did not issue is a 400, not an arbitrary string compared against ids.
+            let after = try list.cursor.map(Self.pageCursor)?.id
+            let rows = try await store.read { tx in try await tx.systemAccounts(afterID: after, limit: list.limit + 1) }
+            let (page, next) = list.page(rows) { PageCursor(timeMs: 0, id: $0.id).encoded }
             return try JSON.response(Page(items: page.map {
                 SystemAccountDTO(id: $0.id, kind: $0.kind, ownerType: $0.ownerType, ownerId: $0.ownerId,
                                  balance: MoneyDTO(amountFen: $0.postedFen, currency: "CNY"))
