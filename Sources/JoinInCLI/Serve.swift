@@ -70,7 +70,12 @@ struct Serve: AsyncParsableCommand {
                     Health: \(base)/healthz  Ready: \(base)/readyz  Spec: \(base)/openapi.yaml
                     """)
                 }
-                try await app.runService()
+                // Expired ledger holds are voided every 5 s beside the server, and stop with it.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await HoldSweeper.run(store: store, clock: .system, interval: .seconds(5), logger: log) }
+                    try await app.runService()
+                    group.cancelAll()
+                }
             }
         }
     }
