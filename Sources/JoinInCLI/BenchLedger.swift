@@ -44,8 +44,18 @@ extension BenchCommand {
                 return logger
             }()
             let (url, engineName, cleanup) = try await Self.freshDatabase(database, logger: logger)
-            defer { cleanup() }
-            return try await Store.with(url: url, dataKeys: .random(), logger: logger) { store -> Data in
+            do {
+                let report = try await measureAll(url: url, engineName: engineName, logger: logger)
+                await cleanup()
+                return report
+            } catch {
+                await cleanup()
+                throw error
+            }
+        }
+
+        func measureAll(url: String, engineName: String, logger: Logger) async throws -> Data {
+            try await Store.with(url: url, dataKeys: .random(), logger: logger) { store -> Data in
                 var results: [String: Any] = ["scenario": "ledger", "engine": engineName, "concurrency": concurrency]
                 try await store.migrate()
                 let bench = try await LedgerBench.prepare(store: store, accounts: 1_000)
@@ -89,7 +99,7 @@ extension BenchCommand {
         }
 
         /// A database nobody else uses: a temp SQLite file, or a new schema on the PostgreSQL server.
-        static func freshDatabase(_ requested: String?, logger: Logger) async throws -> (String, String, () -> Void) {
+        static func freshDatabase(_ requested: String?, logger: Logger) async throws -> (String, String, @Sendable () async -> Void) {
             let tag = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
             if let requested, requested.hasPrefix("postgres://") || requested.hasPrefix("postgresql://") {
                 let schema = "bench_\(tag)"
@@ -98,14 +108,9 @@ extension BenchCommand {
                 }
                 let url = requested + (requested.contains("?") ? "&" : "?") + "schema=\(schema)"
                 return (url, "postgres", {
-                    let done = DispatchSemaphore(value: 0)
-                    Task {
-                        try? await Store.with(url: requested, dataKeys: .random(), logger: logger) { store in
-                            try await store.write { tx in try await tx.sql.raw("DROP SCHEMA \(unsafeRaw: schema) CASCADE").run() }
-                        }
-                        done.signal()
+                    try? await Store.with(url: requested, dataKeys: .random(), logger: logger) { store in
+                        try await store.write { tx in try await tx.sql.raw("DROP SCHEMA \(unsafeRaw: schema) CASCADE").run() }
                     }
-                    done.wait()
                 })
             }
             if let requested {
@@ -216,29 +221,10 @@ struct LedgerBench: Sendable {
                         INSERT INTO bench_raw_transfers (id, debit_account_id, credit_account_id, amount_fen, kind, reference_type,
                             reference_id, reverses_transfer_id, hold_id, created_at_ms) VALUES
                         """)
-                    for row in 0..<chunk {
+                    query.appendRows(0..<chunk) { row -> [any Encodable & Sendable] in
                         let index = first + offset + row
-                        query.appendLiteral(row == 0 ? " (" : ", (")
-                        query.appendInterpolation(bind: UUID().uuidString.lowercased())
-                        query.appendLiteral(", ")
-                        query.appendInterpolation(bind: accounts[index % accounts.count])
-                        query.appendLiteral(", ")
-                        query.appendInterpolation(bind: accounts[(index + 1) % accounts.count])
-                        query.appendLiteral(", ")
-                        query.appendInterpolation(bind: Int64(1 + index % 500))
-                        query.appendLiteral(", ")
-                        query.appendInterpolation(bind: "bench")
-                        query.appendLiteral(", ")
-                        query.appendInterpolation(bind: "bench")
-                        query.appendLiteral(", ")
-                        query.appendInterpolation(bind: "raw-\(first)")
-                        query.appendLiteral(", ")
-                        query.appendInterpolation(bind: String?.none)
-                        query.appendLiteral(", ")
-                        query.appendInterpolation(bind: String?.none)
-                        query.appendLiteral(", ")
-                        query.appendInterpolation(bind: Self.nowMs)
-                        query.appendLiteral(")")
+                        return [UUID().uuidString.lowercased(), accounts[index % accounts.count], accounts[(index + 1) % accounts.count],
+                                Int64(1 + index % 500), "bench", "bench", "raw-\(first)", String?.none, String?.none, Self.nowMs]
                     }
                     try await tx.sql.raw(query).run()
                     offset += chunk
@@ -340,9 +326,20 @@ enum HTTPBench {
     static func deposits(_ fixture: Fixture, port: Int, count: Int, concurrency: Int) async throws -> LatencySummary {
         let clients = (0..<concurrency).map { _ in TestClient(host: "127.0.0.1", port: port, configuration: .init(), eventLoopGroupProvider: .createNew) }
         for client in clients { client.connect() }
+        let summary: LatencySummary
+        do {
+            summary = try await measureDeposits(fixture, clients: clients, count: count, concurrency: concurrency)
+        } catch {
+            for client in clients { try? await client.shutdown() }
+            throw error
+        }
+        for client in clients { try? await client.shutdown() }
+        return summary
+    }
+
+    static func measureDeposits(_ fixture: Fixture, clients: [TestClient], count: Int, concurrency: Int) async throws -> LatencySummary {
         let pool = ConnectionPool(clients)
         let tag = UUID().uuidString.prefix(8)
-        defer { for client in clients { Task { try? await client.shutdown() } } }
         return try await LatencySummary.measure(count: count, concurrency: concurrency) { index in
             guard let client = pool.take() else { throw CLIError(description: "error: no free connection") }
             defer { pool.give(client) }
@@ -374,7 +371,17 @@ enum HTTPBench {
         static func make(store: Store, port: Int) async throws -> Fixture {
             let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(), eventLoopGroupProvider: .createNew)
             client.connect()
-            defer { Task { try? await client.shutdown() } }
+            do {
+                let fixture = try await make(store: store, client: client)
+                try? await client.shutdown()
+                return fixture
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+        }
+
+        static func make(store: Store, client: TestClient) async throws -> Fixture {
             func call(_ method: HTTPRequest.Method, _ path: String, token: String?, _ body: [String: Any]) async throws -> [String: Any] {
                 var headers: HTTPFields = [.contentType: "application/json"]
                 if let token { headers[.authorization] = "Bearer \(token)" }

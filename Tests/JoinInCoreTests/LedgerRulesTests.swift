@@ -334,3 +334,55 @@ struct LedgerDailyLimitTests {
         }
     }
 }
+
+@Suite("Money rules")
+struct MoneyRulesTests {
+    @Test func amountsRunFromOneFenToTheOperationMaximum() throws {
+        #expect(try MoneyRules.validatedAmount(1) == 1)
+        #expect(try MoneyRules.validatedAmount(MoneyRules.amountFenMax) == MoneyRules.amountFenMax)
+        for bad: Int64 in [0, -1, Int64.min, MoneyRules.amountFenMax + 1, Int64.max] {
+            #expect(ledgerCode { _ = try MoneyRules.validatedAmount(bad) } == "ledger.amount_invalid", "\(bad)")
+        }
+    }
+
+    @Test(arguments: CardStatus.allCases)
+    func onlyAnActiveCardMovesMoney(status: CardStatus) {
+        for kind in AccountKind.allCases {
+            let code = ledgerCode {
+                try MoneyRules.checkCardAccount(status: status, statusText: status.rawValue, financialEnabled: true, kind: kind)
+            }
+            if status != .active {
+                #expect(code == "card.not_active")
+            } else if kind == .financial || kind == .transitWallet {
+                #expect(code == nil, "\(kind)")
+            } else {
+                #expect(code == "ledger.account_invalid", "\(kind)")
+            }
+        }
+        #expect(ledgerCode { try MoneyRules.checkCardAccount(status: nil, statusText: "unknown", financialEnabled: true, kind: .financial) }
+                == "card.not_active")
+    }
+
+    @Test func theBankAccountNeedsFinancialFunctions() {
+        #expect(ledgerCode { try MoneyRules.checkCardAccount(status: .active, statusText: "active", financialEnabled: false, kind: .financial) }
+                == "card.financial_functions_disabled")
+        #expect(ledgerCode { try MoneyRules.checkCardAccount(status: .active, statusText: "active", financialEnabled: false, kind: .transitWallet) }
+                == nil)
+    }
+}
+
+extension MoneyRulesTests {
+    @Test func transfersGoToAnotherPersonsLiveCardWithFinancialFunctions() {
+        func code(found: Bool = true, status: CardStatus? = .active, financial: Bool = true, same: Bool = false) -> String? {
+            ledgerCode { try MoneyRules.checkTransferRecipient(found: found, status: status, financialEnabled: financial, samePerson: same) }
+        }
+        #expect(code() == nil)
+        #expect(code(found: false) == "transfer.recipient_invalid")
+        #expect(code(financial: false) == "transfer.recipient_invalid")
+        #expect(code(same: true) == "transfer.recipient_invalid")
+        #expect(code(status: nil) == "transfer.recipient_invalid")
+        for status in CardStatus.allCases {
+            #expect((code(status: status) == nil) == status.isLive, "\(status)")
+        }
+    }
+}

@@ -98,11 +98,8 @@ struct GroupCommitTests {
 
     @Test("batch bounds: at most batchSizeMax writes share a commit")
     func batchSizeBound() async throws {
-        let (url, cleanup) = try await TestStores.freshURL(.sqlite)
-        defer { Task { await cleanup() } }
-        try await Store.with(url: url, dataKeys: .random(), logger: TestStores.logger,
-                             groupCommit: GroupCommitLimits(batchSizeMax: 4, batchWaitMicrosecondsMax: 1_000_000)) { store in
-            try await store.migrate()
+        let limits = GroupCommitLimits(batchSizeMax: 4, batchWaitMicrosecondsMax: 1_000_000)
+        try await TestStores.withStore(.sqlite, groupCommit: limits) { (store: Store) async throws in
             try await withThrowingTaskGroup(of: Int64.self) { group in
                 for _ in 0..<64 { group.addTask { try await store.write { tx in try await tx.nextCounter("b") } } }
                 try await group.waitForAll()

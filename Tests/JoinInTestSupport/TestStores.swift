@@ -54,10 +54,11 @@ public enum TestStores {
 
     /// Opens a fresh, migrated store on `engine` for the duration of `body`.
     public static func withStore<T: Sendable>(_ engine: Store.EngineKind, dataKeys: DataKeys = .random(),
+                                              groupCommit: GroupCommitLimits = .standard,
                                               _ body: @Sendable (Store) async throws -> T) async throws -> T {
         let (url, cleanup) = try await freshURL(engine)
         do {
-            let result = try await Store.with(url: url, dataKeys: dataKeys, logger: logger) { store in
+            let result = try await Store.with(url: url, dataKeys: dataKeys, logger: logger, groupCommit: groupCommit) { store in
                 try await store.migrate()
                 return try await body(store)
             }

@@ -60,11 +60,6 @@ struct StatementLineDTO: Encodable {
 /// Money-moving operations of the card's financial functions (issue 4, first part): deposits,
 /// transit-wallet top-ups, card-to-card transfers, balances and statements.
 extension JoinIn {
-    static let transferDailyLimitFen: Int64 = 5_000_000  // 50,000.00 CNY
-    static let withdrawalDailyLimitFen: Int64 = 2_000_000  // 20,000.00 CNY
-    static let wrongPINsPerDayMax = 3
-    static let amountFenMax: Int64 = 100_000_000_00       // 100 million CNY per operation
-
     func registerMoney(_ r: inout RouteRegistrar) {
         r.on(.post, "/v1/cards/{card_number}/deposits") { request, context in
             try await deposit(request, number: try context.parameters.require("card_number"))
@@ -112,13 +107,6 @@ extension JoinIn {
         r.on(.post, "/v1/ecard/transfers") { request, _ in try await cardTransfer(request) }
     }
 
-    static func validatedAmount(_ amount: Int64) throws -> Int64 {
-        guard amount > 0, amount <= amountFenMax else {
-            throw DomainError.malformed("ledger.amount_invalid", "amount_fen must be a whole number of fen from 1 to \(amountFenMax)")
-        }
-        return amount
-    }
-
     func accountDTO(_ account: LedgerAccountRecord) -> AccountDTO {
         AccountDTO(kind: account.kind, balance: MoneyDTO(amountFen: account.postedFen, currency: "CNY"),
                    available: MoneyDTO(amountFen: account.postedFen - account.pendingDebitsFen, currency: "CNY"),
@@ -127,15 +115,8 @@ extension JoinIn {
 
     /// The card must be active (a lost card stops every debit); `financial` needs financial functions.
     func cardAccount(_ tx: StoreTx, card: CardRecord, kind: AccountKind, nowMs: Int64) async throws -> LedgerAccountRecord {
-        guard card.cardStatus == .active else {
-            throw DomainError.rule("card.not_active", "card is \(card.status); money moves only with an active card")
-        }
-        if kind == .financial && card.financialEnabledAtMs == nil {
-            throw DomainError.rule("card.financial_functions_disabled", "financial functions are not enabled on this card")
-        }
-        guard kind == .financial || kind == .transitWallet else {
-            throw DomainError.malformed("ledger.account_invalid", "account must be financial or transitWallet")
-        }
+        try MoneyRules.checkCardAccount(status: card.cardStatus, statusText: card.status, financialEnabled: card.financialEnabledAtMs != nil,
+                                        kind: kind)
         return try await tx.openAccount(kind: kind, ownerType: "person", ownerID: card.personId, atMs: nowMs)
     }
 
@@ -171,7 +152,7 @@ extension JoinIn {
             throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
         }
         let (body, bytes) = try await JSON.decode(DepositBody.self, from: request, limit: 16 * 1024)
-        let amount = try Self.validatedAmount(body.amountFen)
+        let amount = try MoneyRules.validatedAmount(body.amountFen)
         let now = nowMs
         let operationID = newID()
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: clerk.auditName, nowMs: now,
@@ -197,7 +178,7 @@ extension JoinIn {
             throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
         }
         let (body, bytes) = try await JSON.decode(WithdrawalBody.self, from: request, limit: 16 * 1024)
-        let amount = try Self.validatedAmount(body.amountFen)
+        let amount = try MoneyRules.validatedAmount(body.amountFen)
         _ = try Idempotency.key(from: request, required: true)
         let now = nowMs
         let dayStart = shanghaiDayStartMs
@@ -212,7 +193,7 @@ extension JoinIn {
             // Locked before the day's sum is read, so concurrent withdrawals cannot both pass the limit.
             try await tx.lockAccounts([source.id, vault.id])
             let withdrawnToday = try await tx.debitedFen(accountID: source.id, kind: "cash_withdrawal", fromMs: dayStart, toMs: dayStart + 86_400_000)
-            try LedgerRules.checkDailyLimit(usedFen: withdrawnToday, amountFen: amount, limitFen: Self.withdrawalDailyLimitFen, what: "withdrawal")
+            try LedgerRules.checkDailyLimit(usedFen: withdrawnToday, amountFen: amount, limitFen: MoneyRules.withdrawalDailyLimitFen, what: "withdrawal")
             return try await execute(tx, Movement(operation: "withdrawal", referenceType: "withdrawal", transferKind: "cash_withdrawal",
                                                   debit: source, credit: vault, amountFen: amount, shown: source),
                                      id: operationID, actor: clerk.auditName, action: "money.withdraw", cardNumber: current.cardNumber,
@@ -226,8 +207,8 @@ extension JoinIn {
         let now = nowMs
         let pinKey = "pin:\(card.cardNumber):\(today)"
         let failures = try await store.read { tx in try await tx.failureCount(key: pinKey) }
-        guard failures < Self.wrongPINsPerDayMax else {
-            throw DomainError.rule("card.pin_blocked", "\(Self.wrongPINsPerDayMax) wrong PINs today: the PIN is blocked until tomorrow")
+        guard failures < MoneyRules.wrongPINsPerDayMax else {
+            throw DomainError.rule("card.pin_blocked", "\(MoneyRules.wrongPINsPerDayMax) wrong PINs today: the PIN is blocked until tomorrow")
         }
         guard pin.count == 6, pin.allSatisfy(\.isASCIIDigit), let pinHash = card.pinHash,
               try await PasswordHasher.verify(pin, hash: pinHash) else {
@@ -237,7 +218,7 @@ extension JoinIn {
                                          outcome: "denied", detail: "wrong pin", atMs: now)
                 return try await tx.failureCount(key: pinKey)
             }
-            let left = max(0, Self.wrongPINsPerDayMax - count)
+            let left = max(0, MoneyRules.wrongPINsPerDayMax - count)
             throw DomainError.rule(left == 0 ? "card.pin_blocked" : "card.pin_invalid",
                                    left == 0 ? "wrong PIN; the PIN is now blocked until tomorrow" : "wrong PIN; \(left) attempt(s) left today")
         }
@@ -247,7 +228,7 @@ extension JoinIn {
     func topUp(_ request: Request) async throws -> Response {
         let holder = try await auth.requireCardholder(request)
         let (body, bytes) = try await JSON.decode(TopUpBody.self, from: request, limit: 16 * 1024)
-        let amount = try Self.validatedAmount(body.amountFen)
+        let amount = try MoneyRules.validatedAmount(body.amountFen)
         let now = nowMs
         let operationID = newID()
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: holder.auditName, nowMs: now,
@@ -268,7 +249,7 @@ extension JoinIn {
     func cardTransfer(_ request: Request) async throws -> Response {
         let holder = try await auth.requireCardholder(request)
         let (body, bytes) = try await JSON.decode(CardTransferBody.self, from: request, limit: 16 * 1024)
-        let amount = try Self.validatedAmount(body.amountFen)
+        let amount = try MoneyRules.validatedAmount(body.amountFen)
         let recipientNumber = try CardNumber(validating: body.toCardNumber)
         let memo = try PermitRules.validatedReason(body.memo, field: "memo", required: false) ?? ""
         let now = nowMs
@@ -280,17 +261,16 @@ extension JoinIn {
                 throw DomainError.rule("card.not_active", "you have no active card")
             }
             let source = try await cardAccount(tx, card: card, kind: .financial, nowMs: now)
-            // The recipient's card may be any live card with financial functions; an unknown card is a 422, not a 404:
-            // the number came from the body, not the URL.
-            guard let recipientCard = try await tx.card(number: recipientNumber.value), recipientCard.cardStatus?.isLive == true,
-                  recipientCard.financialEnabledAtMs != nil, recipientCard.personId != holder.personID else {
-                throw DomainError.rule("transfer.recipient_invalid", "to_card_number is not a card that can receive transfers")
-            }
-            let target = try await tx.openAccount(kind: .financial, ownerType: "person", ownerID: recipientCard.personId, atMs: now)
+            let recipient = try await tx.card(number: recipientNumber.value)
+            try MoneyRules.checkTransferRecipient(found: recipient != nil, status: recipient?.cardStatus,
+                                                  financialEnabled: recipient?.financialEnabledAtMs != nil,
+                                                  samePerson: recipient?.personId == holder.personID)
+            guard let recipient else { throw MoneyRules.recipientInvalid }
+            let target = try await tx.openAccount(kind: .financial, ownerType: "person", ownerID: recipient.personId, atMs: now)
             // Locked before the day's sum is read, so concurrent transfers cannot both pass the limit.
             try await tx.lockAccounts([source.id, target.id])
             let sentToday = try await tx.debitedFen(accountID: source.id, kind: "card_transfer", fromMs: dayStart, toMs: dayStart + 86_400_000)
-            try LedgerRules.checkDailyLimit(usedFen: sentToday, amountFen: amount, limitFen: Self.transferDailyLimitFen, what: "transfer")
+            try LedgerRules.checkDailyLimit(usedFen: sentToday, amountFen: amount, limitFen: MoneyRules.transferDailyLimitFen, what: "transfer")
             return try await execute(tx, Movement(operation: "card_transfer", referenceType: "card_transfer", transferKind: "card_transfer",
                                                   debit: source, credit: target, amountFen: amount, shown: source),
                                      id: operationID, actor: holder.auditName, action: "money.transfer", cardNumber: card.cardNumber,

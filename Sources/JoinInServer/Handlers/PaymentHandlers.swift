@@ -86,7 +86,7 @@ extension JoinIn {
     func pay(_ request: Request) async throws -> Response {
         let (terminal, merchantID) = try await requireMerchantTerminal(request)
         let (body, bytes) = try await JSON.decode(PaymentBody.self, from: request, limit: 16 * 1024)
-        let amount = try Self.validatedAmount(body.amountFen)
+        let amount = try MoneyRules.validatedAmount(body.amountFen)
         let number = try CardNumber(validating: body.cardNumber)
         let reference = body.merchantReference.trimmingWhitespace()
         guard (1...64).contains(reference.scalarCount) else {
@@ -131,7 +131,7 @@ extension JoinIn {
     func refund(_ request: Request, paymentID: String) async throws -> Response {
         let (terminal, _) = try await requireMerchantTerminal(request)
         let (body, bytes) = try await JSON.decode(RefundBody.self, from: request, limit: 16 * 1024)
-        let amount = try Self.validatedAmount(body.amountFen)
+        let amount = try MoneyRules.validatedAmount(body.amountFen)
         let actor = "terminal:\(terminal.id)"
         let now = nowMs
         let refundID = newID()

@@ -1,11 +1,22 @@
 import Foundation
 import PostgresNIO
-import SQLKit
+public import SQLKit
 import SQLiteNIO
 
 extension SQLRowDecoder {
     /// Columns are snake_case, Swift properties camelCase.
     static let snake = SQLRowDecoder(keyDecodingStrategy: .convertFromSnakeCase)
+}
+
+extension SQLQueryString {
+    /// Appends `(?, ?, …), (?, ?, …)`: the VALUES rows of a multi-row statement, one bind per value.
+    public mutating func appendRows<Row>(_ rows: some Collection<Row>, _ values: (Row) -> [any Encodable & Sendable]) {
+        for (index, row) in rows.enumerated() {
+            appendLiteral(index == 0 ? " (" : ", (")
+            appendInterpolation(binds: values(row))
+            appendLiteral(")")
+        }
+    }
 }
 
 extension StoreTx {

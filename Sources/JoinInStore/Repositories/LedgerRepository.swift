@@ -211,14 +211,8 @@ extension StoreTx {
         let wanted = references.sorted()
         var found = Set<LedgerReference>()
         for chunk in chunked(wanted, bindsPerItem: 2) {
-            var query = SQLQueryString("SELECT r.reference_type, r.reference_id FROM ledger_references r JOIN (VALUES ")
-            for (index, reference) in chunk.enumerated() {
-                query.appendLiteral(index == 0 ? "(" : ", (")
-                query.appendInterpolation(bind: reference.type)
-                query.appendLiteral(", ")
-                query.appendInterpolation(bind: reference.id)
-                query.appendLiteral(")")
-            }
+            var query = SQLQueryString("SELECT r.reference_type, r.reference_id FROM ledger_references r JOIN (VALUES")
+            query.appendRows(chunk) { [$0.type, $0.id] }
             query.appendLiteral(") AS v ON r.reference_type = v.column1 AND r.reference_id = v.column2")
             for row in try await sql.raw(query).all() {
                 found.insert(LedgerReference(type: try row.decode(column: "reference_type", as: String.self),
@@ -265,20 +259,8 @@ extension StoreTx {
             return (id, old, new)
         }
         for chunk in chunked(changed, bindsPerItem: 5) {
-            var query = SQLQueryString("UPDATE ledger_accounts SET posted_fen = v.column4, pending_debits_fen = v.column5 FROM (VALUES ")
-            for (index, change) in chunk.enumerated() {
-                query.appendLiteral(index == 0 ? "(" : ", (")
-                query.appendInterpolation(bind: change.id)
-                query.appendLiteral(", ")
-                query.appendInterpolation(bind: change.old.posted)
-                query.appendLiteral(", ")
-                query.appendInterpolation(bind: change.old.pendingDebits)
-                query.appendLiteral(", ")
-                query.appendInterpolation(bind: change.new.posted)
-                query.appendLiteral(", ")
-                query.appendInterpolation(bind: change.new.pendingDebits)
-                query.appendLiteral(")")
-            }
+            var query = SQLQueryString("UPDATE ledger_accounts SET posted_fen = v.column4, pending_debits_fen = v.column5 FROM (VALUES")
+            query.appendRows(chunk) { change in [change.id, change.old.posted, change.old.pendingDebits, change.new.posted, change.new.pendingDebits] }
             query.appendLiteral("""
                 ) AS v WHERE ledger_accounts.id = v.column1 AND ledger_accounts.posted_fen = v.column2
                 AND ledger_accounts.pending_debits_fen = v.column3 RETURNING id
@@ -347,28 +329,9 @@ extension StoreTx {
                 INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount_fen, kind, reference_type, reference_id,
                     reverses_transfer_id, hold_id, created_at_ms) VALUES
                 """)
-            for (index, transfer) in chunk.enumerated() {
-                query.appendLiteral(index == 0 ? " (" : ", (")
-                query.appendInterpolation(bind: transfer.id)
-                query.appendLiteral(", ")
-                query.appendInterpolation(bind: transfer.debitAccountId)
-                query.appendLiteral(", ")
-                query.appendInterpolation(bind: transfer.creditAccountId)
-                query.appendLiteral(", ")
-                query.appendInterpolation(bind: transfer.amountFen)
-                query.appendLiteral(", ")
-                query.appendInterpolation(bind: transfer.kind)
-                query.appendLiteral(", ")
-                query.appendInterpolation(bind: transfer.referenceType)
-                query.appendLiteral(", ")
-                query.appendInterpolation(bind: transfer.referenceId)
-                query.appendLiteral(", ")
-                query.appendInterpolation(bind: transfer.reversesTransferId)
-                query.appendLiteral(", ")
-                query.appendInterpolation(bind: transfer.holdId)
-                query.appendLiteral(", ")
-                query.appendInterpolation(bind: transfer.createdAtMs)
-                query.appendLiteral(")")
+            query.appendRows(chunk) { transfer in
+                [transfer.id, transfer.debitAccountId, transfer.creditAccountId, transfer.amountFen, transfer.kind, transfer.referenceType,
+                 transfer.referenceId, transfer.reversesTransferId, transfer.holdId, transfer.createdAtMs]
             }
             try await sql.raw(query).run()
         }
