@@ -100,7 +100,8 @@ let package = Package(
         ),
         .testTarget(
             name: "JoinInStoreTests",
-            dependencies: ["JoinInStore", "JoinInCore", "JoinInTestSupport"],
+            dependencies: ["JoinInStore", "JoinInCore", "JoinInTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "SQLKit", package: "sql-kit")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -108,6 +109,9 @@ let package = Package(
             dependencies: [
                 "JoinInServer", "JoinInStore", "JoinInCore", "JoinInTestSupport", "JoinInCLI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

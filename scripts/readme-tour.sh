@@ -7,10 +7,11 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 binary="${JOININ_BINARY:-$root/.build/debug/joinin}"
 port="${JOININ_TOUR_PORT:-18080}"
 work="$(mktemp -d)"
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; [ -n "${JOININ_TOUR_KEEP:-}" ] || rm -rf "$work"' EXIT
 
 cd "$work"
-"$binary" serve --port "$port" > serve.log 2>&1 &
+# Trace level: the secret scan below checks that not even the most verbose log carries a secret.
+JOININ_LOG_LEVEL=trace "$binary" serve --port "$port" > serve.log 2>&1 &
 server=$!
 for _ in $(seq 1 100); do
   grep -q "JoinIn listening" serve.log 2>/dev/null && break
@@ -22,6 +23,8 @@ otp="$(sed -n 's/^  one-time password: //p' serve.log)"
 
 sed -n '/<!-- tour:begin -->/,/<!-- tour:end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' \
   | sed "s|^export ADMIN_OTP=.*|export ADMIN_OTP='$otp'|; s|^J=http://127.0.0.1:8080|J=http://127.0.0.1:$port|; s|swift run joinin |$binary |" > tour.sh
+# The secrets the tour holds in variables, for the scan.
+echo 'printf "%s\n" "$ADMIN_OTP" "$ADMIN" "$HR" "$OFFICER" "$CLERK" "$HOLDER" "$DESK" "$TILL" "$CODE" "$QR" > tour.secrets' >> tour.sh
 bash -euo pipefail tour.sh > tour.out 2>&1 || { cat tour.out; echo "tour: FAILED"; exit 1; }
 grep -q '"financial_functions": true' tour.out || { cat tour.out; echo "tour: card did not get financial functions"; exit 1; }
 grep -q 'card.enable_financial_functions' tour.out || { cat tour.out; echo "tour: audit trail incomplete"; exit 1; }
@@ -32,6 +35,7 @@ kill -TERM "$server"
 wait "$server" || true
 "$binary" audit verify --database ./joinin.sqlite --keys ./joinin-keys/
 "$binary" ledger verify --database ./joinin.sqlite --keys ./joinin-keys/
+python3 "$root/scripts/scan-secrets.py" ./joinin.sqlite serve.log tour.sh tour.out tour.secrets
 grep -q '"wallet_top_up"' tour.out || { cat tour.out; echo "tour: the top-up failed"; exit 1; }
 grep -q '"card_transfer"' tour.out || { cat tour.out; echo "tour: the transfer failed"; exit 1; }
 grep -q '"refund_id"' tour.out || { cat tour.out; echo "tour: the payment or refund failed"; exit 1; }

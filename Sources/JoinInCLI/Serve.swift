@@ -70,9 +70,9 @@ struct Serve: AsyncParsableCommand {
                     Health: \(base)/healthz  Ready: \(base)/readyz  Spec: \(base)/openapi.yaml
                     """)
                 }
-                // Expired ledger holds are voided every 5 s beside the server, and stop with it.
+                // Expired holds, idempotency records, counters, sessions and nonces are swept every 5 s beside the server, and stop with it.
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { await HoldSweeper.run(store: store, clock: .system, interval: .seconds(5), logger: log) }
+                    group.addTask { await Sweeper.run(store: store, clock: .system, interval: .seconds(5), logger: log) }
                     try await app.runService()
                     group.cancelAll()
                 }

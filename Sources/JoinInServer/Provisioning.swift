@@ -75,7 +75,7 @@ public enum Provisioning {
         let id = UUID().uuidString.lowercased()
         let apiKey = Tokens.make(prefix: Tokens.terminalPrefix)
         try await store.write { tx in
-            try await tx.insertTerminal(id: id, kind: kind, name: name, bindingID: bindingID, keyHash: Tokens.hash(apiKey), atMs: nowMs)
+            try await tx.insertTerminal(id: id, kind: kind, name: name, bindingID: bindingID, keyHash: store.secretDigest(apiKey), atMs: nowMs)
             try await tx.appendAudit(actor: actor, action: "terminal.create", objectType: "terminal", objectID: id,
                                      detail: "kind=\(kind.rawValue)", atMs: nowMs)
         }

@@ -42,7 +42,7 @@ struct HoldSweeperTests {
 
             // The loop: once the clock passes the last expiry, the next sweep voids it.
             let sweeper = Task {
-                await HoldSweeper.run(store: store, clock: clock.appClock, interval: .milliseconds(20), logger: TestStores.logger)
+                await Sweeper.run(store: store, clock: clock.appClock, interval: .milliseconds(20), logger: TestStores.logger)
             }
             try await Task.sleep(for: .milliseconds(100))
             #expect(try await pending() == 700, "not expired yet")

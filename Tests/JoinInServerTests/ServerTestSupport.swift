@@ -6,6 +6,7 @@ import JoinInCore
 @testable import JoinInServer
 import JoinInStore
 import JoinInTestSupport
+import Logging
 import NIOCore
 import Synchronization
 import Testing
@@ -66,12 +67,12 @@ struct Harness: Sendable {
     }
 
     /// Runs `body` against the router (no socket) over a fresh store on `engine`.
-    static func run(_ engine: Store.EngineKind = .sqlite, config: ServerConfig = Harness.config,
+    static func run(_ engine: Store.EngineKind = .sqlite, config: ServerConfig = Harness.config, logger: Logger = TestStores.logger,
                     _ body: @escaping @Sendable (Harness) async throws -> Void) async throws {
         let clock = TestClock()
-        try await TestStores.withStore(engine) { (store: Store) async throws in
+        try await TestStores.withStore(engine, logger: logger) { (store: Store) async throws in
             try await ReferenceData.loadBuiltIn(store: store, nowMs: clock.now)
-            let router = buildRouter(store: store, config: config, keys: .random(), clock: clock.appClock, logger: TestStores.logger)
+            let router = buildRouter(store: store, config: config, keys: .random(), clock: clock.appClock, logger: logger)
             let app = Application(router: router)
             try await app.test(.router) { client in
                 try await body(Harness(store: store, client: client, clock: clock))

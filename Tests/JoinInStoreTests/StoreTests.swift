@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import JoinInCore
 @testable import JoinInStore
@@ -78,20 +79,92 @@ struct StoreTests {
         }
     }
 
-    @Test("login throttle counts failures and locks out with back-off", arguments: TestStores.engines)
-    func throttle(engine: Store.EngineKind) async throws {
+    @Test("attempt counters reserve before the secret is checked, hold back attempts while checks are in flight, lock out with back-off",
+          arguments: TestStores.engines)
+    func attemptCounters(engine: Store.EngineKind) async throws {
         try await TestStores.withStore(engine) { (store: Store) async throws in
-            var lockouts: [Int] = []
-            for attempt in 1...7 {
-                lockouts.append(try await store.write { tx in try await tx.recordLoginFailure(throttleKey: "k", nowMs: Self.t0 + Int64(attempt)) })
+            func reserve(_ key: String, _ policy: AttemptPolicy, at ms: Int64) async throws -> AttemptOutcome {
+                try await store.write(isolation: .lockedRows) { tx in try await tx.reserveAttempts([(key: key, policy: policy)], nowMs: ms) }
             }
-            #expect(lockouts == [0, 0, 0, 0, 30, 60, 120])
-            let locked = try await store.read { tx in try await tx.lockedUntil(throttleKey: "k", nowMs: Self.t0 + 8) }
-            #expect(locked == Self.t0 + 7 + 120_000)
-            #expect(try await store.read { tx in try await tx.lockedUntil(throttleKey: "k", nowMs: Self.t0 + 7 + 120_001) } == nil)
+            func resolve(_ outcome: AttemptOutcome, right: Bool, at ms: Int64) async throws -> [AttemptCounter] {
+                guard case .reserved(let held) = outcome else { Issue.record("not reserved: \(outcome)"); return [] }
+                return try await store.write(isolation: .lockedRows) { tx in try await tx.resolve(held, right: right, nowMs: ms) }
+            }
+            func isBusy(_ outcome: AttemptOutcome) -> Bool { if case .busy = outcome { return true } else { return false } }
+            let backOff = AttemptPolicy.backOff(free: 5)
+            // Five in flight at once use up the room below the threshold; a sixth must wait.
+            var inFlight: [AttemptOutcome] = []
+            for _ in 1...5 { inFlight.append(try await reserve("k", backOff, at: Self.t0)) }
+            #expect(isBusy(try await reserve("k", backOff, at: Self.t0)))
+            // One turns out right: given back, so one more may go.
+            _ = try await resolve(inFlight.removeFirst(), right: true, at: Self.t0 + 1)
+            inFlight.append(try await reserve("k", backOff, at: Self.t0 + 1))
+            var last: [AttemptCounter] = []
+            for outcome in inFlight { last = try await resolve(outcome, right: false, at: Self.t0 + 2) }
+            #expect(last == [AttemptCounter(failures: 5, lockedUntilMs: Self.t0 + 2 + 30_000)])
+            guard case .refused(let until) = try await reserve("k", backOff, at: Self.t0 + 3) else {
+                Issue.record("locked key not refused"); return
+            }
+            #expect(until == Self.t0 + 2 + 30_000)
+            // After the lock, one attempt at a time; a failure doubles the lock.
+            let afterLock = Self.t0 + 2 + 30_000
+            let sixth = try await reserve("k", backOff, at: afterLock)
+            #expect(isBusy(try await reserve("k", backOff, at: afterLock)))
+            #expect(try await resolve(sixth, right: false, at: afterLock) == [AttemptCounter(failures: 6, lockedUntilMs: afterLock + 60_000)])
             try await store.write { tx in try await tx.clearLoginFailures(throttleKey: "k") }
-            #expect(try await store.write { tx in try await tx.recordLoginFailure(throttleKey: "k", nowMs: Self.t0) } == 0)
+            #expect(try await store.write { tx in try await tx.lockedAttemptCounter(key: "k", nowMs: Self.t0) } == .zero)
+
+            // A cap: three in flight, a fourth waits; three wrong ones block the key for good.
+            let pins = [try await reserve("pin", .cap(3), at: Self.t0), try await reserve("pin", .cap(3), at: Self.t0),
+                        try await reserve("pin", .cap(3), at: Self.t0)]
+            #expect(isBusy(try await reserve("pin", .cap(3), at: Self.t0)))
+            for outcome in pins { _ = try await resolve(outcome, right: false, at: Self.t0) }
+            guard case .refused(let none) = try await reserve("pin", .cap(3), at: Self.t0) else { Issue.record("cap not enforced"); return }
+            #expect(none == nil)
+
+            // A reservation that never reports back counts as a failure once its lease runs out.
+            let lost = try await reserve("lost", .cap(3), at: Self.t0)
+            guard case .reserved = lost else { Issue.record("not reserved"); return }
+            let later = Self.t0 + AttemptRules.leaseMs + 1
+            _ = try await reserve("lost", .cap(3), at: later)
+            let counter = try await store.write { tx in try await tx.lockedAttemptCounter(key: "lost", nowMs: later) }
+            #expect(counter.failures == 1 && counter.pending == 1)
         }
+    }
+
+    @Test("migration 6 re-keys stored token and API-key digests and legacy idempotency fingerprints, and seals stored replies",
+          arguments: TestStores.engines)
+    func migrationSix(engine: Store.EngineKind) async throws {
+        let (url, cleanup) = try await TestStores.freshURL(engine)
+        let keys = DataKeys.random()
+        @Sendable func sha(_ text: String) -> String { SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined() }
+        let token = "jis_legacy-session-token", apiKey = "jit_legacy-api-key"
+        let reply = #"{"activation_code":"ABCD-EFGH-JKLM"}"#
+        try await Store.with(url: url, dataKeys: keys, logger: TestStores.logger) { store in
+            try await store.migrate(through: 5)
+            try await store.write { tx in
+                try await tx.insertSession(tokenHash: sha(token), principalKind: "staff", principalID: "s1", atMs: Self.t0, expiresAtMs: Self.t0 + 1000)
+                try await tx.insertTerminal(id: "t1", kind: .merchantPos, name: "Till", bindingID: nil, keyHash: sha(apiKey), atMs: Self.t0)
+                try await tx.sql.raw("""
+                    INSERT INTO idempotency_keys (principal, idempotency_key, request_hash, status, body, headers, created_at_ms)
+                    VALUES ('staff:s1', 'k1', \(bind: sha("legacy request")), 201, \(bind: reply), '{}', \(bind: Self.t0))
+                    """).run()
+            }
+            #expect(try await store.migrate() == 1)
+            let clear = try await store.read { tx in
+                try await tx.sql.raw("SELECT body FROM idempotency_keys").first()?.decode(column: "body", as: String.self)
+            }
+            #expect(clear?.contains("ABCD") == false, "the stored reply is sealed")
+            try await store.read { tx in
+                #expect(try await tx.session(tokenHash: sha(token)) == nil, "no unkeyed digest is left")
+                #expect(try await tx.session(tokenHash: store.secretDigest(token))?.principalId == "s1", "the session still works")
+                #expect(try await tx.terminal(keyHash: store.secretDigest(apiKey))?.id == "t1", "the API key still works")
+                let record = try #require(try await tx.idempotencyRecord(principal: "staff:s1", key: "k1"))
+                #expect(record.body == reply)
+                #expect(record.requestHash == tx.legacyRequestFingerprint(sha256Hex: sha("legacy request")), "a retry still matches")
+            }
+        }
+        await cleanup()
     }
 
     @Test("audit chains verify, and tampering, deletion or truncation is found at the right record", arguments: TestStores.engines)

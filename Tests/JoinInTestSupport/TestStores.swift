@@ -54,7 +54,7 @@ public enum TestStores {
 
     /// Opens a fresh, migrated store on `engine` for the duration of `body`.
     public static func withStore<T: Sendable>(_ engine: Store.EngineKind, dataKeys: DataKeys = .random(),
-                                              groupCommit: GroupCommitLimits = .standard,
+                                              groupCommit: GroupCommitLimits = .standard, logger: Logger = TestStores.logger,
                                               _ body: @Sendable (Store) async throws -> T) async throws -> T {
         let (url, cleanup) = try await freshURL(engine)
         do {

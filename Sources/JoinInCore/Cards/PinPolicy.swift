@@ -1,5 +1,10 @@
 /// Rules for a card PIN chosen by the holder.
 public enum PinPolicy {
+    /// Six ASCII digits: the only shape a PIN can have, so anything else is wrong without a check.
+    public static func isWellFormed(_ pin: String) -> Bool {
+        pin.utf8.count == 6 && pin.utf8.allSatisfy { (48...57).contains($0) }
+    }
+
     /// Requires exactly 6 ASCII digits (`pin.format`) and refuses guessable PINs (`pin.weak`):
     /// one digit repeated, a run ascending or descending by 1 (no wrap-around, e.g. 123456, 987654),
     /// a repeated two-digit pattern (121212), a repeated three-digit pattern (123123), and the date

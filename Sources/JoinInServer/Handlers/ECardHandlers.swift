@@ -141,23 +141,33 @@ extension JoinIn {
             throw DomainError.malformed("registration.malformed", "name must be 1-200 and activation_code 1-64 characters")
         }
         try PasswordPolicy.validate(body.password, identifiers: [number.value])
-        let throttleKey = "ecard-register:\(number.value)"
+        let counter = (key: "ecard-register:\(number.value)", policy: AttemptPolicy.backOff(free: LoginThrottle.failuresFree))
         let now = nowMs
         let today = today
-        if let locked = try await store.read({ tx in try await tx.lockedUntil(throttleKey: throttleKey, nowMs: now) }) {
-            throw Self.lockedOut(untilMs: locked, nowMs: now)
-        }
         let hash = try await PasswordHasher.hash(body.password, cost: config.bcryptCost)
         let id = newID()
-        // The write records a failed attempt (and commits it) or creates the account; the outcome
-        // is returned rather than thrown so the failure counter is not rolled back.
+        // One write reserves the attempt (refusing a locked permit number before anything is
+        // compared), checks the details and either keeps the attempt as a failure or creates the
+        // account and clears the counter. The outcome is returned rather than thrown so a counted
+        // failure is not rolled back.
         enum Outcome: Sendable { case registered, failed(DomainError) }
-        let outcome = try await store.write { tx -> Outcome in
+        let outcome = try await store.write(isolation: .lockedRows) { tx -> Outcome in
+            let reservation: AttemptReservation
+            // The details are compared inside this same write, so the attempt is reserved and
+            // resolved here without ever being in flight between transactions.
+            switch try await tx.reserveAttempts([counter], nowMs: now) {
+            case .refused(let until): return .failed(Self.lockedOut(untilMs: until ?? now, nowMs: now))
+            case .busy:
+                return .failed(DomainError(.rateLimited, code: "auth.attempt_in_progress", title: "Attempt in progress",
+                                           detail: "another registration for this permit is being checked; retry in a moment", retryAfterSeconds: 1))
+            case .reserved(let held): reservation = held
+            }
             func fail(_ error: DomainError) async throws -> Outcome {
-                let lockout = try await tx.recordLoginFailure(throttleKey: throttleKey, nowMs: now)
+                let counters = try await tx.resolve(reservation, right: false, nowMs: now)
                 try await tx.appendAudit(actor: "anonymous", action: "cardholder.register", objectType: "permit", objectID: number.value,
                                          outcome: "denied", detail: error.code, atMs: now)
-                return .failed(lockout > 0 ? Self.lockedOut(untilMs: now + Int64(lockout) * 1000, nowMs: now) : error)
+                let locked = counters.map(\.lockedUntilMs).max() ?? 0
+                return .failed(locked > now ? Self.lockedOut(untilMs: locked, nowMs: now) : error)
             }
             let mismatch = DomainError.rule("registration.details_mismatch",
                                             "the permit number, name and activation code do not match a valid work permit")
@@ -174,7 +184,7 @@ extension JoinIn {
             }
             try await tx.insertCardholder(id: id, personID: person.id, permitNumber: number.value, passwordHash: hash, atMs: now)
             try await tx.markActivationCodeUsed(permitID: permit.id, atMs: now)
-            try await tx.clearLoginFailures(throttleKey: throttleKey)
+            try await tx.clearLoginFailures(throttleKey: counter.key)
             try await tx.appendAudit(actor: "cardholder:\(id)", action: "cardholder.register", objectType: "cardholder", objectID: id,
                                      detail: "permit=\(number.value)", atMs: now)
             return .registered

@@ -201,27 +201,37 @@ extension JoinIn {
         }
     }
 
-    /// Checks the card's PIN before any write transaction (bcrypt is slow and must not hold the
-    /// writer). Wrong PINs are counted per card and day; after 3, PIN use is blocked until tomorrow.
+    /// Checks the card's PIN before the operation's own write (bcrypt is slow and must not hold the
+    /// writer). Wrong PINs are counted per card and Shanghai day; after 3 the PIN is blocked until
+    /// tomorrow. The attempt is reserved in the write that checks the count, before bcrypt runs,
+    /// and given back when the PIN was right: parallel guesses cannot outrun the counter.
     func checkPIN(_ pin: String, card: CardRecord, actor: String, action: String) async throws {
         let now = nowMs
-        let pinKey = "pin:\(card.cardNumber):\(today)"
-        let failures = try await store.read { tx in try await tx.failureCount(key: pinKey) }
-        guard failures < MoneyRules.wrongPINsPerDayMax else {
+        let counter = (key: "pin:\(card.cardNumber):\(today)", policy: AttemptPolicy.cap(MoneyRules.wrongPINsPerDayMax))
+        let outcome = try await reserveAttempts([counter]) { tx, now in
+            try await tx.appendAudit(actor: actor, action: action, objectType: "card", objectID: card.cardNumber,
+                                     outcome: "denied", detail: "pin blocked", atMs: now)
+        }
+        guard case .reserved(let reservation) = outcome else {
             throw DomainError.rule("card.pin_blocked", "\(MoneyRules.wrongPINsPerDayMax) wrong PINs today: the PIN is blocked until tomorrow")
         }
-        guard pin.count == 6, pin.allSatisfy(\.isASCIIDigit), let pinHash = card.pinHash,
-              try await PasswordHasher.verify(pin, hash: pinHash) else {
-            let count = try await store.write { tx in
-                try await tx.recordLoginFailure(throttleKey: pinKey, freeFailures: Int.max, nowMs: now)
+        var verified = false
+        if PinPolicy.isWellFormed(pin), let pinHash = card.pinHash {
+            verified = try await PasswordHasher.verify(pin, hash: pinHash)
+        }
+        let right = verified
+        let counters = try await store.write(isolation: .lockedRows) { tx in
+            let counters = try await tx.resolve(reservation, right: right, nowMs: now)
+            if !right {
                 try await tx.appendAudit(actor: actor, action: action, objectType: "card", objectID: card.cardNumber,
                                          outcome: "denied", detail: "wrong pin", atMs: now)
-                return try await tx.failureCount(key: pinKey)
             }
-            let left = max(0, MoneyRules.wrongPINsPerDayMax - count)
-            throw DomainError.rule(left == 0 ? "card.pin_blocked" : "card.pin_invalid",
-                                   left == 0 ? "wrong PIN; the PIN is now blocked until tomorrow" : "wrong PIN; \(left) attempt(s) left today")
+            return counters
         }
+        if right { return }
+        let left = max(0, MoneyRules.wrongPINsPerDayMax - (counters.first?.failures ?? MoneyRules.wrongPINsPerDayMax))
+        throw DomainError.rule(left == 0 ? "card.pin_blocked" : "card.pin_invalid",
+                               left == 0 ? "wrong PIN; the PIN is now blocked until tomorrow" : "wrong PIN; \(left) attempt(s) left today")
     }
 
     /// Financial account → transit wallet, by the cardholder.

@@ -141,43 +141,44 @@ extension JoinIn {
         let principalID: String
     }
 
-    /// Password sign-in with lockout, per account and per source address: a locked key answers 429
-    /// with Retry-After before any password is checked; an unknown account is checked against a
-    /// dummy hash so timing does not tell which accounts exist. Successes and failures are audited.
+    /// Password sign-in with lockout, per account and per source address: an attempt is reserved
+    /// on both counters in one write before any password is checked (a locked key answers 429 with
+    /// Retry-After), so parallel guesses cannot outrun the lockout; a right password clears the
+    /// account's counter and gives the source's attempt back. An unknown account is checked against
+    /// a dummy hash so timing does not tell which accounts exist. Successes and failures are audited.
     func passwordSignIn(kind: String, account: String, password: String, source: String?, sessionSeconds: Int,
                         tokenPrefix: String, wrongDetail: String,
                         lookup: @escaping @Sendable (StoreTx) async throws -> (id: String, hash: String)?) async throws -> NewSession {
-        let keys = ["\(kind)-user:\(account)"] + (source.map { ["\(kind)-source:\($0)"] } ?? [])
+        let accountKey = "\(kind)-user:\(account)"
+        let counters = [(key: accountKey, policy: AttemptPolicy.backOff(free: LoginThrottle.failuresFree))]
+            + (source.map { [(key: "\(kind)-source:\($0)", policy: AttemptPolicy.backOff(free: LoginThrottle.sourceFailuresFree))] } ?? [])
         let now = nowMs
-        let locked = try await store.read { tx in
-            try await keys.asyncCompactMap { try await tx.lockedUntil(throttleKey: $0, nowMs: now) }.max()
-        }
-        if let locked {
-            throw Self.lockedOut(untilMs: locked, nowMs: now)
+        let outcome = try await reserveAttempts(counters)
+        guard case .reserved(let reservation) = outcome else {
+            if case .refused(let until) = outcome { throw Self.lockedOut(untilMs: until ?? now, nowMs: now) }
+            throw Self.lockedOut(untilMs: now, nowMs: now)
         }
         let found = try await store.read(lookup)
         let matches = try await PasswordHasher.verify(password, hash: found?.hash ?? dummyPasswordHash)
         guard let found, matches else {
-            let lockout = try await store.write { tx in
-                var longest = 0
-                for key in keys {
-                    let free = key == keys[0] ? LoginThrottle.failuresFree : LoginThrottle.sourceFailuresFree
-                    longest = max(longest, try await tx.recordLoginFailure(throttleKey: key, freeFailures: free, nowMs: now))
-                }
+            let counters = try await store.write(isolation: .lockedRows) { tx in
+                let counters = try await tx.resolve(reservation, right: false, nowMs: now)
                 try await tx.appendAudit(actor: "anonymous", action: "\(kind).sign_in", objectType: kind,
                                          objectID: found?.id ?? "-", outcome: "denied", atMs: now)
-                return longest
+                return counters
             }
-            if lockout > 0 {
-                throw Self.lockedOut(untilMs: now + Int64(lockout) * 1000, nowMs: now)
+            // This failure may be the one that locks the account (or the source): say so now.
+            if let locked = counters.map(\.lockedUntilMs).max(), locked > now {
+                throw Self.lockedOut(untilMs: locked, nowMs: now)
             }
             throw DomainError.unauthenticated("auth.invalid_credentials", wrongDetail)
         }
         let token = Tokens.make(prefix: tokenPrefix)
         let expires = now + Int64(sessionSeconds) * 1000
-        try await store.write { tx in
-            try await tx.clearLoginFailures(throttleKey: keys[0])
-            try await tx.insertSession(tokenHash: Tokens.hash(token), principalKind: kind, principalID: found.id, atMs: now, expiresAtMs: expires)
+        try await store.write(isolation: .lockedRows) { tx in
+            try await tx.clearLoginFailures(throttleKey: accountKey)
+            try await tx.resolve(reservation.without(key: accountKey), right: true, nowMs: now)
+            try await tx.insertSession(tokenHash: store.secretDigest(token), principalKind: kind, principalID: found.id, atMs: now, expiresAtMs: expires)
             try await tx.appendAudit(actor: "\(kind):\(found.id)", action: "\(kind).sign_in", objectType: kind, objectID: found.id, atMs: now)
         }
         return NewSession(token: token, expiresAtMs: expires, principalID: found.id)

@@ -63,10 +63,6 @@ enum Tokens {
         return prefix + base64url(bytes)
     }
 
-    static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
-
     static func base64url(_ bytes: some Sequence<UInt8>) -> String {
         Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
@@ -113,7 +109,7 @@ struct Authenticator: Sendable {
             throw DomainError.unauthenticated("auth.malformed", "Authorization must be 'Bearer <token>'")
         }
         let token = String(parts[1])
-        let tokenHash = Tokens.hash(token)
+        let tokenHash = store.secretDigest(token)
         let now = clock.nowMs()
         if token.hasPrefix(Tokens.terminalPrefix) {
             guard let terminal = try await store.read({ tx in try await tx.terminal(keyHash: tokenHash) }),

@@ -49,21 +49,43 @@ enum Idempotency {
         return key
     }
 
-    /// SHA-256 over method, path and the canonical JSON body (keys sorted), so formatting does not
-    /// change the identity of a request.
-    static func requestHash(method: HTTPRequest.Method, path: String, body: ByteBuffer) -> String {
+    /// Fields that carry a secret. They never enter a stored fingerprint as themselves: a plain
+    /// hash of a body carrying a 6-digit PIN gives the PIN away in 10^6 guesses. Two requests that
+    /// differ only in a secret are the same request (a retry with a mistyped PIN replays the
+    /// first answer), which is what a retry is.
+    static let secretFields: Set<String> = [
+        "pin", "new_pin", "password", "current_password", "new_password", "activation_code", "dynamic_code", "api_key", "token",
+    ]
+
+    /// Method, path and the canonical JSON body (keys sorted, secret fields removed at any depth),
+    /// so formatting does not change the identity of a request.
+    static func canonicalRequest(method: HTTPRequest.Method, path: String, body: ByteBuffer, keepingSecrets: Bool = false) -> Data {
         let raw = Data(buffer: body)
-        let canonical: Data
+        var canonical = Data("\(method.rawValue) \(path)\n".utf8)
         if let object = try? JSONSerialization.jsonObject(with: raw, options: [.fragmentsAllowed]),
-           let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]) {
-            canonical = data
+           let data = try? JSONSerialization.data(withJSONObject: keepingSecrets ? object : withoutSecrets(object),
+                                                  options: [.sortedKeys, .fragmentsAllowed]) {
+            canonical.append(data)
         } else {
-            canonical = raw
+            // Not JSON: the handler will refuse it; a keyed digest of the bytes is safe to store.
+            canonical.append(raw)
         }
-        var hasher = SHA256()
-        hasher.update(data: Data("\(method.rawValue) \(path)\n".utf8))
-        hasher.update(data: canonical)
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return canonical
+    }
+
+    static func withoutSecrets(_ value: Any) -> Any {
+        if let object = value as? [String: Any] {
+            return object.filter { !secretFields.contains($0.key) }.mapValues(withoutSecrets)
+        }
+        if let array = value as? [Any] { return array.map(withoutSecrets) }
+        return value
+    }
+
+    /// The plain SHA-256 that rows written before migration 6 carried (secrets included); only
+    /// ever compared in keyed form (`StoreTx.legacyRequestFingerprint`).
+    static func legacyHash(method: HTTPRequest.Method, path: String, body: ByteBuffer) -> String {
+        SHA256.hash(data: canonicalRequest(method: method, path: path, body: body, keepingSecrets: true))
+            .map { String(format: "%02x", $0) }.joined()
     }
 
     /// Runs `work` in one write transaction, guarded by the request's Idempotency-Key if any.
@@ -73,11 +95,16 @@ enum Idempotency {
         guard let key = try key(from: request, required: keyRequired) else {
             return try await store.write(isolation: isolation, work).response(replayed: false)
         }
-        let hash = requestHash(method: request.method, path: request.uri.path, body: body)
+        let canonical = canonicalRequest(method: request.method, path: request.uri.path, body: body)
+        let method = request.method, path = request.uri.path
         do {
             let (reply, replayed) = try await store.write(isolation: isolation) { tx -> (Reply, Bool) in
+                let hash = tx.requestFingerprint(canonical)
                 if let record = try await tx.idempotencyRecord(principal: principal, key: key) {
-                    guard record.requestHash == hash else {
+                    let matches = record.requestHash.hasPrefix("legacy:")
+                        ? record.requestHash == tx.legacyRequestFingerprint(sha256Hex: legacyHash(method: method, path: path, body: body))
+                        : record.requestHash == hash
+                    guard matches else {
                         throw DomainError.rule("idempotency.key_reused",
                                                "Idempotency-Key '\(key.prefix(60))' was already used with a different request")
                     }

@@ -69,6 +69,13 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                                    detail: "the request conflicted with concurrent updates \(attempts) times and was not applied; retry it",
                                    retryAfterSeconds: 1)
             return Problem.response(busy, path: request.uri.path, requestID: requestID, overridingStatus: .serviceUnavailable)
+        } catch StoreError.writerQueueFull(let limit) {
+            // Overload: more writes waiting than the bound. Nothing was written; shed load early.
+            context.logger.warning("write refused: writer queue full", metadata: ["queue_length_max": "\(limit)",
+                                                                                 "route": "\(context.endpointPath ?? "-")"])
+            let busy = DomainError(.conflict, code: "store.busy", title: "Service busy",
+                                   detail: "too many writes are waiting; the request was not applied; retry it", retryAfterSeconds: 1)
+            return Problem.response(busy, path: request.uri.path, requestID: requestID, overridingStatus: .serviceUnavailable)
         } catch let error as HTTPError {
             return Problem.response(Self.domainError(for: error), path: request.uri.path, requestID: requestID)
         } catch {

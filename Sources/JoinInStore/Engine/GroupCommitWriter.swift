@@ -10,10 +10,14 @@ public struct GroupCommitLimits: Sendable, Equatable {
     public var batchSizeMax: Int
     /// Longest a batch stays open taking newly arrived writes, from its first write, in µs.
     public var batchWaitMicrosecondsMax: Int
+    /// Most writes waiting for the writer; one more is refused at once (`StoreError.writerQueueFull`,
+    /// answered 503 with Retry-After) instead of growing memory without bound under overload.
+    public var queueLengthMax: Int
 
-    public init(batchSizeMax: Int, batchWaitMicrosecondsMax: Int) {
+    public init(batchSizeMax: Int, batchWaitMicrosecondsMax: Int, queueLengthMax: Int = 8_192) {
         self.batchSizeMax = max(1, batchSizeMax)
         self.batchWaitMicrosecondsMax = max(0, batchWaitMicrosecondsMax)
+        self.queueLengthMax = max(1, queueLengthMax)
     }
 
     public static let standard = GroupCommitLimits(batchSizeMax: 512, batchWaitMicrosecondsMax: 20_000)
@@ -27,6 +31,8 @@ public struct WriteStatistics: Sendable, Equatable {
     public var commits: Int = 0
     /// Largest number of writes that shared one commit.
     public var largestBatch: Int = 0
+    /// Writes refused because the queue was full.
+    public var refused: Int = 0
 
     public init() {}
 }
@@ -45,6 +51,11 @@ public struct WriteStatistics: Sendable, Equatable {
 /// If the transaction itself breaks (a savepoint cannot be released or rolled back, or COMMIT
 /// fails), everything in the batch is rolled back and every caller gets the error: nothing was
 /// acknowledged, nothing was kept.
+/// What `submit` did with a write: queued it, queued it and must start the drain task, or refused it.
+private enum Admission {
+    case queued, queuedStartDrain, refused
+}
+
 final class GroupCommitWriter: Sendable {
     /// One queued write: runs its closure and hands back how to answer its caller.
     struct Job: Sendable {
@@ -91,14 +102,21 @@ final class GroupCommitWriter: Sendable {
                 },
                 fail: { error in continuation.resume(throwing: error) }
             )
-            let startDrain = state.withLock { state -> Bool in
+            let limit = limits.queueLengthMax
+            let admission = state.withLock { state -> Admission in
+                guard state.queue.count < limit else {
+                    state.statistics.refused += 1
+                    return .refused
+                }
                 state.queue.append(job)
-                if state.draining { return false }
+                if state.draining { return .queued }
                 state.draining = true
-                return true
+                return .queuedStartDrain
             }
-            if startDrain {
-                Task { await self.drain() }
+            switch admission {
+            case .queued: break
+            case .queuedStartDrain: Task { await self.drain() }
+            case .refused: continuation.resume(throwing: StoreError.writerQueueFull(limit))
             }
         }
     }
@@ -126,7 +144,7 @@ final class GroupCommitWriter: Sendable {
     }
 
     private func runBatch(_ initial: [Job]) async {
-        let db = connection.sql()
+        let db = connection.quietSQL()
         var queue = initial[...]
         var current: Job?
         var settled: [(job: Job, outcome: Outcome)] = []

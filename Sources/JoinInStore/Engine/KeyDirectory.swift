@@ -1,19 +1,24 @@
 public import Crypto
 public import Foundation
 
-/// Keys that protect personal data at rest: AES-256-GCM for the data, HMAC-SHA256 for blind indexes.
+/// Keys that protect data at rest: AES-256-GCM for personal data and stored replies, HMAC-SHA256
+/// for blind indexes, and a separate HMAC-SHA256 key for secret digests (session tokens, API keys,
+/// idempotency fingerprints), so a copy of the database alone lets nobody test guesses offline.
 public struct DataKeys: Sendable {
     public let encryption: SymmetricKey
     public let blindIndex: SymmetricKey
+    public let secretDigest: SymmetricKey
 
-    public init(encryption: SymmetricKey, blindIndex: SymmetricKey) {
+    public init(encryption: SymmetricKey, blindIndex: SymmetricKey, secretDigest: SymmetricKey) {
         self.encryption = encryption
         self.blindIndex = blindIndex
+        self.secretDigest = secretDigest
     }
 
     /// Fresh random keys (tests, first start).
     public static func random() -> DataKeys {
-        DataKeys(encryption: SymmetricKey(size: .bits256), blindIndex: SymmetricKey(size: .bits256))
+        DataKeys(encryption: SymmetricKey(size: .bits256), blindIndex: SymmetricKey(size: .bits256),
+                 secretDigest: SymmetricKey(size: .bits256))
     }
 }
 
@@ -29,6 +34,7 @@ public struct KeyDirectory: Sendable {
 
     static let encryptionFile = "data-encryption.key"
     static let blindIndexFile = "blind-index.key"
+    static let secretDigestFile = "secret-digest.key"
     static let signingDirectory = "signing"
 
     public static func loadOrCreate(path: String, now: Date = Date()) throws -> KeyDirectory {
@@ -44,7 +50,9 @@ public struct KeyDirectory: Sendable {
         }
         let (encryption, newEncryption) = try loadOrCreateKey(at: path + "/" + encryptionFile) { SymmetricKey(size: .bits256).rawBytes }
         let (blindIndex, newIndex) = try loadOrCreateKey(at: path + "/" + blindIndexFile) { SymmetricKey(size: .bits256).rawBytes }
-        created = created || newEncryption || newIndex
+        // Added after the first release: an existing directory gains it at its next start.
+        let (secretDigest, newDigest) = try loadOrCreateKey(at: path + "/" + secretDigestFile) { SymmetricKey(size: .bits256).rawBytes }
+        created = created || newEncryption || newIndex || newDigest
         var signing = try loadSigningKeys(in: signingPath)
         if signing.isEmpty {
             let key = Curve25519.Signing.PrivateKey()
@@ -55,7 +63,8 @@ public struct KeyDirectory: Sendable {
         }
         return KeyDirectory(
             path: path,
-            dataKeys: DataKeys(encryption: SymmetricKey(data: encryption), blindIndex: SymmetricKey(data: blindIndex)),
+            dataKeys: DataKeys(encryption: SymmetricKey(data: encryption), blindIndex: SymmetricKey(data: blindIndex),
+                               secretDigest: SymmetricKey(data: secretDigest)),
             signingKeys: signing, created: created)
     }
 
@@ -159,6 +168,25 @@ struct FieldCipher: Sendable {
         let plain = try AES.GCM.open(box, using: keys.encryption, authenticating: Data(column.utf8))
         guard let text = String(data: plain, encoding: .utf8) else { throw StoreError.corrupt("\(column) is not UTF-8") }
         return text
+    }
+
+    /// The stored form of a bearer secret (session token, terminal API key): HMAC-SHA256 under the
+    /// secret-digest key over the hex SHA-256 of the secret. The inner SHA-256 is what earlier
+    /// versions stored, so migration 6 re-keys those rows without knowing the secrets.
+    func secretDigest(_ secret: String) -> String {
+        keyedDigest(ofLegacyHex: SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined())
+    }
+
+    func keyedDigest(ofLegacyHex hex: String) -> String {
+        HMAC<SHA256>.authenticationCode(for: Data(hex.utf8), using: keys.secretDigest).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// A keyed fingerprint of arbitrary bytes under a domain label (idempotency request fingerprints).
+    func fingerprint(_ data: Data, domain: String) -> String {
+        var mac = HMAC<SHA256>(key: keys.secretDigest)
+        mac.update(data: Data((domain + "\u{0}").utf8))
+        mac.update(data: data)
+        return Data(mac.finalize()).map { String(format: "%02x", $0) }.joined()
     }
 
     /// HMAC-SHA256 over a domain label and the normalised value, hex: equal inputs find each other

@@ -8,6 +8,9 @@ struct Migration: Sendable {
     let version: Int64
     let name: String
     let statements: [String]
+    /// Rewrites that need the data keys (re-keying digests, sealing), run after the statements
+    /// in the same transaction.
+    var rewrite: (@Sendable (StoreTx) async throws -> Void)? = nil
 }
 
 enum Migrations {
@@ -211,5 +214,45 @@ enum Migrations {
             """,
             "CREATE INDEX payments_by_merchant ON payments (merchant_id, created_at_ms)",
         ]),
+            // Secrets no longer recoverable from a copy of the database (issue 8): token and API-key
+        // digests and idempotency fingerprints become HMACs under the secret-digest key, stored
+        // replies are sealed. Existing rows are re-keyed, not dropped, so sessions, terminals and
+        // retries in flight keep working (docs/decisions.md §12).
+        Migration(version: 6, name: "keyed secret digests, sealed stored replies, sweeper indexes", statements: [
+            "CREATE INDEX idempotency_keys_by_time ON idempotency_keys (created_at_ms)",
+            "CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms)",
+            "CREATE INDEX login_throttle_by_time ON login_throttle (updated_at_ms)",
+            // Attempt reservations in flight and their lease (AttemptRules).
+            "ALTER TABLE login_throttle ADD COLUMN pending BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE login_throttle ADD COLUMN pending_until_ms BIGINT NOT NULL DEFAULT 0",
+            "CREATE INDEX redeemed_codes_by_expiry ON redeemed_codes (expires_at_ms)",
+        ], rewrite: { tx in try await tx.rekeyLegacySecrets() }),
     ]
+}
+
+extension StoreTx {
+    /// Migration 6's rewrite: every stored SHA-256 of a secret becomes HMAC(key, that hash).
+    func rekeyLegacySecrets() async throws {
+        for (table, column) in [("sessions", "token_hash"), ("terminals", "key_hash")] {
+            let rows = try await sql.raw("SELECT \(unsafeRaw: column) AS digest FROM \(unsafeRaw: table)").all()
+            for row in rows {
+                let old = try row.decode(column: "digest", as: String.self)
+                try await sql.raw("""
+                    UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(bind: cipher.keyedDigest(ofLegacyHex: old))
+                    WHERE \(unsafeRaw: column) = \(bind: old)
+                    """).run()
+            }
+        }
+        let replies = try await sql.raw("SELECT principal, idempotency_key, request_hash, body FROM idempotency_keys").all()
+        for row in replies {
+            let principal = try row.decode(column: "principal", as: String.self)
+            let key = try row.decode(column: "idempotency_key", as: String.self)
+            let sealed = try seal(try row.decode(column: "body", as: String.self), column: Self.idempotencyColumn(principal: principal, key: key))
+            try await sql.raw("""
+                UPDATE idempotency_keys SET request_hash = \(bind: legacyRequestFingerprint(sha256Hex: try row.decode(column: "request_hash", as: String.self))),
+                    body = \(bind: sealed)
+                WHERE principal = \(bind: principal) AND idempotency_key = \(bind: key)
+                """).run()
+        }
+    }
 }

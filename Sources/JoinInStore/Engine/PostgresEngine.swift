@@ -53,7 +53,7 @@ struct PostgresEngine: Sendable {
 
     static func with<T: Sendable>(configuration: Configuration, logger: Logger,
                                   _ body: @Sendable (PostgresEngine) async throws -> T) async throws -> T {
-        let client = PostgresClient(configuration: configuration.client, backgroundLogger: logger)
+        let client = PostgresClient(configuration: configuration.client, backgroundLogger: Store.driverLogger(logger))
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 await client.run()
@@ -73,7 +73,7 @@ struct PostgresEngine: Sendable {
         while true {
             do {
                 return try await client.withConnection { connection in
-                    let db = connection.sql()
+                    let db = connection.sql(queryLogLevel: nil)
                     try await db.raw(begin).run()
                     do {
                         let result = try await body(db)
@@ -101,7 +101,7 @@ struct PostgresEngine: Sendable {
 
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await client.withConnection { connection in
-            try await body(connection.sql())
+            try await body(connection.sql(queryLogLevel: nil))
         }
     }
 

@@ -18,7 +18,7 @@ struct SQLiteEngine: Sendable {
         var connections: [SQLiteConnection] = []
         do {
             for _ in 0...readerCount {
-                let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+                let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: Store.driverLogger(logger))
                 connections.append(connection)
                 try await configure(connection)
             }
@@ -37,7 +37,7 @@ struct SQLiteEngine: Sendable {
     /// Sets and then reads back every pragma: money must not live on a database that silently
     /// ignored `synchronous=FULL` or foreign keys.
     static func configure(_ connection: SQLiteConnection) async throws {
-        let db = connection.sql()
+        let db = connection.quietSQL()
         try await db.raw("PRAGMA busy_timeout = \(unsafeRaw: String(busyTimeoutMs))").run()
         try await db.raw("PRAGMA journal_mode = WAL").run()
         try await db.raw("PRAGMA synchronous = FULL").run()
@@ -61,7 +61,7 @@ struct SQLiteEngine: Sendable {
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let connection = await readers.acquire()
         do {
-            let result = try await body(connection.sql())
+            let result = try await body(connection.quietSQL())
             await readers.release(connection)
             return result
         } catch {
@@ -81,6 +81,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case pragmasRefused(String)
     case badURL(String)
     case retriesExhausted(Int)
+    /// The SQLite writer's queue held its maximum; the write was not attempted.
+    case writerQueueFull(Int)
     case corrupt(String)
 
     public var description: String {
@@ -88,7 +90,16 @@ public enum StoreError: Error, CustomStringConvertible {
         case .pragmasRefused(let got): return "SQLite refused the required pragmas (got \(got)); refusing to start"
         case .badURL(let why): return "bad database URL: \(why)"
         case .retriesExhausted(let count): return "write transaction still conflicting after \(count) attempts"
+        case .writerQueueFull(let limit): return "the writer's queue is full (\(limit) writes waiting)"
         case .corrupt(let what): return "stored data is not readable: \(what)"
         }
+    }
+}
+
+extension SQLiteConnection {
+    /// SQLKit over this connection without query logging: SQLKit logs statements with their bound
+    /// values (PINs' surroundings, sealed columns, personal data) at `.debug`.
+    func quietSQL() -> any SQLDatabase {
+        sql(encoder: .init(), decoder: .init(), queryLogLevel: nil)
     }
 }

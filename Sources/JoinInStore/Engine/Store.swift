@@ -74,6 +74,21 @@ public final class Store: Sendable {
         }
     }
 
+    /// The logger handed to the database drivers: never below `.info`, whatever the server's level,
+    /// because the drivers' debug and trace output carries statements, bound values and wire
+    /// messages (personal data, sealed columns, stored replies).
+    static func driverLogger(_ logger: Logger) -> Logger {
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .info)
+        return quiet
+    }
+
+    /// The stored form of a bearer secret (session token, terminal API key): a keyed digest, so a
+    /// copy of the database gives nobody a way to test guesses.
+    public func secretDigest(_ secret: String) -> String {
+        cipher.secretDigest(secret)
+    }
+
     /// Group-commit figures (SQLite; `nil` on PostgreSQL, which group-commits by itself).
     public var writeStatistics: WriteStatistics? {
         switch engine {
@@ -92,9 +107,10 @@ public final class Store: Sendable {
         }
     }
 
-    /// Applies every migration not yet recorded, each in its own transaction. Returns how many ran.
+    /// Applies every migration not yet recorded (up to `through`, for tests of a migration), each
+    /// in its own transaction. Returns how many ran.
     @discardableResult
-    public func migrate() async throws -> Int {
+    public func migrate(through last: Int64 = .max) async throws -> Int {
         try await write { tx in
             try await tx.sql.raw("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -102,7 +118,7 @@ public final class Store: Sendable {
                 """).run()
         }
         var applied = 0
-        for migration in Migrations.all {
+        for migration in Migrations.all where migration.version <= last {
             let ran = try await write { tx in
                 let done = try await tx.sql.raw("SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)")
                     .first() != nil
@@ -110,6 +126,7 @@ public final class Store: Sendable {
                 for statement in migration.statements {
                     try await tx.sql.raw(SQLQueryString(statement)).run()
                 }
+                try await migration.rewrite?(tx)
                 try await tx.sql.raw("""
                     INSERT INTO schema_migrations (version, name, applied_at_ms)
                     VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: Int64(Date().timeIntervalSince1970 * 1000)))

@@ -135,31 +135,95 @@ extension StoreTx {
         try await sql.raw("UPDATE terminals SET revoked_at_ms = \(bind: atMs) WHERE id = \(bind: id) AND revoked_at_ms IS NULL").run()
     }
 
-    /// Until when `key` is locked out (ms), or nil when it may try.
-    public func lockedUntil(throttleKey key: String, nowMs: Int64) async throws -> Int64? {
-        let until = try await sql.raw("SELECT locked_until_ms FROM login_throttle WHERE throttle_key = \(bind: key)").first()?
-            .decode(column: "locked_until_ms", as: Int64.self)
-        guard let until, until > nowMs else { return nil }
-        return until
+    /// Reserves one attempt on each counter (DESIGN: every counter that guards a secret is atomic):
+    /// each row is read under a lock and the attempt decided by `AttemptRules` — all counters or
+    /// none. Call inside a `.lockedRows` write, before the secret is checked; `resolve` afterwards.
+    public func reserveAttempts(_ counters: [(key: String, policy: AttemptPolicy)], nowMs: Int64) async throws -> AttemptOutcome {
+        var held: [AttemptReservation.Held] = []
+        var refusals: [Int64?] = []
+        var busy = false
+        for (key, policy) in counters.sorted(by: { $0.key < $1.key }) {
+            switch AttemptRules.reserve(try await lockedAttemptCounter(key: key, nowMs: nowMs), policy: policy, nowMs: nowMs) {
+            case .reserved(let next): held.append(.init(key: key, policy: policy, reserved: next))
+            case .refused(let until): refusals.append(until)
+            case .busy: busy = true
+            }
+        }
+        if !refusals.isEmpty {
+            // A reached cap (nil) outlasts any back-off; otherwise the latest lock applies.
+            return .refused(lockedUntilMs: refusals.contains(where: { $0 == nil }) ? nil : refusals.compactMap { $0 }.max())
+        }
+        if busy { return .busy }
+        for reservation in held {
+            try await storeAttemptCounter(key: reservation.key, reservation.reserved, nowMs: nowMs)
+        }
+        return .reserved(AttemptReservation(held: held))
     }
 
-    /// Counts a failed sign-in against `key`; returns the lockout it now carries (seconds, 0 if none).
+    /// Records the outcome of a reservation's check: a failure on every counter, or every attempt
+    /// given back. Returns the counters as now stored (a failure may have locked a key).
     @discardableResult
-    public func recordLoginFailure(throttleKey key: String, freeFailures: Int = LoginThrottle.failuresFree, nowMs: Int64) async throws -> Int {
-        let failures = (try await sql.raw("SELECT failures FROM login_throttle WHERE throttle_key = \(bind: key)").first()?
-            .decode(column: "failures", as: Int.self) ?? 0) + 1
-        let lockout = LoginThrottle.lockoutSeconds(afterFailures: failures, free: freeFailures)
-        let until = lockout > 0 ? nowMs + Int64(lockout) * 1000 : 0
+    public func resolve(_ reservation: AttemptReservation, right: Bool, nowMs: Int64) async throws -> [AttemptCounter] {
+        var counters: [AttemptCounter] = []
+        for held in reservation.held {
+            let current = try await lockedAttemptCounter(key: held.key, nowMs: nowMs)
+            let next = AttemptRules.resolve(current, policy: held.policy, right: right, nowMs: nowMs)
+            try await storeAttemptCounter(key: held.key, next, nowMs: nowMs)
+            counters.append(next)
+        }
+        return counters
+    }
+
+    /// The stored counter of `key` (zero when absent), locked for the rest of the transaction.
+    public func lockedAttemptCounter(key: String, nowMs: Int64) async throws -> AttemptCounter {
         try await sql.raw("""
-            INSERT INTO login_throttle (throttle_key, failures, locked_until_ms, updated_at_ms)
-            VALUES (\(bind: key), \(bind: failures), \(bind: until), \(bind: nowMs))
-            ON CONFLICT (throttle_key) DO UPDATE SET failures = excluded.failures,
-                locked_until_ms = excluded.locked_until_ms, updated_at_ms = excluded.updated_at_ms
+            INSERT INTO login_throttle (throttle_key, failures, locked_until_ms, updated_at_ms, pending, pending_until_ms)
+            VALUES (\(bind: key), 0, 0, \(bind: nowMs), 0, 0) ON CONFLICT (throttle_key) DO NOTHING
             """).run()
-        return lockout
+        guard let row = try await sql.raw("""
+            SELECT failures, locked_until_ms, pending, pending_until_ms FROM login_throttle
+            WHERE throttle_key = \(bind: key)\(unsafeRaw: lockForUpdate)
+            """).first() else {
+            throw StoreError.corrupt("attempt counter \(key.prefix(40)) vanished inside its transaction")
+        }
+        return AttemptCounter(failures: try row.decode(column: "failures", as: Int.self),
+                              lockedUntilMs: try row.decode(column: "locked_until_ms", as: Int64.self),
+                              pending: try row.decode(column: "pending", as: Int.self),
+                              pendingUntilMs: try row.decode(column: "pending_until_ms", as: Int64.self))
+    }
+
+    private func storeAttemptCounter(key: String, _ counter: AttemptCounter, nowMs: Int64) async throws {
+        try await sql.raw("""
+            UPDATE login_throttle SET failures = \(bind: Int64(counter.failures)), locked_until_ms = \(bind: counter.lockedUntilMs),
+                pending = \(bind: Int64(counter.pending)), pending_until_ms = \(bind: counter.pendingUntilMs), updated_at_ms = \(bind: nowMs)
+            WHERE throttle_key = \(bind: key)
+            """).run()
     }
 
     public func clearLoginFailures(throttleKey key: String) async throws {
         try await sql.raw("DELETE FROM login_throttle WHERE throttle_key = \(bind: key)").run()
     }
+}
+
+public struct AttemptReservation: Sendable {
+    public struct Held: Sendable {
+        public let key: String
+        public let policy: AttemptPolicy
+        public let reserved: AttemptCounter
+    }
+
+    public let held: [Held]
+
+    /// The same reservation without one counter (cleared instead of resolved).
+    public func without(key: String) -> AttemptReservation {
+        AttemptReservation(held: held.filter { $0.key != key })
+    }
+}
+
+public enum AttemptOutcome: Sendable {
+    case reserved(AttemptReservation)
+    /// Some counter refused: until when (back-off), or nil when a cap is reached.
+    case refused(lockedUntilMs: Int64?)
+    /// Checks in flight could still use up what is left; retry shortly.
+    case busy
 }

@@ -10,12 +10,6 @@ extension StoreTx {
               AND created_at_ms >= \(bind: fromMs) AND created_at_ms < \(bind: toMs) AND reverses_transfer_id IS NULL
             """).first()?.decode(column: "total", as: Int64.self) ?? 0
     }
-
-    /// How many times a counter (e.g. wrong PINs of one card on one day) has been bumped.
-    public func failureCount(key: String) async throws -> Int {
-        try await sql.raw("SELECT failures FROM login_throttle WHERE throttle_key = \(bind: key)").first()?
-            .decode(column: "failures", as: Int.self) ?? 0
-    }
 }
 
 extension StoreTx {
