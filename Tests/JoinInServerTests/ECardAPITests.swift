@@ -286,7 +286,7 @@ struct CredentialAPITests {
             #expect(try await h.call(.post, "/v1/identity-checks", token: terminal, json: ["code": late]).code == "code.expired")
 
             let forged = try JWS.sign(payload: Array(#"{"sub":"x","jti":"y","iat":1,"exp":9999999999}"#.utf8), kid: "test-key",
-                                      typ: DynamicCode.typ, key: Curve25519.Signing.PrivateKey())
+                                      typ: DynamicCodes.typ, key: Curve25519.Signing.PrivateKey())
             #expect(try await h.call(.post, "/v1/identity-checks", token: terminal, json: ["code": forged]).code == "code.invalid")
             #expect(try await h.call(.post, "/v1/identity-checks", token: terminal, json: ["code": "garbage"]).code == "code.invalid")
             #expect(try await h.call(.post, "/v1/identity-checks", token: world.employer, json: ["code": late]).status == .forbidden)

@@ -123,6 +123,13 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         return CivilDate(daysSinceEpoch: Int(days))
     }
 
+    /// This date as a day in Asia/Shanghai: [local midnight, next local midnight) in Unix ms. Daily
+    /// limits and wrong-PIN counters run on this window.
+    public var shanghaiDayMs: Range<Int64> {
+        let start = (Int64(daysSinceEpoch) * 86_400 - 8 * 3600) * 1000
+        return start..<(start + 86_400_000)
+    }
+
     private init(uncheckedYear year: Int, month: Int, day: Int) {
         self.year = year
         self.month = month

@@ -21,7 +21,7 @@ public enum MoneyRules {
     /// Money moves only with an active card (a lost card stops every debit); the bank account
     /// needs financial functions; cardholders operate only `financial` and `transitWallet`.
     public static func checkCardAccount(status: CardStatus?, statusText: String, financialEnabled: Bool, kind: AccountKind) throws {
-        guard status == .active else {
+        guard status?.allowsDebits == true else {
             throw DomainError.rule("card.not_active", "card is \(statusText); money moves only with an active card")
         }
         if kind == .financial && !financialEnabled {
@@ -36,6 +36,28 @@ public enum MoneyRules {
     /// sender's own (an unknown card is refused the same way: the number came from the body).
     public static func checkTransferRecipient(found: Bool, status: CardStatus?, financialEnabled: Bool, samePerson: Bool) throws {
         guard found, status?.isLive == true, financialEnabled, !samePerson else { throw recipientInvalid }
+    }
+
+    /// A daily limit: which transfers count towards it (their kind, debited from the account, not
+    /// reversals) and how much they may add up to per Shanghai day.
+    public struct DailyLimit: Sendable, Equatable {
+        public let transferKind: String
+        public let limitFen: Int64
+        /// Named in the refusal: "withdrawal", "transfer".
+        public let what: String
+    }
+
+    public static let withdrawalLimit = DailyLimit(transferKind: "cash_withdrawal", limitFen: withdrawalDailyLimitFen, what: "withdrawal")
+    public static let transferLimit = DailyLimit(transferKind: "card_transfer", limitFen: transferDailyLimitFen, what: "transfer")
+
+    /// A refund of `amountFen` against a payment of `paidFen` of which `refundedFen` is already
+    /// refunded: never more than was paid. (The store's conditional update repeats the check
+    /// atomically; this one words the refusal.)
+    public static func checkRefund(amountFen: Int64, paidFen: Int64, refundedFen: Int64) throws {
+        guard amountFen <= paidFen - refundedFen else {
+            throw DomainError.rule("payment.refund_exceeds_payment",
+                                   "\(refundedFen) of \(paidFen) fen already refunded; at most \(paidFen - refundedFen) fen more")
+        }
     }
 
     public static let recipientInvalid = DomainError.rule("transfer.recipient_invalid", "to_card_number is not a card that can receive transfers")

@@ -103,31 +103,44 @@ struct IssuedDTO: Encodable {
     let activationCode: String
 }
 
-extension JoinIn {
-    func registerPermits(_ r: inout RouteRegistrar) {
-        r.on(.post, "/v1/permit-applications") { request, _ in try await submitApplication(request) }
-        r.on(.get, "/v1/permit-applications") { request, _ in try await listApplications(request) }
-        r.on(.get, "/v1/permit-applications/{id}") { request, context in
-            let staff = try await auth.requireStaff(request, roles: [.employer, .permitOfficer])
+/// Work-permit applications and permits: employers file, permit officers check originals and
+/// issue on the spot, both read (an employer only its own).
+struct PermitController: Sendable {
+    let store: Store
+    let config: ServerConfig
+    let clock: AppClock
+
+    static let ownApplications = ObjectScope.owned(by: "an employer account sees only its own employer's applications")
+    static let ownPermits = ObjectScope.owned(by: "an employer account sees only the permits its employer holds")
+    static let officersDecide = ObjectScope.open(because: "permit officers check originals and decide on any application or permit")
+
+    func register(_ r: inout RouteRegistrar) {
+        r.on(.post, "/v1/permit-applications", .staff(.employer)) { request, context in try await submitApplication(request, context) }
+        r.on(.get, "/v1/permit-applications", .staff(.employer, .permitOfficer)) { request, context in
+            try await listApplications(request, context)
+        }
+        r.on(.get, "/v1/permit-applications/{id}", Access.staff(.employer, .permitOfficer).objects(Self.ownApplications)) { request, context in
+            let staff = try context.staff()
             let id = try context.parameters.require("id")
             let application = try await store.read { tx in try await visibleApplication(tx, id: id, to: staff) }
             let permitNumber = try await store.read { tx in try await application.permitID.asyncMap { try await tx.permit(id: $0)?.permitNumber } } ?? nil
             return try JSON.response(applicationDTO(application, permitNumber: permitNumber, for: staff))
         }
-        r.on(.post, "/v1/permit-applications/{id}/originals-verification") { request, context in
-            try await verifyOriginals(request, id: try context.parameters.require("id"))
+        r.on(.post, "/v1/permit-applications/{id}/originals-verification", Access.staff(.permitOfficer).objects(Self.officersDecide)) {
+            request, context in
+            try await verifyOriginals(request, context, id: try context.parameters.require("id"))
         }
-        r.on(.get, "/v1/permits") { request, _ in try await listPermits(request) }
-        r.on(.get, "/v1/permits/{number}") { request, context in
-            let staff = try await auth.requireStaff(request, roles: [.permitOfficer, .employer])
+        r.on(.get, "/v1/permits", .staff(.permitOfficer, .employer)) { request, context in try await listPermits(request, context) }
+        r.on(.get, "/v1/permits/{number}", Access.staff(.permitOfficer, .employer).objects(Self.ownPermits)) { request, context in
+            let staff = try context.staff()
             let number = try context.parameters.require("number")
             let dto = try await store.read { tx in
-                try await permitDTO(tx, try await visiblePermit(tx, number: number, to: staff))
+                try await PermitViews.permit(tx, try await visiblePermit(tx, number: number, to: staff), today: clock.today)
             }
             return try JSON.response(dto)
         }
-        r.on(.get, "/v1/permits/{number}/decision-letter") { request, context in
-            let staff = try await auth.requireStaff(request, roles: [.permitOfficer, .employer])
+        r.on(.get, "/v1/permits/{number}/decision-letter", Access.staff(.permitOfficer, .employer).objects(Self.ownPermits)) { request, context in
+            let staff = try context.staff()
             let number = try context.parameters.require("number")
             let html = try await store.read { tx in
                 let permit = try await visiblePermit(tx, number: number, to: staff)
@@ -135,17 +148,17 @@ extension JoinIn {
                 // be able to register the holder's account.
                 let code = staff.role == .permitOfficer
                     ? try await tx.activationCode(permitID: permit.id).map(ECardRules.formatActivationCode) : nil
-                return DecisionLetter.html(try await permitDTO(tx, permit), activationCode: code)
+                return DecisionLetter.html(try await PermitViews.permit(tx, permit, today: clock.today), activationCode: code)
             }
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                             body: .init(byteBuffer: .init(string: html)))
         }
-        r.on(.post, "/v1/permits/{number}/cancellation") { request, context in
-            let officer = try await auth.requireStaff(request, roles: [.permitOfficer])
+        r.on(.post, "/v1/permits/{number}/cancellation", Access.staff(.permitOfficer).objects(Self.officersDecide)) { request, context in
+            let officer = try context.staff()
             let number = try context.parameters.require("number")
             let (body, _) = try await JSON.decode(CancellationBody.self, from: request, limit: config.bodyBytesMax)
             let reason = try PermitRules.validatedReason(body.reason, required: true) ?? ""
-            let now = nowMs
+            let now = clock.nowMs()
             let dto = try await store.write { tx in
                 let permit = try await visiblePermit(tx, number: number, to: officer)
                 guard permit.cancelledAtMs == nil else {
@@ -158,7 +171,7 @@ extension JoinIn {
                 guard let cancelled = try await tx.permit(id: permit.id) else {
                     throw DomainError.notFound("permit.not_found", "no permit \(number)")
                 }
-                return try await permitDTO(tx, cancelled)
+                return try await PermitViews.permit(tx, cancelled, today: clock.today)
             }
             return try JSON.response(dto)
         }
@@ -166,13 +179,13 @@ extension JoinIn {
 
     // MARK: applications
 
-    func submitApplication(_ request: Request) async throws -> Response {
-        let staff = try await auth.requireStaff(request, roles: [.employer])
+    func submitApplication(_ request: Request, _ context: AppContext) async throws -> Response {
+        let staff = try context.staff()
         guard let employerID = staff.employerID else {
             throw DomainError.forbidden("auth.forbidden", "this employer account is not bound to an employer")
         }
         let (body, bytes) = try await JSON.decode(NewApplicationBody.self, from: request, limit: config.bodyBytesMax)
-        let today = today
+        let today = clock.today
         let person = ApplicantDeclaration(
             passportNumber: try PassportNumber(validating: body.person.passportNumber),
             nationality: try CountryCode(validating: body.person.nationality),
@@ -191,7 +204,7 @@ extension JoinIn {
             mrzText = raw.trimmingWhitespace()
         }
         let id = newID()
-        let now = nowMs
+        let now = clock.nowMs()
         let mrzStored = mrzText
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: staff.auditName, nowMs: now) { tx in
             try await tx.insertApplication(id: id, employerID: employerID, person: person, mrz: mrzStored, terms: terms,
@@ -205,8 +218,8 @@ extension JoinIn {
         }
     }
 
-    func listApplications(_ request: Request) async throws -> Response {
-        let staff = try await auth.requireStaff(request, roles: [.employer, .permitOfficer])
+    func listApplications(_ request: Request, _ context: AppContext) async throws -> Response {
+        let staff = try context.staff()
         let list = try ListParameters(request)
         let query = request.uri.queryParameters
         var filter = ApplicationFilter()
@@ -222,7 +235,7 @@ extension JoinIn {
         } else if let employer = query["employer_id"] {
             filter.employerID = String(employer)
         }
-        let cursor = try list.cursor.map(Self.pageCursor)
+        let cursor = try list.cursor.map(PageCursor.parse)
         let chosen = filter
         let rows = try await store.read { tx in try await tx.applications(filter: chosen, before: cursor, limit: list.limit + 1) }
         let (page, next) = list.page(rows) { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded }
@@ -262,12 +275,12 @@ extension JoinIn {
 
     // MARK: issuing on the spot
 
-    func verifyOriginals(_ request: Request, id: String) async throws -> Response {
-        let officer = try await auth.requireStaff(request, roles: [.permitOfficer])
+    func verifyOriginals(_ request: Request, _ context: AppContext, id: String) async throws -> Response {
+        let officer = try context.staff()
         let (body, bytes) = try await JSON.decode(VerificationBody.self, from: request, limit: config.bodyBytesMax)
         let reason = try PermitRules.validatedReason(body.reason, required: body.decision == .reject)
-        let now = nowMs
-        let today = today
+        let now = clock.nowMs()
+        let today = clock.today
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: officer.auditName, nowMs: now) { tx in
             let application = try await visibleApplication(tx, id: id, to: officer)
             guard application.status == .submitted else {
@@ -295,7 +308,8 @@ extension JoinIn {
                                                    officer: officer, nowMs: now, today: today)
                 let code = Self.newActivationCode()
                 try await tx.setActivationCode(permitID: permit.id, code: code)
-                return try .json(IssuedDTO(applicationId: id, status: ApplicationStatus.issued.rawValue, permit: try await permitDTO(tx, permit),
+                return try .json(IssuedDTO(applicationId: id, status: ApplicationStatus.issued.rawValue,
+                                           permit: try await PermitViews.permit(tx, permit, today: today),
                                            activationCode: ECardRules.formatActivationCode(code)),
                                  headers: ["Cache-Control": "no-store"])
             }
@@ -362,12 +376,12 @@ extension JoinIn {
 
     // MARK: permits
 
-    func listPermits(_ request: Request) async throws -> Response {
-        let staff = try await auth.requireStaff(request, roles: [.permitOfficer, .employer])
+    func listPermits(_ request: Request, _ context: AppContext) async throws -> Response {
+        let staff = try context.staff()
         let list = try ListParameters(request)
         let query = request.uri.queryParameters
         var filter = PermitFilter()
-        let today = today
+        let today = clock.today
         if let status = query["status"] {
             switch PermitStatus(rawValue: String(status)) {
             case .valid: filter.validOn = today
@@ -383,13 +397,13 @@ extension JoinIn {
         } else if let employer = query["employer_id"] {
             filter.employerID = String(employer)
         }
-        let cursor = try list.cursor.map(Self.pageCursor)
+        let cursor = try list.cursor.map(PageCursor.parse)
         let chosen = filter
         let (items, next) = try await store.read { tx in
             let rows = try await tx.permits(filter: chosen, before: cursor, limit: list.limit + 1)
             let (page, next) = list.page(rows) { PageCursor(timeMs: $0.issuedAtMs, id: $0.id).encoded }
             var items: [PermitDTO] = []
-            for permit in page { items.append(try await permitDTO(tx, permit)) }
+            for permit in page { items.append(try await PermitViews.permit(tx, permit, today: today)) }
             return (items, next)
         }
         return try JSON.response(Page(items: items, nextCursor: next))
@@ -404,8 +418,11 @@ extension JoinIn {
         }
         return permit
     }
+}
 
-    func permitDTO(_ tx: StoreTx, _ permit: PermitRecord) async throws -> PermitDTO {
+/// The permit as the API shows it (permits, the e-card, decision letters).
+enum PermitViews {
+    static func permit(_ tx: StoreTx, _ permit: PermitRecord, today: CivilDate) async throws -> PermitDTO {
         guard let person = try await tx.person(id: permit.personId), let employer = try await tx.employer(id: permit.employerId) else {
             throw StoreError.corrupt("permit \(permit.permitNumber) lost its person or employer")
         }
@@ -417,12 +434,5 @@ extension JoinIn {
                               nationality: person.nationality, dateOfBirth: person.dateOfBirth, sex: person.sex),
             issuedAt: Timestamps.rfc3339(ms: permit.issuedAtMs), cancelledAt: permit.cancelledAtMs.map(Timestamps.rfc3339),
             cancelReason: permit.cancelReason)
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }

@@ -37,4 +37,16 @@ public struct AppClock: Sendable {
 
     /// Today's calendar date in Asia/Shanghai.
     public var today: CivilDate { CivilDate.shanghai(unixSeconds: nowMs() / 1000) }
+
+    /// One reading of the clock: the instant and the Shanghai date it falls on, consistent with
+    /// each other (two separate reads could straddle midnight). Read once per request.
+    public struct Reading: Sendable {
+        public let ms: Int64
+        public let today: CivilDate
+    }
+
+    public func read() -> Reading {
+        let ms = nowMs()
+        return Reading(ms: ms, today: CivilDate.shanghai(unixSeconds: ms / 1000))
+    }
 }

@@ -59,44 +59,49 @@ struct StatementLineDTO: Encodable {
 
 /// Money-moving operations of the card's financial functions (issue 4, first part): deposits,
 /// transit-wallet top-ups, card-to-card transfers, balances and statements.
-extension JoinIn {
-    func registerMoney(_ r: inout RouteRegistrar) {
-        r.on(.post, "/v1/cards/{card_number}/deposits") { request, context in
-            try await deposit(request, number: try context.parameters.require("card_number"))
+/// Money at the counter and in the e-card (issue 4): cash deposits and withdrawals, transit-wallet
+/// top-ups, card-to-card transfers, balances and statements, system account balances.
+struct MoneyController: Sendable {
+    let store: Store
+    let clock: AppClock
+    let pins: PINCheck
+
+    static let ownAccounts = ObjectScope.open(because: "the path names one of the caller's own accounts by its kind")
+
+    func register(_ r: inout RouteRegistrar) {
+        r.on(.post, "/v1/cards/{card_number}/deposits", CardController.anyCardOfTheBank) { request, context in
+            try await deposit(request, context, number: try context.parameters.require("card_number"))
         }
-        r.on(.post, "/v1/cards/{card_number}/withdrawals") { request, context in
-            try await withdraw(request, number: try context.parameters.require("card_number"))
+        r.on(.post, "/v1/cards/{card_number}/withdrawals", CardController.anyCardOfTheBank) { request, context in
+            try await withdraw(request, context, number: try context.parameters.require("card_number"))
         }
-        r.on(.get, "/v1/cards/{card_number}/accounts") { request, context in
-            _ = try await auth.requireStaff(request, roles: [.bankClerk])
+        r.on(.get, "/v1/cards/{card_number}/accounts", CardController.anyCardOfTheBank) { _, context in
             let number = try context.parameters.require("card_number")
             let accounts = try await store.read { tx in
-                try await tx.accounts(ownerType: "person", ownerID: try await existingCard(tx, number).personId)
+                try await tx.accounts(ownerType: "person", ownerID: try await tx.existingCard(number).personId)
             }
-            return try JSON.response(Page(items: accounts.map(accountDTO), nextCursor: nil))
+            return try JSON.response(Page(items: accounts.map(MoneyPostings.accountDTO), nextCursor: nil))
         }
-        r.on(.get, "/v1/cards/{card_number}/accounts/{kind}/transfers") { request, context in
-            _ = try await auth.requireStaff(request, roles: [.bankClerk])
+        r.on(.get, "/v1/cards/{card_number}/accounts/{kind}/transfers", CardController.anyCardOfTheBank) { request, context in
             let number = try context.parameters.require("card_number")
-            let personID = try await store.read { tx in try await existingCard(tx, number).personId }
+            let personID = try await store.read { tx in try await tx.existingCard(number).personId }
             return try await statement(request, personID: personID, kindText: try context.parameters.require("kind"))
         }
-        r.on(.get, "/v1/ecard/accounts") { request, _ in
-            let holder = try await auth.requireCardholder(request)
+        r.on(.get, "/v1/ecard/accounts", .cardholder) { _, context in
+            let holder = try context.cardholder()
             let accounts = try await store.read { tx in try await tx.accounts(ownerType: "person", ownerID: holder.personID) }
-            return try JSON.response(Page(items: accounts.map(accountDTO), nextCursor: nil))
+            return try JSON.response(Page(items: accounts.map(MoneyPostings.accountDTO), nextCursor: nil))
         }
-        r.on(.get, "/v1/ecard/accounts/{kind}/transfers") { request, context in
-            let holder = try await auth.requireCardholder(request)
+        r.on(.get, "/v1/ecard/accounts/{kind}/transfers", Access.cardholder.objects(Self.ownAccounts)) { request, context in
+            let holder = try context.cardholder()
             return try await statement(request, personID: holder.personID, kindText: try context.parameters.require("kind"))
         }
-        r.on(.post, "/v1/ecard/wallet-top-ups") { request, _ in try await topUp(request) }
-        r.on(.get, "/v1/system-accounts") { request, _ in
-            _ = try await auth.requireStaff(request, roles: [.admin])
+        r.on(.post, "/v1/ecard/wallet-top-ups", .cardholder) { request, context in try await topUp(request, context) }
+        r.on(.get, "/v1/system-accounts", .staff(.admin)) { request, _ in
             let list = try ListParameters(request)
             // Ordered by id; the cursor wraps the last id like every other list's, so a value this
             // server did not issue is a 400, not an arbitrary string compared against ids.
-            let after = try list.cursor.map(Self.pageCursor)?.id
+            let after = try list.cursor.map(PageCursor.parse)?.id
             let rows = try await store.read { tx in try await tx.systemAccounts(afterID: after, limit: list.limit + 1) }
             let (page, next) = list.page(rows) { PageCursor(timeMs: 0, id: $0.id).encoded }
             return try JSON.response(Page(items: page.map {
@@ -104,151 +109,76 @@ extension JoinIn {
                                  balance: MoneyDTO(amountFen: $0.postedFen, currency: "CNY"))
             }, nextCursor: next))
         }
-        r.on(.post, "/v1/ecard/transfers") { request, _ in try await cardTransfer(request) }
-    }
-
-    func accountDTO(_ account: LedgerAccountRecord) -> AccountDTO {
-        AccountDTO(kind: account.kind, balance: MoneyDTO(amountFen: account.postedFen, currency: "CNY"),
-                   available: MoneyDTO(amountFen: account.postedFen - account.pendingDebitsFen, currency: "CNY"),
-                   debitsBlocked: account.debitsBlocked)
-    }
-
-    /// The card must be active (a lost card stops every debit); `financial` needs financial functions.
-    func cardAccount(_ tx: StoreTx, card: CardRecord, kind: AccountKind, nowMs: Int64) async throws -> LedgerAccountRecord {
-        try MoneyRules.checkCardAccount(status: card.cardStatus, statusText: card.status, financialEnabled: card.financialEnabledAtMs != nil,
-                                        kind: kind)
-        return try await tx.openAccount(kind: kind, ownerType: "person", ownerID: card.personId, atMs: nowMs)
-    }
-
-    /// The common tail of a money operation: register it as the business object its transfer
-    /// pays for, post the transfer, audit, and answer with the account the caller cares about.
-    struct Movement {
-        let operation: String
-        let referenceType: String
-        let transferKind: String
-        let debit: LedgerAccountRecord
-        let credit: LedgerAccountRecord
-        let amountFen: Int64
-        let shown: LedgerAccountRecord
-    }
-
-    func execute(_ tx: StoreTx, _ movement: Movement, id: String, actor: String, action: String, cardNumber: String,
-                 detail: String, nowMs: Int64) async throws -> Reply {
-        try await tx.registerReference(type: movement.referenceType, id: id, atMs: nowMs)
-        let transfers = try await tx.post([Posting(debit: movement.debit.id, credit: movement.credit.id, amountFen: movement.amountFen,
-                                                   kind: movement.transferKind, referenceType: movement.referenceType, referenceID: id)],
-                                          atMs: nowMs)
-        try await tx.appendAudit(actor: actor, action: action, objectType: "card", objectID: cardNumber,
-                                 detail: "operation=\(id) fen=\(movement.amountFen)\(detail.isEmpty ? "" : " " + detail)", atMs: nowMs)
-        let updated = try await tx.account(id: movement.shown.id) ?? movement.shown
-        return try .json(MoneyOperationDTO(operationId: id, kind: movement.operation, amount: MoneyDTO(amountFen: movement.amountFen, currency: "CNY"),
-                                           account: accountDTO(updated), transferIds: transfers.map(\.id)))
+        r.on(.post, "/v1/ecard/transfers", .cardholder) { request, context in try await cardTransfer(request, context) }
     }
 
     /// Cash at a branch counter: the branch vault pays into the card's account.
-    func deposit(_ request: Request, number: String) async throws -> Response {
-        let clerk = try await auth.requireStaff(request, roles: [.bankClerk])
+    func deposit(_ request: Request, _ context: AppContext, number: String) async throws -> Response {
+        let clerk = try context.staff()
         guard let branchID = clerk.branchID else {
             throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
         }
         let (body, bytes) = try await JSON.decode(DepositBody.self, from: request, limit: 16 * 1024)
         let amount = try MoneyRules.validatedAmount(body.amountFen)
-        let now = nowMs
+        let now = clock.nowMs()
         let operationID = newID()
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: clerk.auditName, nowMs: now,
                                            keyRequired: true, isolation: .lockedRows) { tx in
-            let card = try await existingCard(tx, number)
-            let target = try await cardAccount(tx, card: card, kind: body.account, nowMs: now)
+            let card = try await tx.existingCard(number)
+            let target = try await MoneyPostings.cardAccount(tx, card: card, kind: body.account, nowMs: now)
             let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: branchID, atMs: now)
-            return try await execute(tx, Movement(operation: "deposit", referenceType: "deposit", transferKind: "cash_deposit", debit: vault,
+            return try await MoneyPostings.execute(tx, MoneyPostings.Movement(operation: "deposit", referenceType: "deposit", transferKind: "cash_deposit", debit: vault,
                                                   credit: target, amountFen: amount, shown: target),
                                      id: operationID, actor: clerk.auditName, action: "money.deposit", cardNumber: card.cardNumber,
                                      detail: "account=\(body.account.rawValue)", nowMs: now)
         }
     }
 
-    /// Start of today (Asia/Shanghai) in Unix ms: daily limits and PIN counters reset at local midnight.
-    var shanghaiDayStartMs: Int64 { (Int64(today.daysSinceEpoch) * 86_400 - 8 * 3600) * 1000 }
-
     /// Cash out at a branch counter: PIN checked (3 wrong PINs a day block withdrawals until the
     /// next day), daily limit, then the card's financial account pays the branch vault.
-    func withdraw(_ request: Request, number: String) async throws -> Response {
-        let clerk = try await auth.requireStaff(request, roles: [.bankClerk])
+    func withdraw(_ request: Request, _ context: AppContext, number: String) async throws -> Response {
+        let clerk = try context.staff()
         guard let branchID = clerk.branchID else {
             throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
         }
         let (body, bytes) = try await JSON.decode(WithdrawalBody.self, from: request, limit: 16 * 1024)
         let amount = try MoneyRules.validatedAmount(body.amountFen)
         _ = try Idempotency.key(from: request, required: true)
-        let now = nowMs
-        let dayStart = shanghaiDayStartMs
-        let card = try await store.read { tx in try await existingCard(tx, number) }
-        try await checkPIN(body.pin, card: card, actor: clerk.auditName, action: "money.withdraw")
+        let time = clock.read()
+        let now = time.ms
+        let card = try await store.read { tx in try await tx.existingCard(number) }
+        try await pins.check(body.pin, card: card, actor: clerk.auditName, action: "money.withdraw", at: time)
         let operationID = newID()
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: clerk.auditName, nowMs: now,
                                            keyRequired: true, isolation: .lockedRows) { tx in
-            let current = try await existingCard(tx, number)
-            let source = try await cardAccount(tx, card: current, kind: .financial, nowMs: now)
+            let current = try await tx.existingCard(number)
+            let source = try await MoneyPostings.cardAccount(tx, card: current, kind: .financial, nowMs: now)
             let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: branchID, atMs: now)
             // Locked before the day's sum is read, so concurrent withdrawals cannot both pass the limit.
             try await tx.lockAccounts([source.id, vault.id])
-            let withdrawnToday = try await tx.debitedFen(accountID: source.id, kind: "cash_withdrawal", fromMs: dayStart, toMs: dayStart + 86_400_000)
-            try LedgerRules.checkDailyLimit(usedFen: withdrawnToday, amountFen: amount, limitFen: MoneyRules.withdrawalDailyLimitFen, what: "withdrawal")
-            return try await execute(tx, Movement(operation: "withdrawal", referenceType: "withdrawal", transferKind: "cash_withdrawal",
+            try await MoneyPostings.checkDailyLimit(tx, MoneyRules.withdrawalLimit, accountID: source.id, amountFen: amount, day: time.today)
+            return try await MoneyPostings.execute(tx, MoneyPostings.Movement(operation: "withdrawal", referenceType: "withdrawal", transferKind: "cash_withdrawal",
                                                   debit: source, credit: vault, amountFen: amount, shown: source),
                                      id: operationID, actor: clerk.auditName, action: "money.withdraw", cardNumber: current.cardNumber,
                                      detail: "", nowMs: now)
         }
     }
 
-    /// Checks the card's PIN before the operation's own write (bcrypt is slow and must not hold the
-    /// writer). Wrong PINs are counted per card and Shanghai day; after 3 the PIN is blocked until
-    /// tomorrow. The attempt is reserved in the write that checks the count, before bcrypt runs,
-    /// and given back when the PIN was right: parallel guesses cannot outrun the counter.
-    func checkPIN(_ pin: String, card: CardRecord, actor: String, action: String) async throws {
-        let now = nowMs
-        let counter = (key: "pin:\(card.cardNumber):\(today)", policy: AttemptPolicy.cap(MoneyRules.wrongPINsPerDayMax))
-        let outcome = try await reserveAttempts([counter]) { tx, now in
-            try await tx.appendAudit(actor: actor, action: action, objectType: "card", objectID: card.cardNumber,
-                                     outcome: "denied", detail: "pin blocked", atMs: now)
-        }
-        guard case .reserved(let reservation) = outcome else {
-            throw DomainError.rule("card.pin_blocked", "\(MoneyRules.wrongPINsPerDayMax) wrong PINs today: the PIN is blocked until tomorrow")
-        }
-        var verified = false
-        if PinPolicy.isWellFormed(pin), let pinHash = card.pinHash {
-            verified = try await PasswordHasher.verify(pin, hash: pinHash)
-        }
-        let right = verified
-        let counters = try await store.write(isolation: .lockedRows) { tx in
-            let counters = try await tx.resolve(reservation, right: right, nowMs: now)
-            if !right {
-                try await tx.appendAudit(actor: actor, action: action, objectType: "card", objectID: card.cardNumber,
-                                         outcome: "denied", detail: "wrong pin", atMs: now)
-            }
-            return counters
-        }
-        if right { return }
-        let left = max(0, MoneyRules.wrongPINsPerDayMax - (counters.first?.failures ?? MoneyRules.wrongPINsPerDayMax))
-        throw DomainError.rule(left == 0 ? "card.pin_blocked" : "card.pin_invalid",
-                               left == 0 ? "wrong PIN; the PIN is now blocked until tomorrow" : "wrong PIN; \(left) attempt(s) left today")
-    }
-
     /// Financial account → transit wallet, by the cardholder.
-    func topUp(_ request: Request) async throws -> Response {
-        let holder = try await auth.requireCardholder(request)
+    func topUp(_ request: Request, _ context: AppContext) async throws -> Response {
+        let holder = try context.cardholder()
         let (body, bytes) = try await JSON.decode(TopUpBody.self, from: request, limit: 16 * 1024)
         let amount = try MoneyRules.validatedAmount(body.amountFen)
-        let now = nowMs
+        let now = clock.nowMs()
         let operationID = newID()
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: holder.auditName, nowMs: now,
                                            keyRequired: true, isolation: .lockedRows) { tx in
             guard let card = try await tx.liveCard(personID: holder.personID) else {
                 throw DomainError.rule("card.not_active", "you have no active card")
             }
-            let source = try await cardAccount(tx, card: card, kind: .financial, nowMs: now)
-            let wallet = try await cardAccount(tx, card: card, kind: .transitWallet, nowMs: now)
-            return try await execute(tx, Movement(operation: "wallet_top_up", referenceType: "top_up", transferKind: "wallet_top_up",
+            let source = try await MoneyPostings.cardAccount(tx, card: card, kind: .financial, nowMs: now)
+            let wallet = try await MoneyPostings.cardAccount(tx, card: card, kind: .transitWallet, nowMs: now)
+            return try await MoneyPostings.execute(tx, MoneyPostings.Movement(operation: "wallet_top_up", referenceType: "top_up", transferKind: "wallet_top_up",
                                                   debit: source, credit: wallet, amountFen: amount, shown: wallet),
                                      id: operationID, actor: holder.auditName, action: "money.top_up", cardNumber: card.cardNumber,
                                      detail: "", nowMs: now)
@@ -256,21 +186,21 @@ extension JoinIn {
     }
 
     /// Card-to-card, financial to financial, with a daily limit per sending account.
-    func cardTransfer(_ request: Request) async throws -> Response {
-        let holder = try await auth.requireCardholder(request)
+    func cardTransfer(_ request: Request, _ context: AppContext) async throws -> Response {
+        let holder = try context.cardholder()
         let (body, bytes) = try await JSON.decode(CardTransferBody.self, from: request, limit: 16 * 1024)
         let amount = try MoneyRules.validatedAmount(body.amountFen)
         let recipientNumber = try CardNumber(validating: body.toCardNumber)
         let memo = try PermitRules.validatedReason(body.memo, field: "memo", required: false) ?? ""
-        let now = nowMs
-        let dayStart = shanghaiDayStartMs
+        let time = clock.read()
+        let now = time.ms
         let operationID = newID()
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: holder.auditName, nowMs: now,
                                            keyRequired: true, isolation: .lockedRows) { tx in
             guard let card = try await tx.liveCard(personID: holder.personID) else {
                 throw DomainError.rule("card.not_active", "you have no active card")
             }
-            let source = try await cardAccount(tx, card: card, kind: .financial, nowMs: now)
+            let source = try await MoneyPostings.cardAccount(tx, card: card, kind: .financial, nowMs: now)
             let recipient = try await tx.card(number: recipientNumber.value)
             try MoneyRules.checkTransferRecipient(found: recipient != nil, status: recipient?.cardStatus,
                                                   financialEnabled: recipient?.financialEnabledAtMs != nil,
@@ -279,9 +209,8 @@ extension JoinIn {
             let target = try await tx.openAccount(kind: .financial, ownerType: "person", ownerID: recipient.personId, atMs: now)
             // Locked before the day's sum is read, so concurrent transfers cannot both pass the limit.
             try await tx.lockAccounts([source.id, target.id])
-            let sentToday = try await tx.debitedFen(accountID: source.id, kind: "card_transfer", fromMs: dayStart, toMs: dayStart + 86_400_000)
-            try LedgerRules.checkDailyLimit(usedFen: sentToday, amountFen: amount, limitFen: MoneyRules.transferDailyLimitFen, what: "transfer")
-            return try await execute(tx, Movement(operation: "card_transfer", referenceType: "card_transfer", transferKind: "card_transfer",
+            try await MoneyPostings.checkDailyLimit(tx, MoneyRules.transferLimit, accountID: source.id, amountFen: amount, day: time.today)
+            return try await MoneyPostings.execute(tx, MoneyPostings.Movement(operation: "card_transfer", referenceType: "card_transfer", transferKind: "card_transfer",
                                                   debit: source, credit: target, amountFen: amount, shown: source),
                                      id: operationID, actor: holder.auditName, action: "money.transfer", cardNumber: card.cardNumber,
                                      detail: "to=\(recipientNumber.masked) memo=\(memo.prefix(100))", nowMs: now)
@@ -293,7 +222,7 @@ extension JoinIn {
             throw DomainError.notFound("ledger.account_not_found", "no account \(kindText.prefix(40))")
         }
         let list = try ListParameters(request)
-        let cursor = try list.cursor.map(Self.pageCursor)
+        let cursor = try list.cursor.map(PageCursor.parse)
         let (account, rows) = try await store.read { tx -> (LedgerAccountRecord?, [LedgerTransferRecord]) in
             guard let account = try await tx.account(kind: kind, ownerType: "person", ownerID: personID) else { return (nil, []) }
             return (account, try await tx.transfers(accountID: account.id, before: cursor, limit: list.limit + 1))

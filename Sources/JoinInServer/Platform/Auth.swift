@@ -17,7 +17,7 @@ enum Principal: Sendable {
     var auditName: String {
         switch self {
         case .staff(let staff): return "staff:\(staff.id)"
-        case .terminal(let terminal): return "terminal:\(terminal.id)"
+        case .terminal(let terminal): return terminal.auditName
         case .cardholder(let holder): return holder.auditName
         }
     }
@@ -49,6 +49,8 @@ struct TerminalPrincipal: Sendable {
     let id: String
     let kind: TerminalKind
     let bindingID: String?
+
+    var auditName: String { "terminal:\(id)" }
 }
 
 enum Tokens {
@@ -140,34 +142,5 @@ struct Authenticator: Sendable {
         return .staff(StaffPrincipal(id: staff.id, username: staff.username, role: role, employerID: staff.employerId,
                                      branchID: staff.branchId, department: staff.department,
                                      mustChangePassword: staff.needsPasswordChange, tokenHash: tokenHash))
-    }
-
-    /// A staff member with one of `roles`. A terminal gets 403; a staff member whose one-time
-    /// password is still unchanged may do nothing but change it.
-    func requireStaff(_ request: Request, roles: Set<StaffRole>, allowPendingPasswordChange: Bool = false) async throws -> StaffPrincipal {
-        guard case .staff(let staff) = try await authenticate(request) else {
-            throw DomainError.forbidden("auth.forbidden", "this operation is for staff accounts")
-        }
-        return try checkStaff(staff, roles: roles, allowPendingPasswordChange: allowPendingPasswordChange)
-    }
-
-    /// Cardholder tokens reach only the e-card API.
-    func requireCardholder(_ request: Request) async throws -> CardholderPrincipal {
-        guard case .cardholder(let holder) = try await authenticate(request) else {
-            throw DomainError.forbidden("auth.forbidden", "this operation is for e-card accounts")
-        }
-        return holder
-    }
-
-    func checkStaff(_ staff: StaffPrincipal, roles: Set<StaffRole>, allowPendingPasswordChange: Bool = false) throws -> StaffPrincipal {
-        if staff.mustChangePassword && !allowPendingPasswordChange {
-            throw DomainError.forbidden("auth.password_change_required",
-                                        "change the one-time password first: POST /v1/staff/me/password")
-        }
-        guard roles.contains(staff.role) else {
-            let allowed = roles.map(\.rawValue).sorted().joined(separator: ", ")
-            throw DomainError.forbidden("auth.forbidden", "this operation needs role \(allowed); you are \(staff.role.rawValue)")
-        }
-        return staff
     }
 }

@@ -17,10 +17,12 @@ struct AuditDTO: Encodable {
     let hash: String
 }
 
-extension JoinIn {
-    func registerAudit(_ r: inout RouteRegistrar) {
-        r.on(.get, "/v1/audit-records") { request, _ in
-            _ = try await auth.requireStaff(request, roles: [.admin])
+/// The hash-chained audit trail, newest first, for administrators.
+struct AuditController: Sendable {
+    let store: Store
+
+    func register(_ r: inout RouteRegistrar) {
+        r.on(.get, "/v1/audit-records", .staff(.admin)) { request, _ in
             let list = try ListParameters(request)
             var before: AuditCursor?
             if let cursor = list.cursor {

@@ -5,23 +5,27 @@ import JoinInStore
 import NIOCore
 import Prometheus
 
-extension JoinIn {
-    func registerOperations(_ r: inout RouteRegistrar) {
-        r.on(.get, "/healthz") { _, _ in
+/// Health, readiness, metrics and the served spec: public, for load balancers and integrators.
+struct OperationsController: Sendable {
+    let store: Store
+    let registry: PrometheusCollectorRegistry?
+
+    func register(_ r: inout RouteRegistrar) {
+        r.on(.get, "/healthz", .anyone) { _, _ in
             try JSON.response(["status": "ok"])
         }
-        r.on(.get, "/readyz") { _, _ in
+        r.on(.get, "/readyz", .anyone) { _, _ in
             let (ready, detail) = await store.readiness()
             return try JSON.response(["status": ready ? "ready" : "not_ready", "detail": detail],
                                      status: ready ? .ok : .serviceUnavailable)
         }
-        r.on(.get, "/metrics") { _, _ in
+        r.on(.get, "/metrics", .anyone) { _, _ in
             var buffer: [UInt8] = []
             registry?.emit(into: &buffer)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                             body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
         }
-        r.on(.get, "/openapi.yaml") { _, _ in
+        r.on(.get, "/openapi.yaml", .anyone) { _, _ in
             guard let spec = OpenAPISpec.text else {
                 throw HTTPError(.notFound)
             }

@@ -49,36 +49,45 @@ struct ReplacementDTO: Encodable {
     let card: CardDTO
 }
 
-extension JoinIn {
-    func registerCards(_ r: inout RouteRegistrar) {
-        r.on(.post, "/v1/cards") { request, _ in try await issueCard(request) }
-        r.on(.get, "/v1/cards/{card_number}") { request, context in
-            _ = try await auth.requireStaff(request, roles: [.bankClerk])
+/// Card issuance and the card's life at the bank counter: activation with a PIN, loss, cancellation,
+/// replacement, financial functions.
+struct CardController: Sendable {
+    let store: Store
+    let config: ServerConfig
+    let clock: AppClock
+
+    /// decisions §2: cardholders walk into any branch, so clerks act on any card of the bank.
+    static let anyCardOfTheBank = Access.staff(.bankClerk)
+        .objects(.open(because: "cardholders may go to any branch of the bank (decisions §2); the acting clerk and branch are audited"))
+
+    func register(_ r: inout RouteRegistrar) {
+        r.on(.post, "/v1/cards", .staff(.bankClerk)) { request, context in try await issueCard(request, context) }
+        r.on(.get, "/v1/cards/{card_number}", Self.anyCardOfTheBank) { _, context in
             let number = try context.parameters.require("card_number")
-            let dto = try await store.read { tx in try await cardDTO(tx, try await existingCard(tx, number)) }
+            let dto = try await store.read { tx in try await CardViews.card(tx, try await tx.existingCard(number)) }
             return try JSON.response(dto)
         }
-        r.on(.post, "/v1/cards/{card_number}/activation") { request, context in
-            try await activateCard(request, number: try context.parameters.require("card_number"))
+        r.on(.post, "/v1/cards/{card_number}/activation", Self.anyCardOfTheBank) { request, context in
+            try await activateCard(request, context, number: try context.parameters.require("card_number"))
         }
-        r.on(.post, "/v1/cards/{card_number}/loss-report") { request, context in
-            try await changeCardStatus(request, number: try context.parameters.require("card_number"), action: .reportLoss,
-                                       roles: [.bankClerk], audit: "card.report_loss")
+        r.on(.post, "/v1/cards/{card_number}/loss-report", Self.anyCardOfTheBank) { _, context in
+            try await changeCardStatus(context, number: try context.parameters.require("card_number"), action: .reportLoss,
+                                       audit: "card.report_loss")
         }
-        r.on(.post, "/v1/cards/{card_number}/cancellation") { request, context in
-            try await changeCardStatus(request, number: try context.parameters.require("card_number"), action: .cancel,
-                                       roles: [.bankClerk], audit: "card.cancel")
+        r.on(.post, "/v1/cards/{card_number}/cancellation", Self.anyCardOfTheBank) { _, context in
+            try await changeCardStatus(context, number: try context.parameters.require("card_number"), action: .cancel,
+                                       audit: "card.cancel")
         }
-        r.on(.post, "/v1/cards/{card_number}/replacement") { request, context in
-            try await replaceCard(request, number: try context.parameters.require("card_number"))
+        r.on(.post, "/v1/cards/{card_number}/replacement", Self.anyCardOfTheBank) { request, context in
+            try await replaceCard(request, context, number: try context.parameters.require("card_number"))
         }
-        r.on(.post, "/v1/cards/{card_number}/financial-functions") { request, context in
-            try await enableFinancialFunctions(request, number: try context.parameters.require("card_number"))
+        r.on(.post, "/v1/cards/{card_number}/financial-functions", Self.anyCardOfTheBank) { request, context in
+            try await enableFinancialFunctions(request, context, number: try context.parameters.require("card_number"))
         }
     }
 
-    func issueCard(_ request: Request) async throws -> Response {
-        let clerk = try await auth.requireStaff(request, roles: [.bankClerk])
+    func issueCard(_ request: Request, _ context: AppContext) async throws -> Response {
+        let clerk = try context.staff()
         guard let branchID = clerk.branchID else {
             throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
         }
@@ -86,8 +95,8 @@ extension JoinIn {
         let permitNumber = try PermitNumber(validating: body.permitNumber)
         let passport = try PassportNumber(validating: body.passportNumber)
         let letter = body.decisionLetterNumber.trimmingWhitespace().uppercased()
-        let now = nowMs
-        let today = today
+        let now = clock.nowMs()
+        let today = clock.today
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: clerk.auditName, nowMs: now) { tx in
             guard let permit = try await tx.latestPermit(number: permitNumber.value),
                   let person = try await tx.person(id: permit.personId) else {
@@ -116,7 +125,7 @@ extension JoinIn {
             }
             try await tx.appendAudit(actor: clerk.auditName, action: "card.issue", objectType: "card", objectID: number.value,
                                      detail: "permit=\(permit.permitNumber) branch=\(branchID)", atMs: now)
-            return try .json(try await cardDTO(tx, try await existingCard(tx, number.value)))
+            return try .json(try await CardViews.card(tx, try await tx.existingCard(number.value)))
         }
     }
 
@@ -125,37 +134,37 @@ extension JoinIn {
         return try CardNumber(issuerPrefix: config.cardIssuerPrefix, serial: serial)
     }
 
-    func activateCard(_ request: Request, number: String) async throws -> Response {
-        let clerk = try await auth.requireStaff(request, roles: [.bankClerk])
+    func activateCard(_ request: Request, _ context: AppContext, number: String) async throws -> Response {
+        let clerk = try context.staff()
         let (body, _) = try await JSON.decode(ActivationBody.self, from: request, limit: 16 * 1024)
-        let card = try await store.read { tx in try await existingCard(tx, number) }
+        let card = try await store.read { tx in try await tx.existingCard(number) }
         guard let person = try await store.read({ tx in try await tx.person(id: card.personId) }) else {
             throw StoreError.corrupt("card \(number) lost its holder")
         }
         try PinPolicy.validate(body.pin, dateOfBirth: CivilDate(person.dateOfBirth))
-        _ = try CardRules.transition(from: try cardStatus(card), .activate)  // refuse before paying for the hash
+        _ = try CardRules.transition(from: try card.checkedStatus(), .activate)  // refuse before paying for the hash
         let pinHash = try await PasswordHasher.hash(body.pin, cost: config.bcryptCost)
-        let now = nowMs
+        let now = clock.nowMs()
         let dto = try await store.write { tx in
-            let current = try await existingCard(tx, number)
-            let next = try CardRules.transition(from: try cardStatus(current), .activate)
-            guard try await tx.updateCardStatus(number: current.cardNumber, from: try cardStatus(current), to: next, atMs: now) else {
+            let current = try await tx.existingCard(number)
+            let next = try CardRules.transition(from: try current.checkedStatus(), .activate)
+            guard try await tx.updateCardStatus(number: current.cardNumber, from: try current.checkedStatus(), to: next, atMs: now) else {
                 throw DomainError.conflict("card.concurrent_change", "card \(number) changed meanwhile; retry")
             }
             try await tx.setCardPin(number: current.cardNumber, pinHash: pinHash)
             try await tx.setDebitsBlocked(ownerType: "person", ownerID: current.personId, blocked: false)
             try await tx.appendAudit(actor: clerk.auditName, action: "card.activate", objectType: "card", objectID: current.cardNumber, atMs: now)
-            return try await cardDTO(tx, try await existingCard(tx, number))
+            return try await CardViews.card(tx, try await tx.existingCard(number))
         }
         return try JSON.response(dto)
     }
 
-    func changeCardStatus(_ request: Request, number: String, action: CardAction, roles: Set<StaffRole>, audit: String) async throws -> Response {
-        let staff = try await auth.requireStaff(request, roles: roles)
-        let now = nowMs
+    func changeCardStatus(_ context: AppContext, number: String, action: CardAction, audit: String) async throws -> Response {
+        let staff = try context.staff()
+        let now = clock.nowMs()
         let dto = try await store.write { tx in
-            let card = try await existingCard(tx, number)
-            let from = try cardStatus(card)
+            let card = try await tx.existingCard(number)
+            let from = try card.checkedStatus()
             let next = try CardRules.transition(from: from, action)
             guard try await tx.updateCardStatus(number: card.cardNumber, from: from, to: next, atMs: now) else {
                 throw DomainError.conflict("card.concurrent_change", "card \(number) changed meanwhile; retry")
@@ -165,23 +174,23 @@ extension JoinIn {
             try await tx.setDebitsBlocked(ownerType: "person", ownerID: card.personId, blocked: true)
             try await tx.appendAudit(actor: staff.auditName, action: audit, objectType: "card", objectID: card.cardNumber,
                                      detail: "\(from.rawValue)->\(next.rawValue)", atMs: now)
-            return try await cardDTO(tx, try await existingCard(tx, number))
+            return try await CardViews.card(tx, try await tx.existingCard(number))
         }
         return try JSON.response(dto)
     }
 
     /// A new card number for the same person; the old card becomes `replaced`. Replacement does
     /// not need a valid permit: an ended permit suspends benefits but must never lock money away.
-    func replaceCard(_ request: Request, number: String) async throws -> Response {
-        let clerk = try await auth.requireStaff(request, roles: [.bankClerk])
+    func replaceCard(_ request: Request, _ context: AppContext, number: String) async throws -> Response {
+        let clerk = try context.staff()
         guard let branchID = clerk.branchID else {
             throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
         }
         let bytes = try await request.body.collect(upTo: config.bodyBytesMax)
-        let now = nowMs
+        let now = clock.nowMs()
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: clerk.auditName, nowMs: now) { tx in
-            let old = try await existingCard(tx, number)
-            let from = try cardStatus(old)
+            let old = try await tx.existingCard(number)
+            let from = try old.checkedStatus()
             let next = try CardRules.transition(from: from, .replace)
             guard try await tx.updateCardStatus(number: old.cardNumber, from: from, to: next, atMs: now) else {
                 throw DomainError.conflict("card.concurrent_change", "card \(number) changed meanwhile; retry")
@@ -198,22 +207,22 @@ extension JoinIn {
             }
             try await tx.appendAudit(actor: clerk.auditName, action: "card.replace", objectType: "card", objectID: old.cardNumber,
                                      detail: "replacement=\(replacement.value)", atMs: now)
-            let card = try await cardDTO(tx, try await existingCard(tx, replacement.value))
+            let card = try await CardViews.card(tx, try await tx.existingCard(replacement.value))
             return try .json(ReplacementDTO(replacedCardNumber: old.cardNumber, card: card))
         }
     }
 
-    func enableFinancialFunctions(_ request: Request, number: String) async throws -> Response {
-        let clerk = try await auth.requireStaff(request, roles: [.bankClerk])
+    func enableFinancialFunctions(_ request: Request, _ context: AppContext, number: String) async throws -> Response {
+        let clerk = try context.staff()
         let (body, _) = try await JSON.decode(FinancialFunctionsBody.self, from: request, limit: config.bodyBytesMax)
         let tax = try body.taxCertificate.map { try TaxCertificate(number: $0.number, issuedOn: $0.issuedOn) }
         let residence = try body.residenceProof.map { try ResidenceProof(kind: $0.kind, number: $0.number, validUntil: $0.validUntil) }
-        let today = today
+        let today = clock.today
         let documents = try CardRules.checkFinancialDocuments(tax: tax, residence: residence, today: today)
-        let now = nowMs
+        let now = clock.nowMs()
         let dto = try await store.write { tx in
-            let card = try await existingCard(tx, number)
-            let status = try cardStatus(card)
+            let card = try await tx.existingCard(number)
+            let status = try card.checkedStatus()
             guard status == .issued || status == .active else {
                 throw DomainError.rule("card.not_active", "card \(number) is \(status.rawValue); financial functions need an issued or active card")
             }
@@ -228,24 +237,33 @@ extension JoinIn {
             _ = try await tx.openAccount(kind: .financial, ownerType: "person", ownerID: card.personId, atMs: now)
             try await tx.appendAudit(actor: clerk.auditName, action: "card.enable_financial_functions", objectType: "card",
                                      objectID: card.cardNumber, atMs: now)
-            return try await cardDTO(tx, try await existingCard(tx, number))
+            return try await CardViews.card(tx, try await tx.existingCard(number))
         }
         return try JSON.response(dto)
     }
+}
 
-    func existingCard(_ tx: StoreTx, _ number: String) async throws -> CardRecord {
-        guard let valid = try? CardNumber(validating: number), let card = try await tx.card(number: valid.value) else {
+extension StoreTx {
+    /// The card with this number, or 404 (also for a malformed number).
+    func existingCard(_ number: String) async throws -> CardRecord {
+        guard let valid = try? CardNumber(validating: number), let card = try await card(number: valid.value) else {
             throw DomainError.notFound("card.not_found", "no card \(number.prefix(40))")
         }
         return card
     }
+}
 
-    func cardStatus(_ card: CardRecord) throws -> CardStatus {
-        guard let status = card.cardStatus else { throw StoreError.corrupt("card \(card.cardNumber) has status \(card.status)") }
+extension CardRecord {
+    /// The stored status as the domain type (a value the code does not know is corrupt data).
+    func checkedStatus() throws -> CardStatus {
+        guard let status = cardStatus else { throw StoreError.corrupt("card \(cardNumber) has status \(status)") }
         return status
     }
+}
 
-    func cardDTO(_ tx: StoreTx, _ card: CardRecord) async throws -> CardDTO {
+/// The card as the API shows it to bank staff.
+enum CardViews {
+    static func card(_ tx: StoreTx, _ card: CardRecord) async throws -> CardDTO {
         guard let person = try await tx.person(id: card.personId) else { throw StoreError.corrupt("card \(card.cardNumber) lost its holder") }
         return CardDTO(cardNumber: card.cardNumber, status: card.status, holderName: person.fullName, permitNumber: person.permitNumber,
                        branchId: card.branchId, financialFunctions: card.financialEnabledAtMs != nil, pinSet: card.pinHash != nil,

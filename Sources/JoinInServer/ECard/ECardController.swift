@@ -49,17 +49,24 @@ struct DynamicCodeDTO: Encodable {
     let expiresAt: String
 }
 
-extension JoinIn {
+/// The cardholder's e-card account: registration with permit number, name and activation code,
+/// sign-in, the holder's own view of permit and card, password change, loss report.
+struct ECardController: Sendable {
     static let cardholderSessionSeconds = 30 * 24 * 3600
 
-    func registerECard(_ r: inout RouteRegistrar) {
-        r.on(.post, "/v1/ecard/registrations") { request, _ in try await registerCardholder(request) }
-        r.on(.post, "/v1/ecard/sessions") { request, context in
+    let store: Store
+    let config: ServerConfig
+    let clock: AppClock
+    let passwords: Passwords
+
+    func register(_ r: inout RouteRegistrar) {
+        r.on(.post, "/v1/ecard/registrations", .anyone) { request, _ in try await registerCardholder(request) }
+        r.on(.post, "/v1/ecard/sessions", .anyone) { request, context in
             let (body, _) = try await JSON.decode(ECardSignInBody.self, from: request, limit: 16 * 1024)
             guard let number = try? PermitNumber(validating: body.permitNumber), (1...PasswordPolicy.lengthMax).contains(body.password.scalarCount) else {
                 throw DomainError.malformed("auth.credentials_malformed", "permit_number must be a work permit number and password 1-128 characters")
             }
-            let session = try await passwordSignIn(
+            let session = try await passwords.signIn(
                 kind: "cardholder", account: number.value, password: body.password, source: context.remoteAddress,
                 sessionSeconds: Self.cardholderSessionSeconds, tokenPrefix: Tokens.cardholderPrefix,
                 wrongDetail: "permit number or password is wrong") { tx in
@@ -69,22 +76,22 @@ extension JoinIn {
             return try JSON.response(ECardSessionDTO(token: session.token, expiresAt: Timestamps.rfc3339(ms: session.expiresAtMs)),
                                      status: .created, headers: [.cacheControl: "no-store"])
         }
-        r.on(.delete, "/v1/ecard/sessions/current") { request, _ in
-            let holder = try await auth.requireCardholder(request)
-            let now = nowMs
+        r.on(.delete, "/v1/ecard/sessions/current", .cardholder) { _, context in
+            let holder = try context.cardholder()
+            let now = clock.nowMs()
             try await store.write { tx in
                 try await tx.revokeSession(tokenHash: holder.tokenHash, atMs: now)
                 try await tx.appendAudit(actor: holder.auditName, action: "cardholder.sign_out", objectType: "cardholder", objectID: holder.id, atMs: now)
             }
             return Response(status: .noContent)
         }
-        r.on(.post, "/v1/ecard/me/password") { request, _ in try await changeCardholderPassword(request) }
-        r.on(.get, "/v1/ecard/me") { request, _ in
-            let holder = try await auth.requireCardholder(request)
-            let today = today
+        r.on(.post, "/v1/ecard/me/password", .cardholder) { request, context in try await changeCardholderPassword(request, context) }
+        r.on(.get, "/v1/ecard/me", .cardholder) { _, context in
+            let holder = try context.cardholder()
+            let today = clock.today
             let dto = try await store.read { tx -> ECardMeDTO in
-                let (permit, card) = try await holderPermitAndCard(tx, holder)
-                let permitView = try await permitDTO(tx, permit)
+                let (permit, card) = try await tx.holderPermitAndCard(holder)
+                let permitView = try await PermitViews.permit(tx, permit, today: today)
                 let cardStatus = card.flatMap(\.cardStatus)
                 let benefits = ECardRules.benefits(permitStatus: permit.status(today: today), cardStatus: cardStatus)
                 return ECardMeDTO(person: permitView.holder, permit: permitView,
@@ -94,21 +101,22 @@ extension JoinIn {
             }
             return try JSON.response(dto, headers: [.cacheControl: "no-store"])
         }
-        r.on(.get, "/v1/ecard/decision-letter") { request, _ in
-            let holder = try await auth.requireCardholder(request)
+        r.on(.get, "/v1/ecard/decision-letter", .cardholder) { _, context in
+            let holder = try context.cardholder()
             let html = try await store.read { tx in
-                DecisionLetter.html(try await permitDTO(tx, try await holderPermitAndCard(tx, holder).permit), activationCode: nil)
+                DecisionLetter.html(try await PermitViews.permit(tx, try await tx.holderPermitAndCard(holder).permit, today: clock.today),
+                                    activationCode: nil)
             }
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: .init(string: html)))
         }
-        r.on(.post, "/v1/ecard/card/loss-report") { request, _ in
-            let holder = try await auth.requireCardholder(request)
-            let now = nowMs
+        r.on(.post, "/v1/ecard/card/loss-report", .cardholder) { _, context in
+            let holder = try context.cardholder()
+            let now = clock.nowMs()
             let dto = try await store.write { tx in
                 guard let card = try await tx.liveCard(personID: holder.personID) else {
                     throw DomainError.rule("card.not_found", "you have no card to report lost")
                 }
-                let from = try cardStatus(card)
+                let from = try card.checkedStatus()
                 let next = try CardRules.transition(from: from, .reportLoss)
                 guard try await tx.updateCardStatus(number: card.cardNumber, from: from, to: next, atMs: now) else {
                     throw DomainError.conflict("card.concurrent_change", "the card changed meanwhile; retry")
@@ -122,16 +130,6 @@ extension JoinIn {
             }
             return try JSON.response(dto)
         }
-        r.on(.get, "/v1/ecard/permit-credential") { request, _ in try await issueCredential(request) }
-        r.on(.post, "/v1/ecard/dynamic-codes") { request, _ in try await issueDynamicCode(request) }
-    }
-
-    /// The holder's latest permit and live card (nil before a card is issued).
-    func holderPermitAndCard(_ tx: StoreTx, _ holder: CardholderPrincipal) async throws -> (permit: PermitRecord, card: CardRecord?) {
-        guard let permit = try await tx.latestPermit(number: holder.permitNumber) else {
-            throw StoreError.corrupt("cardholder \(holder.id) has no permit")
-        }
-        return (permit, try await tx.liveCard(personID: holder.personID))
     }
 
     func registerCardholder(_ request: Request) async throws -> Response {
@@ -142,8 +140,8 @@ extension JoinIn {
         }
         try PasswordPolicy.validate(body.password, identifiers: [number.value])
         let counter = (key: "ecard-register:\(number.value)", policy: AttemptPolicy.backOff(free: LoginThrottle.failuresFree))
-        let now = nowMs
-        let today = today
+        let now = clock.nowMs()
+        let today = clock.today
         let hash = try await PasswordHasher.hash(body.password, cost: config.bcryptCost)
         let id = newID()
         // One write reserves the attempt (refusing a locked permit number before anything is
@@ -156,7 +154,7 @@ extension JoinIn {
             // The details are compared inside this same write, so the attempt is reserved and
             // resolved here without ever being in flight between transactions.
             switch try await tx.reserveAttempts([counter], nowMs: now) {
-            case .refused(let until): return .failed(Self.lockedOut(untilMs: until ?? now, nowMs: now))
+            case .refused(let until): return .failed(Passwords.lockedOut(untilMs: until ?? now, nowMs: now))
             case .busy:
                 return .failed(DomainError(.rateLimited, code: "auth.attempt_in_progress", title: "Attempt in progress",
                                            detail: "another registration for this permit is being checked; retry in a moment", retryAfterSeconds: 1))
@@ -167,7 +165,7 @@ extension JoinIn {
                 try await tx.appendAudit(actor: "anonymous", action: "cardholder.register", objectType: "permit", objectID: number.value,
                                          outcome: "denied", detail: error.code, atMs: now)
                 let locked = counters.map(\.lockedUntilMs).max() ?? 0
-                return .failed(locked > now ? Self.lockedOut(untilMs: locked, nowMs: now) : error)
+                return .failed(locked > now ? Passwords.lockedOut(untilMs: locked, nowMs: now) : error)
             }
             let mismatch = DomainError.rule("registration.details_mismatch",
                                             "the permit number, name and activation code do not match a valid work permit")
@@ -193,14 +191,15 @@ extension JoinIn {
         return try JSON.response(RegisteredDTO(id: id, permitNumber: number.value), status: .created)
     }
 
-    func changeCardholderPassword(_ request: Request) async throws -> Response {
-        let holder = try await auth.requireCardholder(request)
+    func changeCardholderPassword(_ request: Request, _ context: AppContext) async throws -> Response {
+        let holder = try context.cardholder()
         let (body, _) = try await JSON.decode(PasswordChangeBody.self, from: request, limit: 16 * 1024)
         guard let record = try await store.read({ tx in try await tx.cardholder(id: holder.id) }) else {
             throw DomainError.unauthenticated("auth.invalid", "the account no longer exists")
         }
-        let hash = try await newPasswordHash(body, storedHash: record.passwordHash, identifiers: [holder.permitNumber])
-        let now = nowMs
+        let hash = try await passwords.newPasswordHash(body, storedHash: record.passwordHash, account: holder.auditName,
+                                                       identifiers: [holder.permitNumber])
+        let now = clock.nowMs()
         try await store.write { tx in
             try await tx.setCardholderPassword(id: holder.id, passwordHash: hash, atMs: now)
             try await tx.revokeSessions(principalKind: "cardholder", principalID: holder.id, exceptTokenHash: holder.tokenHash, atMs: now)
@@ -208,5 +207,15 @@ extension JoinIn {
                                      objectID: holder.id, atMs: now)
         }
         return try JSON.response(["status": "changed"])
+    }
+}
+
+extension StoreTx {
+    /// The holder's latest permit and live card (nil before a card is issued).
+    func holderPermitAndCard(_ holder: CardholderPrincipal) async throws -> (permit: PermitRecord, card: CardRecord?) {
+        guard let permit = try await latestPermit(number: holder.permitNumber) else {
+            throw StoreError.corrupt("cardholder \(holder.id) has no permit")
+        }
+        return (permit, try await liveCard(personID: holder.personID))
     }
 }

@@ -10,11 +10,6 @@ struct CityDTO: Encodable {
     let interoperable: Bool
 }
 
-struct NameBody: Decodable {
-    let en: String
-    let zh: String
-}
-
 struct NewBranchBody: Decodable {
     let name: NameBody
     let cityCode: String
@@ -39,9 +34,14 @@ struct EmployerDTO: Encodable {
     let cityCode: String
 }
 
-extension JoinIn {
-    func registerReference(_ r: inout RouteRegistrar) {
-        r.on(.get, "/v1/cities") { request, _ in
+/// Reference data: cities (public), bank branches and employers (admin).
+struct ReferenceController: Sendable {
+    let store: Store
+    let config: ServerConfig
+    let clock: AppClock
+
+    func register(_ r: inout RouteRegistrar) {
+        r.on(.get, "/v1/cities", .anyone) { request, _ in
             let list = try ListParameters(request)
             var interoperable: Bool?
             if let flag = request.uri.queryParameters["interoperable"] {
@@ -61,36 +61,35 @@ extension JoinIn {
             return try JSON.response(Page(items: page.map { CityDTO(code: $0.code, name: $0.name, interoperable: $0.isInteroperable) },
                                           nextCursor: next))
         }
-        r.on(.post, "/v1/branches") { request, _ in
-            let admin = try await auth.requireStaff(request, roles: [.admin])
+        r.on(.post, "/v1/branches", .staff(.admin)) { request, context in
+            let admin = try context.staff()
             let (body, bytes) = try await JSON.decode(NewBranchBody.self, from: request, limit: config.bodyBytesMax)
             let name = try LocalizedName.validated(en: body.name.en, zh: body.name.zh, field: "name")
             let id = newID()
-            let now = nowMs
+            let now = clock.nowMs()
             return try await Idempotency.write(store: store, request: request, body: bytes, principal: admin.auditName, nowMs: now) { tx in
-                try await requireCity(tx, body.cityCode)
+                try await tx.requireCity(body.cityCode)
                 try await tx.insertBranch(id: id, name: name, cityCode: body.cityCode, atMs: now)
                 try await tx.appendAudit(actor: admin.auditName, action: "branch.create", objectType: "branch", objectID: id, atMs: now)
                 return try .json(IDDTO(id: id))
             }
         }
-        r.on(.get, "/v1/branches") { request, _ in
-            _ = try await auth.requireStaff(request, roles: [.admin, .bankClerk])
+        r.on(.get, "/v1/branches", .staff(.admin, .bankClerk)) { request, _ in
             let list = try ListParameters(request)
-            let cursor = try list.cursor.map(Self.pageCursor)
+            let cursor = try list.cursor.map(PageCursor.parse)
             let rows = try await store.read { tx in try await tx.branches(before: cursor, limit: list.limit + 1) }
             let (page, next) = list.page(rows) { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded }
             return try JSON.response(Page(items: page.map { BranchDTO(id: $0.id, name: $0.name, cityCode: $0.cityCode) }, nextCursor: next))
         }
-        r.on(.post, "/v1/employers") { request, _ in
-            let admin = try await auth.requireStaff(request, roles: [.admin])
+        r.on(.post, "/v1/employers", .staff(.admin)) { request, context in
+            let admin = try context.staff()
             let (body, bytes) = try await JSON.decode(NewEmployerBody.self, from: request, limit: config.bodyBytesMax)
             let name = try LocalizedName.validated(en: body.name.en, zh: body.name.zh, field: "name")
             let uscc = try UnifiedSocialCreditCode(validating: body.uscc)
             let id = newID()
-            let now = nowMs
+            let now = clock.nowMs()
             return try await Idempotency.write(store: store, request: request, body: bytes, principal: admin.auditName, nowMs: now) { tx in
-                try await requireCity(tx, body.cityCode)
+                try await tx.requireCity(body.cityCode)
                 guard try await tx.employer(uscc: uscc.value) == nil else {
                     throw DomainError.conflict("employer.uscc_taken", "an employer with uscc \(uscc.value) already exists")
                 }
@@ -99,17 +98,17 @@ extension JoinIn {
                 return try .json(IDDTO(id: id))
             }
         }
-        r.on(.get, "/v1/employers") { request, _ in
-            _ = try await auth.requireStaff(request, roles: [.admin, .permitOfficer])
+        r.on(.get, "/v1/employers", .staff(.admin, .permitOfficer)) { request, _ in
             let list = try ListParameters(request)
-            let cursor = try list.cursor.map(Self.pageCursor)
+            let cursor = try list.cursor.map(PageCursor.parse)
             let rows = try await store.read { tx in try await tx.employers(before: cursor, limit: list.limit + 1) }
             let (page, next) = list.page(rows) { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded }
             return try JSON.response(Page(items: page.map { EmployerDTO(id: $0.id, name: $0.name, uscc: $0.uscc, cityCode: $0.cityCode) },
                                           nextCursor: next))
         }
-        r.on(.get, "/v1/employers/{id}") { request, context in
-            let staff = try await auth.requireStaff(request, roles: [.admin, .permitOfficer, .employer])
+        r.on(.get, "/v1/employers/{id}", Access.staff(.admin, .permitOfficer, .employer)
+            .objects(.owned(by: "an employer account sees only its own employer"))) { request, context in
+            let staff = try context.staff()
             let id = try context.parameters.require("id")
             guard let employer = try await store.read({ tx in try await tx.employer(id: id) }),
                   staff.role != .employer || staff.employerID == id else {
@@ -117,21 +116,5 @@ extension JoinIn {
             }
             return try JSON.response(EmployerDTO(id: employer.id, name: employer.name, uscc: employer.uscc, cityCode: employer.cityCode))
         }
-    }
-
-    func requireCity(_ tx: StoreTx, _ code: String) async throws {
-        guard code.count == 6, code.allSatisfy(\.isASCIIDigit) else {
-            throw DomainError.malformed("city.code_invalid", "city_code must be a 6-digit GB/T 2260 code")
-        }
-        guard try await tx.city(code: code) != nil else {
-            throw DomainError.rule("city.not_found", "city_code \(code) is not a known city; import it first")
-        }
-    }
-
-    static func pageCursor(_ text: String) throws -> PageCursor {
-        guard let cursor = PageCursor(encoded: text) else {
-            throw DomainError.malformed("list.cursor_invalid", "cursor is not one this server issued")
-        }
-        return cursor
     }
 }

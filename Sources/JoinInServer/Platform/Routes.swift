@@ -8,6 +8,7 @@ final class RouteTable: Sendable {
     struct Route: Sendable, Hashable {
         let method: HTTPRequest.Method
         let path: String
+        let access: Access
     }
 
     let routes: [Route]
@@ -27,19 +28,31 @@ final class RouteTable: Sendable {
     }
 }
 
-/// Collects routes while registering them with the Hummingbird router.
+/// Collects routes while registering them with the Hummingbird router. Every route declares who
+/// may call it; the wrapper registered here authenticates and checks that declaration before the
+/// handler runs, and hands the principal to the handler in the context.
 struct RouteRegistrar {
     let router: Router<AppContext>
+    let authenticator: Authenticator
     private(set) var routes: [RouteTable.Route] = []
 
-    init(router: Router<AppContext>) {
+    init(router: Router<AppContext>, authenticator: Authenticator) {
         self.router = router
+        self.authenticator = authenticator
     }
 
-    mutating func on(_ method: HTTPRequest.Method, _ path: String,
+    mutating func on(_ method: HTTPRequest.Method, _ path: String, _ access: Access,
                      _ handler: @escaping @Sendable (Request, AppContext) async throws -> Response) {
-        routes.append(.init(method: method, path: path))
-        router.on(RouterPath(path), method: method, use: handler)
+        routes.append(.init(method: method, path: path, access: access))
+        let authenticator = authenticator
+        router.on(RouterPath(path), method: method) { request, context in
+            guard !access.isPublic else { return try await handler(request, context) }
+            let principal = try await authenticator.authenticate(request)
+            try access.check(principal)
+            var admitted = context
+            admitted.principal = principal
+            return try await handler(request, admitted)
+        }
     }
 }
 

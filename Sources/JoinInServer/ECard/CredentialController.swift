@@ -62,24 +62,30 @@ struct IdentityDTO: Encodable {
     let card: String
 }
 
-enum DynamicCode {
-    static let typ = "joinin-dqr+jwt"
-}
 
-extension JoinIn {
+/// The permit as an offline-verifiable credential (issue, publish keys and status lists, verify)
+/// and the dynamic QR (issue, redeem as an identity check).
+struct CredentialController: Sendable {
     /// Each status list covers this many credentials (1 bit each: 12.5 KiB uncompressed).
     static let statusListCapacity = 100_000
     static let statusListSeconds: Int64 = 300
 
-    var nowSeconds: Int64 { nowMs / 1000 }
+    let store: Store
+    let config: ServerConfig
+    let clock: AppClock
+    let keys: CredentialKeys
+    let dynamicCodes: DynamicCodes
 
-    func registerCredentials(_ r: inout RouteRegistrar) {
-        r.on(.get, "/.well-known/jwks.json") { _, _ in
+    var nowSeconds: Int64 { clock.nowMs() / 1000 }
+
+    func register(_ r: inout RouteRegistrar) {
+        r.on(.get, "/.well-known/jwks.json", .anyone) { _, _ in
             let jwks = keys.jwks(nowSeconds: nowSeconds)
             return Response(status: .ok, headers: [.contentType: "application/jwk-set+json", .cacheControl: "max-age=300"],
                             body: .init(byteBuffer: ByteBuffer(bytes: jwks.serialized())))
         }
-        r.on(.get, "/v1/credential-status/{list_id}") { _, context in
+        r.on(.get, "/v1/credential-status/{list_id}", Access.anyone.objects(.open(because: "status lists are published for offline verifiers"))) {
+            _, context in
             let listID = try context.parameters.require("list_id")
             guard (1...12).contains(listID.count), listID.allSatisfy(\.isASCIIDigit) else {
                 throw DomainError.notFound("status_list.not_found", "no status list \(listID.prefix(20))")
@@ -94,13 +100,18 @@ extension JoinIn {
             return Response(status: .ok, headers: [.contentType: "application/statuslist+jwt", .cacheControl: "max-age=60"],
                             body: .init(byteBuffer: ByteBuffer(string: token)))
         }
-        r.on(.post, "/v1/credential-verifications") { request, _ in
+        r.on(.post, "/v1/credential-verifications", .anyone) { request, _ in
             let (body, _) = try await JSON.decode(VerificationRequestBody.self, from: request, limit: 32 * 1024)
             let result = try await verifyOnline(body.credential)
             return try JSON.response(VerificationDTO(verdict: result.verdict.rawValue, reason: result.reason,
                                                      claims: result.claims.map(CredentialClaimsDTO.init)))
         }
-        r.on(.post, "/v1/identity-checks") { request, _ in try await checkIdentity(request) }
+        r.on(.get, "/v1/ecard/permit-credential", .cardholder) { _, context in try await issueCredential(context) }
+        r.on(.post, "/v1/ecard/dynamic-codes", .cardholder) { _, context in try await issueDynamicCode(context) }
+        r.on(.post, "/v1/identity-checks", Access.staff(.admin, .permitOfficer, .bankClerk, .departmentClerk).or(.anyTerminal)) {
+            request, context in
+            try await checkIdentity(request, context)
+        }
     }
 
     func statusListURI(_ listID: String) -> String { config.publicURL + "/v1/credential-status/" + listID }
@@ -118,13 +129,13 @@ extension JoinIn {
         return offline
     }
 
-    func issueCredential(_ request: Request) async throws -> Response {
-        let holder = try await auth.requireCardholder(request)
-        let now = nowMs
-        let today = today
+    func issueCredential(_ context: AppContext) async throws -> Response {
+        let holder = try context.cardholder()
+        let now = clock.nowMs()
+        let today = clock.today
         let signing = keys.signing
         let dto = try await store.write { tx -> CredentialDTO in
-            let (permit, card) = try await holderPermitAndCard(tx, holder)
+            let (permit, card) = try await tx.holderPermitAndCard(holder)
             let status = permit.status(today: today)
             guard status == .valid, let validUntil = CivilDate(permit.validUntil), let validFrom = CivilDate(permit.validFrom) else {
                 throw DomainError.rule("permit.not_valid", "your work permit is \(status.rawValue); no credential can be issued")
@@ -154,8 +165,8 @@ extension JoinIn {
     }
 
     /// A signed, short-lived, single-use token naming the cardholder: shown as a QR at counters.
-    func issueDynamicCode(_ request: Request) async throws -> Response {
-        let holder = try await auth.requireCardholder(request)
+    func issueDynamicCode(_ context: AppContext) async throws -> Response {
+        let holder = try context.cardholder()
         let card = try await store.read { tx in try await tx.liveCard(personID: holder.personID) }
         guard let card, card.cardStatus == .active else {
             throw DomainError.rule("card.not_active", "a dynamic code needs an active card")
@@ -166,60 +177,20 @@ extension JoinIn {
             ("sub", .string(holder.id)), ("jti", .string(Tokens.make(prefix: ""))),
             ("iat", .number(issuedAt)), ("exp", .number(expiresAt)),
         ])
-        let code = try JWS.sign(payload: payload.serialized(), kid: keys.signing.kid, typ: DynamicCode.typ, key: keys.signing.privateKey)
+        let code = try JWS.sign(payload: payload.serialized(), kid: keys.signing.kid, typ: DynamicCodes.typ, key: keys.signing.privateKey)
         return try JSON.response(DynamicCodeDTO(code: code, expiresAt: Timestamps.rfc3339(ms: expiresAt * 1000)),
                                  status: .created, headers: [.cacheControl: "no-store"])
     }
 
-    struct DynamicCodeClaims: Sendable {
-        let holderID: String
-        let nonce: String
-        let expiresAt: Int64
-    }
-
-    /// Checks a dynamic code's signature (outside any transaction) and reads its claims.
-    func readDynamicCode(_ text: String) throws -> DynamicCodeClaims {
-        let verified: JWS.Verified
-        do {
-            verified = try JWS.verify(text, keys: keys.verificationKeys(nowSeconds: nowSeconds), expectedTyp: DynamicCode.typ)
-        } catch {
-            throw DomainError.rule("code.invalid", "the code is not a dynamic code this platform issued")
-        }
-        let claims = try? JSONValue.parse(verified.payload)
-        guard let holderID = claims?["sub"]?.string, let nonce = claims?["jti"]?.string, let expiresAt = claims?["exp"]?.int else {
-            throw DomainError.rule("code.invalid", "the code's contents are not readable")
-        }
-        return DynamicCodeClaims(holderID: holderID, nonce: nonce, expiresAt: expiresAt)
-    }
-
-    /// Uses a code up inside the caller's transaction: a second use is 409, an expired code 422.
-    func redeem(_ tx: StoreTx, _ code: DynamicCodeClaims, by redeemer: String, nowMs: Int64) async throws {
-        guard try await tx.redeemCode(nonce: code.nonce, cardholderID: code.holderID, by: redeemer, atMs: nowMs,
-                                      expiresAtMs: code.expiresAt * 1000) else {
-            throw DomainError.conflict("code.already_used", "this code was already redeemed; ask for a fresh one")
-        }
-        guard code.expiresAt > nowMs / 1000 else {
-            throw DomainError.rule("code.expired", "the code expired; ask the holder to refresh it")
-        }
-    }
-
     /// Redeems a dynamic code once: a terminal or a staff member learns who is in front of them.
-    func checkIdentity(_ request: Request) async throws -> Response {
-        let principal = try await auth.authenticate(request)
-        switch principal {
-        case .staff(let staff):
-            _ = try auth.checkStaff(staff, roles: [.admin, .permitOfficer, .bankClerk, .departmentClerk])
-        case .terminal:
-            break
-        case .cardholder:
-            throw DomainError.forbidden("auth.forbidden", "cardholders cannot redeem dynamic codes")
-        }
+    func checkIdentity(_ request: Request, _ context: AppContext) async throws -> Response {
+        let principal = try context.admitted()
         let (body, _) = try await JSON.decode(IdentityCheckBody.self, from: request, limit: 16 * 1024)
-        let code = try readDynamicCode(body.code)
-        let nowMs = nowMs
-        let today = today
+        let code = try dynamicCodes.read(body.code)
+        let nowMs = clock.nowMs()
+        let today = clock.today
         let dto = try await store.write { tx -> IdentityDTO in
-            try await redeem(tx, code, by: principal.auditName, nowMs: nowMs)
+            try await dynamicCodes.redeem(tx, code, by: principal.auditName, nowMs: nowMs)
             guard let holder = try await tx.cardholder(id: code.holderID), let person = try await tx.person(id: holder.personId),
                   let permit = try await tx.latestPermit(number: holder.permitNumber) else {
                 throw DomainError.rule("code.invalid", "the code names no cardholder")
