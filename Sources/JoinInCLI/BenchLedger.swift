@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
-import HTTPTypes
+import NIOHTTP1
 import Hummingbird
-import HummingbirdTesting
 import JoinInCore
 import JoinInServer
 import JoinInStore
@@ -324,43 +323,42 @@ enum HTTPBench {
     }
 
     static func deposits(_ fixture: Fixture, port: Int, count: Int, concurrency: Int) async throws -> LatencySummary {
-        let clients = (0..<concurrency).map { _ in TestClient(host: "127.0.0.1", port: port, configuration: .init(), eventLoopGroupProvider: .createNew) }
-        for client in clients { client.connect() }
-        let summary: LatencySummary
+        var connections: [LoopbackHTTPConnection] = []
         do {
-            summary = try await measureDeposits(fixture, clients: clients, count: count, concurrency: concurrency)
+            for _ in 0..<concurrency { connections.append(try await LoopbackHTTPConnection(port: port)) }
+            let summary = try await measureDeposits(fixture, connections: connections, count: count, concurrency: concurrency)
+            for connection in connections { await connection.close() }
+            return summary
         } catch {
-            for client in clients { try? await client.shutdown() }
+            for connection in connections { await connection.close() }
             throw error
         }
-        for client in clients { try? await client.shutdown() }
-        return summary
     }
 
-    static func measureDeposits(_ fixture: Fixture, clients: [TestClient], count: Int, concurrency: Int) async throws -> LatencySummary {
-        let pool = ConnectionPool(clients)
+    static func measureDeposits(_ fixture: Fixture, connections: [LoopbackHTTPConnection], count: Int, concurrency: Int) async throws -> LatencySummary {
+        let pool = ConnectionPool(connections)
         let tag = UUID().uuidString.prefix(8)
         return try await LatencySummary.measure(count: count, concurrency: concurrency) { index in
-            guard let client = pool.take() else { throw CLIError(description: "error: no free connection") }
-            defer { pool.give(client) }
+            guard let connection = pool.take() else { throw CLIError(description: "error: no free connection") }
+            defer { pool.give(connection) }
             let card = fixture.cards[index % fixture.cards.count]
-            let response = try await client.execute(TestClient.Request(
-                "/v1/cards/\(card)/deposits", method: .post, authority: "127.0.0.1",
-                headers: [.authorization: "Bearer \(fixture.clerk)", .contentType: "application/json",
-                          HTTPField.Name("Idempotency-Key")!: "bench-\(tag)-\(index)"],
-                body: ByteBuffer(string: #"{"amount_fen":\#(1 + index % 500),"account":"transitWallet"}"#)))
-            guard response.status == .created else {
-                throw CLIError(description: "error: deposit answered \(response.status.code): \(String(buffer: response.body ?? ByteBuffer()))")
+            let response = try await connection.send(
+                .POST, "/v1/cards/\(card)/deposits",
+                headers: [("Authorization", "Bearer \(fixture.clerk)"), ("Content-Type", "application/json"),
+                          ("Idempotency-Key", "bench-\(tag)-\(index)")],
+                body: ByteBuffer(string: #"{"amount_fen":\#(1 + index % 500),"account":"transitWallet"}"#))
+            guard response.status == 201 else {
+                throw CLIError(description: "error: deposit answered \(response.status): \(String(buffer: response.body))")
             }
         }
     }
 
     /// One keep-alive connection per concurrent caller.
     final class ConnectionPool: Sendable {
-        private let idle: Mutex<[TestClient]>
-        init(_ clients: [TestClient]) { idle = Mutex(clients) }
-        func take() -> TestClient? { idle.withLock { $0.popLast() } }
-        func give(_ client: TestClient) { idle.withLock { $0.append(client) } }
+        private let idle: Mutex<[LoopbackHTTPConnection]>
+        init(_ connections: [LoopbackHTTPConnection]) { idle = Mutex(connections) }
+        func take() -> LoopbackHTTPConnection? { idle.withLock { $0.popLast() } }
+        func give(_ connection: LoopbackHTTPConnection) { idle.withLock { $0.append(connection) } }
     }
 
     /// A bank clerk's session and a few active cards, made through the API like a branch would.
@@ -369,28 +367,26 @@ enum HTTPBench {
         let cards: [String]
 
         static func make(store: Store, port: Int) async throws -> Fixture {
-            let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(), eventLoopGroupProvider: .createNew)
-            client.connect()
+            let connection = try await LoopbackHTTPConnection(port: port)
             do {
-                let fixture = try await make(store: store, client: client)
-                try? await client.shutdown()
+                let fixture = try await make(store: store, connection: connection)
+                await connection.close()
                 return fixture
             } catch {
-                try? await client.shutdown()
+                await connection.close()
                 throw error
             }
         }
 
-        static func make(store: Store, client: TestClient) async throws -> Fixture {
-            func call(_ method: HTTPRequest.Method, _ path: String, token: String?, _ body: [String: Any]) async throws -> [String: Any] {
-                var headers: HTTPFields = [.contentType: "application/json"]
-                if let token { headers[.authorization] = "Bearer \(token)" }
-                let response = try await client.execute(TestClient.Request(
-                    path, method: method, authority: "127.0.0.1", headers: headers,
-                    body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body))))
-                guard (200..<300).contains(response.status.code),
-                      let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body ?? ByteBuffer())) as? [String: Any] else {
-                    throw CLIError(description: "error: bench fixture \(path) answered \(response.status.code): \(String(buffer: response.body ?? ByteBuffer()))")
+        static func make(store: Store, connection: LoopbackHTTPConnection) async throws -> Fixture {
+            func call(_ method: HTTPMethod, _ path: String, token: String?, _ body: [String: Any]) async throws -> [String: Any] {
+                var headers = [("Content-Type", "application/json")]
+                if let token { headers.append(("Authorization", "Bearer \(token)")) }
+                let response = try await connection.send(method, path, headers: headers,
+                                                         body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+                guard (200..<300).contains(response.status),
+                      let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any] else {
+                    throw CLIError(description: "error: bench fixture \(path) answered \(response.status): \(String(buffer: response.body))")
                 }
                 return json
             }
@@ -398,12 +394,12 @@ enum HTTPBench {
             func staff(_ username: String, _ role: StaffRole, employer: String? = nil, branch: String? = nil) async throws -> String {
                 _ = try await Provisioning.addStaff(.init(username: username, password: password, role: role, employerID: employer, branchID: branch),
                                                    store: store, actor: "bench", bcryptCost: 4, nowMs: LedgerBench.nowMs)
-                return try await call(.post, "/v1/staff/sessions", token: nil, ["username": username, "password": password])["token"] as? String ?? ""
+                return try await call(.POST, "/v1/staff/sessions", token: nil, ["username": username, "password": password])["token"] as? String ?? ""
             }
             let admin = try await staff("bench.admin", .admin)
-            let branch = try await call(.post, "/v1/branches", token: admin,
+            let branch = try await call(.POST, "/v1/branches", token: admin,
                                         ["name": ["en": "Bench Branch", "zh": "测试支行"], "city_code": "330200"])["id"] as? String ?? ""
-            let employerID = try await call(.post, "/v1/employers", token: admin,
+            let employerID = try await call(.POST, "/v1/employers", token: admin,
                                             ["name": ["en": "Bench Employer", "zh": "测试雇主"], "uscc": "91350100M000100Y43",
                                              "city_code": "330200"])["id"] as? String ?? ""
             let employer = try await staff("bench.employer", .employer, employer: employerID)
@@ -419,17 +415,17 @@ enum HTTPBench {
             for index in 0..<8 {
                 let passport = String(format: "BN%07d", index)
                 let documents = ["passport", "photo", "employment_contract"]
-                let application = try await call(.post, "/v1/permit-applications", token: employer, [
+                let application = try await call(.POST, "/v1/permit-applications", token: employer, [
                     "person": ["passport_number": passport, "nationality": "DEU", "surname": "BENCH", "given_names": "Card \(["Ann", "Ben", "Cai", "Dan", "Eva", "Fei", "Gus", "Hua"][index])",
                                "date_of_birth": "1990-04-12", "sex": "F"],
                     "position": "Engineer", "category": "B", "contract_start": today, "contract_end": until, "documents": documents])
-                let issued = try await call(.post, "/v1/permit-applications/\(application["id"] as? String ?? "")/originals-verification",
+                let issued = try await call(.POST, "/v1/permit-applications/\(application["id"] as? String ?? "")/originals-verification",
                                             token: officer, ["checked_documents": documents, "decision": "issue"])
                 let permit = issued["permit"] as? [String: Any] ?? [:]
-                let card = try await call(.post, "/v1/cards", token: clerk, [
+                let card = try await call(.POST, "/v1/cards", token: clerk, [
                     "permit_number": permit["number"] as? String ?? "", "decision_letter_number": permit["decision_letter_number"] as? String ?? "",
                     "passport_number": passport])["card_number"] as? String ?? ""
-                _ = try await call(.post, "/v1/cards/\(card)/activation", token: clerk, ["pin": "582931"])
+                _ = try await call(.POST, "/v1/cards/\(card)/activation", token: clerk, ["pin": "582931"])
                 cards.append(card)
             }
             return Fixture(clerk: clerk, cards: cards)

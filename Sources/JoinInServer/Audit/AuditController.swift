@@ -1,21 +1,9 @@
 import Foundation
+import JoinInAPI
 import HTTPTypes
 import Hummingbird
 import JoinInCore
 import JoinInStore
-
-struct AuditDTO: Encodable {
-    let lane: Int64
-    let sequence: Int64
-    let at: String
-    let actor: String
-    let action: String
-    let objectType: String
-    let objectId: String
-    let outcome: String
-    let detail: String
-    let hash: String
-}
 
 /// The hash-chained audit trail, newest first, for administrators.
 struct AuditController: Sendable {
@@ -35,10 +23,10 @@ struct AuditController: Sendable {
             let rows = try await store.read { tx in try await tx.auditRecords(before: start, limit: list.limit + 1) }
             let (page, next) = list.page(rows) { AuditCursor(atMs: $0.atMs, lane: $0.lane, sequence: $0.sequence).encoded }
             let items = page.map {
-                AuditDTO(lane: $0.lane, sequence: $0.sequence, at: Timestamps.rfc3339(ms: $0.atMs), actor: $0.actor, action: $0.action,
-                         objectType: $0.objectType, objectId: $0.objectId, outcome: $0.outcome, detail: $0.detail, hash: $0.hash)
+                Schemas.AuditRecord(lane: $0.lane, sequence: $0.sequence, at: API.instant(ms: $0.atMs), actor: $0.actor, action: $0.action,
+                                    objectType: $0.objectType, objectId: $0.objectId, outcome: $0.outcome, detail: $0.detail, hash: $0.hash)
             }
-            return try JSON.response(Page(items: items, nextCursor: next))
+            return try JSON.response(Schemas.AuditRecordPage(items: items, nextCursor: next))
         }
     }
 }

@@ -1,53 +1,9 @@
 import Foundation
+import JoinInAPI
 import HTTPTypes
 import Hummingbird
 import JoinInCore
 import JoinInStore
-
-struct NewCardBody: Decodable {
-    let permitNumber: String
-    let decisionLetterNumber: String
-    let passportNumber: String
-}
-
-struct ActivationBody: Decodable {
-    let pin: String
-}
-
-struct FinancialFunctionsBody: Decodable {
-    struct Tax: Decodable {
-        let number: String
-        let issuedOn: CivilDate
-    }
-
-    struct Residence: Decodable {
-        let kind: String
-        let number: String
-        let validUntil: CivilDate
-    }
-
-    let taxCertificate: Tax?
-    let residenceProof: Residence?
-}
-
-struct CardDTO: Encodable {
-    let cardNumber: String
-    let status: String
-    let holderName: String
-    let permitNumber: String
-    let branchId: String
-    let financialFunctions: Bool
-    let pinSet: Bool
-    let replacesCardNumber: String?
-    let replacedByCardNumber: String?
-    let issuedAt: String
-    let statusChangedAt: String
-}
-
-struct ReplacementDTO: Encodable {
-    let replacedCardNumber: String
-    let card: CardDTO
-}
 
 /// Card issuance and the card's life at the bank counter: activation with a PIN, loss, cancellation,
 /// replacement, financial functions.
@@ -91,7 +47,7 @@ struct CardController: Sendable {
         guard let branchID = clerk.branchID else {
             throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
         }
-        let (body, bytes) = try await JSON.decode(NewCardBody.self, from: request, limit: config.bodyBytesMax)
+        let (body, bytes) = try await JSON.decode(Schemas.NewCardRequest.self, from: request, limit: config.bodyBytesMax)
         let permitNumber = try PermitNumber(validating: body.permitNumber)
         let passport = try PassportNumber(validating: body.passportNumber)
         let letter = body.decisionLetterNumber.trimmingWhitespace().uppercased()
@@ -136,7 +92,7 @@ struct CardController: Sendable {
 
     func activateCard(_ request: Request, _ context: AppContext, number: String) async throws -> Response {
         let clerk = try context.staff()
-        let (body, _) = try await JSON.decode(ActivationBody.self, from: request, limit: 16 * 1024)
+        let (body, _) = try await JSON.decode(Schemas.ActivationRequest.self, from: request, limit: 16 * 1024)
         let card = try await store.read { tx in try await tx.existingCard(number) }
         guard let person = try await store.read({ tx in try await tx.person(id: card.personId) }) else {
             throw StoreError.corrupt("card \(number) lost its holder")
@@ -208,15 +164,19 @@ struct CardController: Sendable {
             try await tx.appendAudit(actor: clerk.auditName, action: "card.replace", objectType: "card", objectID: old.cardNumber,
                                      detail: "replacement=\(replacement.value)", atMs: now)
             let card = try await CardViews.card(tx, try await tx.existingCard(replacement.value))
-            return try .json(ReplacementDTO(replacedCardNumber: old.cardNumber, card: card))
+            return try .json(Schemas.Replacement(replacedCardNumber: old.cardNumber, card: card))
         }
     }
 
     func enableFinancialFunctions(_ request: Request, _ context: AppContext, number: String) async throws -> Response {
         let clerk = try context.staff()
-        let (body, _) = try await JSON.decode(FinancialFunctionsBody.self, from: request, limit: config.bodyBytesMax)
-        let tax = try body.taxCertificate.map { try TaxCertificate(number: $0.number, issuedOn: $0.issuedOn) }
-        let residence = try body.residenceProof.map { try ResidenceProof(kind: $0.kind, number: $0.number, validUntil: $0.validUntil) }
+        let (body, _) = try await JSON.decode(Schemas.FinancialFunctionsRequest.self, from: request, limit: config.bodyBytesMax)
+        let tax = try body.taxCertificate.map {
+            try TaxCertificate(number: $0.number, issuedOn: try API.date($0.issuedOn, field: "tax_certificate.issued_on"))
+        }
+        let residence = try body.residenceProof.map {
+            try ResidenceProof(kind: $0.kind.rawValue, number: $0.number, validUntil: try API.date($0.validUntil, field: "residence_proof.valid_until"))
+        }
         let today = clock.today
         let documents = try CardRules.checkFinancialDocuments(tax: tax, residence: residence, today: today)
         let now = clock.nowMs()
@@ -263,11 +223,12 @@ extension CardRecord {
 
 /// The card as the API shows it to bank staff.
 enum CardViews {
-    static func card(_ tx: StoreTx, _ card: CardRecord) async throws -> CardDTO {
+    static func card(_ tx: StoreTx, _ card: CardRecord) async throws -> Schemas.Card {
         guard let person = try await tx.person(id: card.personId) else { throw StoreError.corrupt("card \(card.cardNumber) lost its holder") }
-        return CardDTO(cardNumber: card.cardNumber, status: card.status, holderName: person.fullName, permitNumber: person.permitNumber,
-                       branchId: card.branchId, financialFunctions: card.financialEnabledAtMs != nil, pinSet: card.pinHash != nil,
-                       replacesCardNumber: card.replacesCardNumber, replacedByCardNumber: card.replacedByCardNumber,
-                       issuedAt: Timestamps.rfc3339(ms: card.issuedAtMs), statusChangedAt: Timestamps.rfc3339(ms: card.statusChangedAtMs))
+        return Schemas.Card(cardNumber: card.cardNumber, status: try API.value(card.status), holderName: person.fullName,
+                            permitNumber: person.permitNumber, branchId: card.branchId, financialFunctions: card.financialEnabledAtMs != nil,
+                            pinSet: card.pinHash != nil, replacesCardNumber: card.replacesCardNumber,
+                            replacedByCardNumber: card.replacedByCardNumber, issuedAt: API.instant(ms: card.issuedAtMs),
+                            statusChangedAt: API.instant(ms: card.statusChangedAtMs))
     }
 }

@@ -1,67 +1,11 @@
 import Crypto
 import Foundation
+import JoinInAPI
 import HTTPTypes
 import Hummingbird
 import JoinInCore
 import JoinInStore
 import NIOCore
-
-struct VerificationRequestBody: Decodable {
-    let credential: String
-}
-
-struct VerificationDTO: Encodable {
-    let verdict: String
-    let reason: String
-    let claims: CredentialClaimsDTO?
-}
-
-struct CredentialClaimsDTO: Encodable {
-    let permitNumber: String
-    let surname: String
-    let givenNames: String
-    let chineseName: String?
-    let nationality: String
-    let category: String
-    let employer: LocalizedName
-    let validFrom: String
-    let validUntil: String
-    let card: String?
-    let issuedAt: String
-    let expiresAt: String
-
-    init(_ claims: PermitClaims) {
-        permitNumber = claims.permitNumber
-        surname = claims.surname
-        givenNames = claims.givenNames
-        chineseName = claims.chineseName
-        nationality = claims.nationality
-        category = claims.category
-        employer = claims.employer
-        validFrom = claims.validFrom.description
-        validUntil = claims.validUntil.description
-        card = claims.maskedCardNumber
-        issuedAt = Timestamps.rfc3339(ms: claims.issuedAt * 1000)
-        expiresAt = Timestamps.rfc3339(ms: claims.expiresAt * 1000)
-    }
-}
-
-struct IdentityCheckBody: Decodable {
-    let code: String
-}
-
-struct IdentityDTO: Encodable {
-    let surname: String
-    let givenNames: String
-    let chineseName: String?
-    let nationality: String
-    let permitNumber: String
-    let permitStatus: String
-    let permitValidUntil: String
-    let cardStatus: String
-    let card: String
-}
-
 
 /// The permit as an offline-verifiable credential (issue, publish keys and status lists, verify)
 /// and the dynamic QR (issue, redeem as an identity check).
@@ -101,10 +45,10 @@ struct CredentialController: Sendable {
                             body: .init(byteBuffer: ByteBuffer(string: token)))
         }
         r.on(.post, "/v1/credential-verifications", .anyone) { request, _ in
-            let (body, _) = try await JSON.decode(VerificationRequestBody.self, from: request, limit: 32 * 1024)
+            let (body, _) = try await JSON.decode(Schemas.CredentialVerificationRequest.self, from: request, limit: 32 * 1024)
             let result = try await verifyOnline(body.credential)
-            return try JSON.response(VerificationDTO(verdict: result.verdict.rawValue, reason: result.reason,
-                                                     claims: result.claims.map(CredentialClaimsDTO.init)))
+            return try JSON.response(Schemas.CredentialVerification(verdict: try API.value(result.verdict.rawValue), reason: result.reason,
+                                                                    claims: try result.claims.map(Self.claims)))
         }
         r.on(.get, "/v1/ecard/permit-credential", .cardholder) { _, context in try await issueCredential(context) }
         r.on(.post, "/v1/ecard/dynamic-codes", .cardholder) { _, context in try await issueDynamicCode(context) }
@@ -134,7 +78,7 @@ struct CredentialController: Sendable {
         let now = clock.nowMs()
         let today = clock.today
         let signing = keys.signing
-        let dto = try await store.write { tx -> CredentialDTO in
+        let dto = try await store.write { tx -> Schemas.PermitCredential in
             let (permit, card) = try await tx.holderPermitAndCard(holder)
             let status = permit.status(today: today)
             guard status == .valid, let validUntil = CivilDate(permit.validUntil), let validFrom = CivilDate(permit.validFrom) else {
@@ -159,7 +103,7 @@ struct CredentialController: Sendable {
                 maskedCardNumber: try shownCard.map { try CardNumber(validating: $0.cardNumber).masked },
                 statusIndex: Int(entry.idx), statusURI: statusListURI(entry.listId))
             let credential = try PermitCredential.issue(claims, kid: signing.kid, key: signing.privateKey)
-            return CredentialDTO(credential: credential, expiresAt: Timestamps.rfc3339(ms: expiresAt * 1000))
+            return Schemas.PermitCredential(credential: credential, expiresAt: API.instant(ms: expiresAt * 1000))
         }
         return try JSON.response(dto, headers: [.cacheControl: "no-store"])
     }
@@ -178,18 +122,18 @@ struct CredentialController: Sendable {
             ("iat", .number(issuedAt)), ("exp", .number(expiresAt)),
         ])
         let code = try JWS.sign(payload: payload.serialized(), kid: keys.signing.kid, typ: DynamicCodes.typ, key: keys.signing.privateKey)
-        return try JSON.response(DynamicCodeDTO(code: code, expiresAt: Timestamps.rfc3339(ms: expiresAt * 1000)),
+        return try JSON.response(Schemas.DynamicCode(code: code, expiresAt: API.instant(ms: expiresAt * 1000)),
                                  status: .created, headers: [.cacheControl: "no-store"])
     }
 
     /// Redeems a dynamic code once: a terminal or a staff member learns who is in front of them.
     func checkIdentity(_ request: Request, _ context: AppContext) async throws -> Response {
         let principal = try context.admitted()
-        let (body, _) = try await JSON.decode(IdentityCheckBody.self, from: request, limit: 16 * 1024)
+        let (body, _) = try await JSON.decode(Schemas.IdentityCheckRequest.self, from: request, limit: 16 * 1024)
         let code = try dynamicCodes.read(body.code)
         let nowMs = clock.nowMs()
         let today = clock.today
-        let dto = try await store.write { tx -> IdentityDTO in
+        let dto = try await store.write { tx -> Schemas.IdentityCheckResult in
             try await dynamicCodes.redeem(tx, code, by: principal.auditName, nowMs: nowMs)
             guard let holder = try await tx.cardholder(id: code.holderID), let person = try await tx.person(id: holder.personId),
                   let permit = try await tx.latestPermit(number: holder.permitNumber) else {
@@ -200,11 +144,20 @@ struct CredentialController: Sendable {
             }
             try await tx.appendAudit(actor: principal.auditName, action: "identity.check", objectType: "cardholder", objectID: holder.id,
                                      atMs: nowMs)
-            return IdentityDTO(surname: person.surname, givenNames: person.givenNames, chineseName: person.chineseName,
-                               nationality: person.nationality, permitNumber: permit.permitNumber,
-                               permitStatus: permit.status(today: today).rawValue, permitValidUntil: permit.validUntil,
-                               cardStatus: card.status, card: try CardNumber(validating: card.cardNumber).masked)
+            return Schemas.IdentityCheckResult(
+                surname: person.surname, givenNames: person.givenNames, chineseName: person.chineseName, nationality: person.nationality,
+                permitNumber: permit.permitNumber, permitStatus: try API.value(permit.status(today: today).rawValue),
+                permitValidUntil: permit.validUntil, cardStatus: try API.value(card.status),
+                card: try CardNumber(validating: card.cardNumber).masked)
         }
         return try JSON.response(dto)
+    }
+
+    static func claims(_ claims: PermitClaims) throws -> Schemas.CredentialClaims {
+        Schemas.CredentialClaims(
+            permitNumber: claims.permitNumber, surname: claims.surname, givenNames: claims.givenNames, chineseName: claims.chineseName,
+            nationality: claims.nationality, category: try API.value(claims.category), employer: API.name(claims.employer),
+            validFrom: claims.validFrom.description, validUntil: claims.validUntil.description, card: claims.maskedCardNumber,
+            issuedAt: API.instant(ms: claims.issuedAt * 1000), expiresAt: API.instant(ms: claims.expiresAt * 1000))
     }
 }

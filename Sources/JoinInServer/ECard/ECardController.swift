@@ -1,53 +1,9 @@
 import Foundation
+import JoinInAPI
 import HTTPTypes
 import Hummingbird
 import JoinInCore
 import JoinInStore
-
-struct RegistrationBody: Decodable {
-    let permitNumber: String
-    let name: String
-    let activationCode: String
-    let password: String
-}
-
-struct ECardSignInBody: Decodable {
-    let permitNumber: String
-    let password: String
-}
-
-struct RegisteredDTO: Encodable {
-    let id: String
-    let permitNumber: String
-}
-
-struct ECardSessionDTO: Encodable {
-    let token: String
-    let expiresAt: String
-}
-
-struct ECardCardDTO: Encodable {
-    let maskedNumber: String
-    let status: String
-    let financialFunctions: Bool
-}
-
-struct ECardMeDTO: Encodable {
-    let person: HolderDTO
-    let permit: PermitDTO
-    let card: ECardCardDTO?
-    let benefits: [String]
-}
-
-struct CredentialDTO: Encodable {
-    let credential: String
-    let expiresAt: String
-}
-
-struct DynamicCodeDTO: Encodable {
-    let code: String
-    let expiresAt: String
-}
 
 /// The cardholder's e-card account: registration with permit number, name and activation code,
 /// sign-in, the holder's own view of permit and card, password change, loss report.
@@ -62,7 +18,7 @@ struct ECardController: Sendable {
     func register(_ r: inout RouteRegistrar) {
         r.on(.post, "/v1/ecard/registrations", .anyone) { request, _ in try await registerCardholder(request) }
         r.on(.post, "/v1/ecard/sessions", .anyone) { request, context in
-            let (body, _) = try await JSON.decode(ECardSignInBody.self, from: request, limit: 16 * 1024)
+            let (body, _) = try await JSON.decode(Schemas.ECardSignInRequest.self, from: request, limit: 16 * 1024)
             guard let number = try? PermitNumber(validating: body.permitNumber), (1...PasswordPolicy.lengthMax).contains(body.password.scalarCount) else {
                 throw DomainError.malformed("auth.credentials_malformed", "permit_number must be a work permit number and password 1-128 characters")
             }
@@ -73,7 +29,7 @@ struct ECardController: Sendable {
                     guard let holder = try await tx.cardholder(permitNumber: number.value) else { return nil }
                     return (holder.id, holder.passwordHash)
                 }
-            return try JSON.response(ECardSessionDTO(token: session.token, expiresAt: Timestamps.rfc3339(ms: session.expiresAtMs)),
+            return try JSON.response(Schemas.ECardSession(token: session.token, expiresAt: API.instant(ms: session.expiresAtMs)),
                                      status: .created, headers: [.cacheControl: "no-store"])
         }
         r.on(.delete, "/v1/ecard/sessions/current", .cardholder) { _, context in
@@ -89,15 +45,13 @@ struct ECardController: Sendable {
         r.on(.get, "/v1/ecard/me", .cardholder) { _, context in
             let holder = try context.cardholder()
             let today = clock.today
-            let dto = try await store.read { tx -> ECardMeDTO in
+            let dto = try await store.read { tx -> Schemas.ECardMe in
                 let (permit, card) = try await tx.holderPermitAndCard(holder)
                 let permitView = try await PermitViews.permit(tx, permit, today: today)
                 let cardStatus = card.flatMap(\.cardStatus)
                 let benefits = ECardRules.benefits(permitStatus: permit.status(today: today), cardStatus: cardStatus)
-                return ECardMeDTO(person: permitView.holder, permit: permitView,
-                                  card: try card.map { ECardCardDTO(maskedNumber: try CardNumber(validating: $0.cardNumber).masked, status: $0.status,
-                                                                    financialFunctions: $0.financialEnabledAtMs != nil) },
-                                  benefits: benefits.map(\.rawValue))
+                return Schemas.ECardMe(person: permitView.holder, permit: permitView, card: try card.map(Self.card),
+                                       benefits: try benefits.map { try API.value($0.rawValue) })
             }
             return try JSON.response(dto, headers: [.cacheControl: "no-store"])
         }
@@ -125,15 +79,15 @@ struct ECardController: Sendable {
                 try await tx.setDebitsBlocked(ownerType: "person", ownerID: card.personId, blocked: true)
                 try await tx.appendAudit(actor: holder.auditName, action: "card.report_loss", objectType: "card", objectID: card.cardNumber,
                                          detail: "\(from.rawValue)->\(next.rawValue) by holder", atMs: now)
-                return ECardCardDTO(maskedNumber: try CardNumber(validating: card.cardNumber).masked, status: next.rawValue,
-                                    financialFunctions: card.financialEnabledAtMs != nil)
+                return Schemas.ECardCard(maskedNumber: try CardNumber(validating: card.cardNumber).masked, status: try API.value(next.rawValue),
+                                         financialFunctions: card.financialEnabledAtMs != nil)
             }
             return try JSON.response(dto)
         }
     }
 
     func registerCardholder(_ request: Request) async throws -> Response {
-        let (body, _) = try await JSON.decode(RegistrationBody.self, from: request, limit: 16 * 1024)
+        let (body, _) = try await JSON.decode(Schemas.ECardRegistrationRequest.self, from: request, limit: 16 * 1024)
         let number = try PermitNumber(validating: body.permitNumber)
         guard (1...200).contains(body.name.scalarCount), (1...64).contains(body.activationCode.scalarCount) else {
             throw DomainError.malformed("registration.malformed", "name must be 1-200 and activation_code 1-64 characters")
@@ -188,12 +142,12 @@ struct ECardController: Sendable {
             return .registered
         }
         if case .failed(let error) = outcome { throw error }
-        return try JSON.response(RegisteredDTO(id: id, permitNumber: number.value), status: .created)
+        return try JSON.response(Schemas.ECardRegistered(id: id, permitNumber: number.value), status: .created)
     }
 
     func changeCardholderPassword(_ request: Request, _ context: AppContext) async throws -> Response {
         let holder = try context.cardholder()
-        let (body, _) = try await JSON.decode(PasswordChangeBody.self, from: request, limit: 16 * 1024)
+        let (body, _) = try await JSON.decode(Schemas.PasswordChangeRequest.self, from: request, limit: 16 * 1024)
         guard let record = try await store.read({ tx in try await tx.cardholder(id: holder.id) }) else {
             throw DomainError.unauthenticated("auth.invalid", "the account no longer exists")
         }
@@ -206,7 +160,13 @@ struct ECardController: Sendable {
             try await tx.appendAudit(actor: holder.auditName, action: "cardholder.password_change", objectType: "cardholder",
                                      objectID: holder.id, atMs: now)
         }
-        return try JSON.response(["status": "changed"])
+        return try JSON.response(Schemas.PasswordChanged(status: .changed))
+    }
+
+    /// The holder's card, its number masked.
+    static func card(_ card: CardRecord) throws -> Schemas.ECardCard {
+        Schemas.ECardCard(maskedNumber: try CardNumber(validating: card.cardNumber).masked, status: try API.value(card.status),
+                          financialFunctions: card.financialEnabledAtMs != nil)
     }
 }
 

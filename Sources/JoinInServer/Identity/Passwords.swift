@@ -70,7 +70,7 @@ struct Passwords: Sendable {
     /// Checks the current password and the new one's policy; returns the new hash to store. The
     /// current password is a secret like any other: its wrong guesses are counted per account
     /// (back-off after 5), reserved before bcrypt runs, so a stolen session cannot brute-force it.
-    func newPasswordHash(_ body: PasswordChangeBody, storedHash: String, account: String, identifiers: [String]) async throws -> String {
+    func newPasswordHash(_ body: Schemas.PasswordChangeRequest, storedHash: String, account: String, identifiers: [String]) async throws -> String {
         guard body.currentPassword.scalarCount <= PasswordPolicy.lengthMax else {
             throw DomainError.rule("auth.current_password_wrong", "current_password is wrong")
         }

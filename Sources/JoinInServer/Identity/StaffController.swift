@@ -1,54 +1,9 @@
 import Foundation
+import JoinInAPI
 import HTTPTypes
 import Hummingbird
 import JoinInCore
 import JoinInStore
-
-struct SignInBody: Decodable {
-    let username: String
-    let password: String
-}
-
-struct SessionDTO: Encodable {
-    let token: String
-    let expiresAt: String
-    let mustChangePassword: Bool
-}
-
-struct PasswordChangeBody: Decodable {
-    let currentPassword: String
-    let newPassword: String
-}
-
-struct NewStaffBody: Decodable {
-    let username: String
-    let password: String
-    let role: StaffRole
-    let employerId: String?
-    let branchId: String?
-    let department: String?
-}
-
-struct StaffDTO: Encodable {
-    let id: String
-    let username: String
-    let role: String
-    let employerId: String?
-    let branchId: String?
-    let department: String?
-    let mustChangePassword: Bool
-}
-
-struct NewTerminalBody: Decodable {
-    let kind: TerminalKind
-    let name: String
-    let bindingId: String?
-}
-
-struct TerminalCreatedDTO: Encodable {
-    let id: String
-    let apiKey: String
-}
 
 /// Staff sign-in and sessions, staff accounts and terminals (administrators).
 struct StaffController: Sendable {
@@ -70,28 +25,29 @@ struct StaffController: Sendable {
         }
         r.on(.get, "/v1/staff/me", .anyStaffEvenBeforePasswordChange) { _, context in
             let staff = try context.staff()
-            return try JSON.response(StaffDTO(id: staff.id, username: staff.username, role: staff.role.rawValue,
-                                              employerId: staff.employerID, branchId: staff.branchID,
-                                              department: staff.department, mustChangePassword: staff.mustChangePassword))
+            return try JSON.response(Schemas.Staff(id: staff.id, username: staff.username, role: try API.value(staff.role.rawValue),
+                                                   employerId: staff.employerID, branchId: staff.branchID,
+                                                   department: try staff.department.map { try API.value($0) },
+                                                   mustChangePassword: staff.mustChangePassword))
         }
         r.on(.post, "/v1/staff/me/password", .anyStaffEvenBeforePasswordChange) { request, context in
             try await changePassword(request, context)
         }
         r.on(.post, "/v1/staff", .staff(.admin)) { request, context in
             let admin = try context.staff()
-            let (body, _) = try await JSON.decode(NewStaffBody.self, from: request, limit: config.bodyBytesMax)
+            let (body, _) = try await JSON.decode(Schemas.NewStaffRequest.self, from: request, limit: config.bodyBytesMax)
             let id = try await Provisioning.addStaff(
-                .init(username: body.username, password: body.password, role: body.role, employerID: body.employerId,
-                      branchID: body.branchId, department: body.department),
+                .init(username: body.username, password: body.password, role: try API.domain(body.role), employerID: body.employerId,
+                      branchID: body.branchId, department: body.department?.rawValue),
                 store: store, actor: admin.auditName, bcryptCost: config.bcryptCost, nowMs: clock.nowMs())
-            return try JSON.response(IDDTO(id: id), status: .created)
+            return try JSON.response(Schemas.Id(id: id), status: .created)
         }
         r.on(.post, "/v1/terminals", .staff(.admin)) { request, context in
             let admin = try context.staff()
-            let (body, _) = try await JSON.decode(NewTerminalBody.self, from: request, limit: config.bodyBytesMax)
-            let created = try await Provisioning.addTerminal(kind: body.kind, name: body.name, bindingID: body.bindingId,
+            let (body, _) = try await JSON.decode(Schemas.NewTerminalRequest.self, from: request, limit: config.bodyBytesMax)
+            let created = try await Provisioning.addTerminal(kind: try API.domain(body.kind), name: body.name, bindingID: body.bindingId,
                                                             store: store, actor: admin.auditName, nowMs: clock.nowMs())
-            return try JSON.response(TerminalCreatedDTO(id: created.id, apiKey: created.apiKey), status: .created,
+            return try JSON.response(Schemas.TerminalCreated(id: created.id, apiKey: created.apiKey), status: .created,
                                      headers: [.cacheControl: "no-store"])
         }
         r.on(.post, "/v1/terminals/{id}/revocation", Access.staff(.admin)
@@ -109,12 +65,12 @@ struct StaffController: Sendable {
                 try await tx.revokeTerminal(id: id, atMs: now)
                 try await tx.appendAudit(actor: admin.auditName, action: "terminal.revoke", objectType: "terminal", objectID: id, atMs: now)
             }
-            return try JSON.response(["id": id, "status": "revoked"])
+            return try JSON.response(Schemas.TerminalRevoked(id: id, status: .revoked))
         }
     }
 
     func signIn(_ request: Request, _ context: AppContext) async throws -> Response {
-        let (body, _) = try await JSON.decode(SignInBody.self, from: request, limit: 16 * 1024)
+        let (body, _) = try await JSON.decode(Schemas.SignInRequest.self, from: request, limit: 16 * 1024)
         let username = body.username.trimmingWhitespace().lowercased()
         guard (1...64).contains(username.scalarCount), (1...PasswordPolicy.lengthMax).contains(body.password.scalarCount) else {
             throw DomainError.malformed("auth.credentials_malformed", "username and password must be 1-64 and 1-128 characters")
@@ -127,14 +83,14 @@ struct StaffController: Sendable {
                 return (staff.id, staff.passwordHash)
             }
         let mustChange = try await store.read { tx in try await tx.staff(id: session.principalID)?.needsPasswordChange } ?? false
-        return try JSON.response(SessionDTO(token: session.token, expiresAt: Timestamps.rfc3339(ms: session.expiresAtMs),
-                                            mustChangePassword: mustChange),
+        return try JSON.response(Schemas.Session(token: session.token, expiresAt: API.instant(ms: session.expiresAtMs),
+                                                 mustChangePassword: mustChange),
                                  status: .created, headers: [.cacheControl: "no-store"])
     }
 
     func changePassword(_ request: Request, _ context: AppContext) async throws -> Response {
         let staff = try context.staff()
-        let (body, _) = try await JSON.decode(PasswordChangeBody.self, from: request, limit: 16 * 1024)
+        let (body, _) = try await JSON.decode(Schemas.PasswordChangeRequest.self, from: request, limit: 16 * 1024)
         guard let record = try await store.read({ tx in try await tx.staff(id: staff.id) }) else {
             throw DomainError.unauthenticated("auth.invalid", "the account no longer exists")
         }
@@ -147,6 +103,6 @@ struct StaffController: Sendable {
             try await tx.revokeSessions(principalKind: "staff", principalID: staff.id, exceptTokenHash: staff.tokenHash, atMs: now)
             try await tx.appendAudit(actor: staff.auditName, action: "staff.password_change", objectType: "staff", objectID: staff.id, atMs: now)
         }
-        return try JSON.response(["status": "changed"])
+        return try JSON.response(Schemas.PasswordChanged(status: .changed))
     }
 }

@@ -1,61 +1,9 @@
 import Foundation
+import JoinInAPI
 import HTTPTypes
 import Hummingbird
 import JoinInCore
 import JoinInStore
-
-struct DepositBody: Decodable {
-    let amountFen: Int64
-    let account: AccountKind
-}
-
-struct WithdrawalBody: Decodable {
-    let amountFen: Int64
-    let pin: String
-}
-
-struct TopUpBody: Decodable {
-    let amountFen: Int64
-}
-
-struct CardTransferBody: Decodable {
-    let toCardNumber: String
-    let amountFen: Int64
-    let memo: String?
-}
-
-struct AccountDTO: Encodable {
-    let kind: String
-    let balance: MoneyDTO
-    let available: MoneyDTO
-    let debitsBlocked: Bool
-}
-
-struct MoneyOperationDTO: Encodable {
-    let operationId: String
-    let kind: String
-    let amount: MoneyDTO
-    let account: AccountDTO
-    let transferIds: [String]
-}
-
-struct SystemAccountDTO: Encodable {
-    let id: String
-    let kind: String
-    let ownerType: String
-    let ownerId: String
-    let balance: MoneyDTO
-}
-
-struct StatementLineDTO: Encodable {
-    let transferId: String
-    let at: String
-    let kind: String
-    let description: LocalizedName
-    /// Positive when money came in, negative when it went out.
-    let amount: MoneyDTO
-    let reversesTransferId: String?
-}
 
 /// Money-moving operations of the card's financial functions (issue 4, first part): deposits,
 /// transit-wallet top-ups, card-to-card transfers, balances and statements.
@@ -80,7 +28,7 @@ struct MoneyController: Sendable {
             let accounts = try await store.read { tx in
                 try await tx.accounts(ownerType: "person", ownerID: try await tx.existingCard(number).personId)
             }
-            return try JSON.response(Page(items: accounts.map(MoneyPostings.accountDTO), nextCursor: nil))
+            return try JSON.response(Schemas.AccountPage(items: try accounts.map(MoneyPostings.account), nextCursor: nil))
         }
         r.on(.get, "/v1/cards/{card_number}/accounts/{kind}/transfers", CardController.anyCardOfTheBank) { request, context in
             let number = try context.parameters.require("card_number")
@@ -90,7 +38,7 @@ struct MoneyController: Sendable {
         r.on(.get, "/v1/ecard/accounts", .cardholder) { _, context in
             let holder = try context.cardholder()
             let accounts = try await store.read { tx in try await tx.accounts(ownerType: "person", ownerID: holder.personID) }
-            return try JSON.response(Page(items: accounts.map(MoneyPostings.accountDTO), nextCursor: nil))
+            return try JSON.response(Schemas.AccountPage(items: try accounts.map(MoneyPostings.account), nextCursor: nil))
         }
         r.on(.get, "/v1/ecard/accounts/{kind}/transfers", Access.cardholder.objects(Self.ownAccounts)) { request, context in
             let holder = try context.cardholder()
@@ -104,9 +52,8 @@ struct MoneyController: Sendable {
             let after = try list.cursor.map(PageCursor.parse)?.id
             let rows = try await store.read { tx in try await tx.systemAccounts(afterID: after, limit: list.limit + 1) }
             let (page, next) = list.page(rows) { PageCursor(timeMs: 0, id: $0.id).encoded }
-            return try JSON.response(Page(items: page.map {
-                SystemAccountDTO(id: $0.id, kind: $0.kind, ownerType: $0.ownerType, ownerId: $0.ownerId,
-                                 balance: MoneyDTO(amountFen: $0.postedFen, currency: "CNY"))
+            return try JSON.response(Schemas.SystemAccountPage(items: page.map {
+                .init(id: $0.id, kind: $0.kind, ownerType: $0.ownerType, ownerId: $0.ownerId, balance: API.money($0.postedFen))
             }, nextCursor: next))
         }
         r.on(.post, "/v1/ecard/transfers", .cardholder) { request, context in try await cardTransfer(request, context) }
@@ -118,19 +65,20 @@ struct MoneyController: Sendable {
         guard let branchID = clerk.branchID else {
             throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
         }
-        let (body, bytes) = try await JSON.decode(DepositBody.self, from: request, limit: 16 * 1024)
+        let (body, bytes) = try await JSON.decode(Schemas.DepositRequest.self, from: request, limit: 16 * 1024)
+        let account: AccountKind = try API.domain(body.account)
         let amount = try MoneyRules.validatedAmount(body.amountFen)
         let now = clock.nowMs()
         let operationID = newID()
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: clerk.auditName, nowMs: now,
                                            keyRequired: true, isolation: .lockedRows) { tx in
             let card = try await tx.existingCard(number)
-            let target = try await MoneyPostings.cardAccount(tx, card: card, kind: body.account, nowMs: now)
+            let target = try await MoneyPostings.cardAccount(tx, card: card, kind: account, nowMs: now)
             let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: branchID, atMs: now)
             return try await MoneyPostings.execute(tx, MoneyPostings.Movement(operation: "deposit", referenceType: "deposit", transferKind: "cash_deposit", debit: vault,
                                                   credit: target, amountFen: amount, shown: target),
                                      id: operationID, actor: clerk.auditName, action: "money.deposit", cardNumber: card.cardNumber,
-                                     detail: "account=\(body.account.rawValue)", nowMs: now)
+                                     detail: "account=\(account.rawValue)", nowMs: now)
         }
     }
 
@@ -141,7 +89,7 @@ struct MoneyController: Sendable {
         guard let branchID = clerk.branchID else {
             throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
         }
-        let (body, bytes) = try await JSON.decode(WithdrawalBody.self, from: request, limit: 16 * 1024)
+        let (body, bytes) = try await JSON.decode(Schemas.WithdrawalRequest.self, from: request, limit: 16 * 1024)
         let amount = try MoneyRules.validatedAmount(body.amountFen)
         _ = try Idempotency.key(from: request, required: true)
         let time = clock.read()
@@ -167,7 +115,7 @@ struct MoneyController: Sendable {
     /// Financial account → transit wallet, by the cardholder.
     func topUp(_ request: Request, _ context: AppContext) async throws -> Response {
         let holder = try context.cardholder()
-        let (body, bytes) = try await JSON.decode(TopUpBody.self, from: request, limit: 16 * 1024)
+        let (body, bytes) = try await JSON.decode(Schemas.TopUpRequest.self, from: request, limit: 16 * 1024)
         let amount = try MoneyRules.validatedAmount(body.amountFen)
         let now = clock.nowMs()
         let operationID = newID()
@@ -188,7 +136,7 @@ struct MoneyController: Sendable {
     /// Card-to-card, financial to financial, with a daily limit per sending account.
     func cardTransfer(_ request: Request, _ context: AppContext) async throws -> Response {
         let holder = try context.cardholder()
-        let (body, bytes) = try await JSON.decode(CardTransferBody.self, from: request, limit: 16 * 1024)
+        let (body, bytes) = try await JSON.decode(Schemas.CardTransferRequest.self, from: request, limit: 16 * 1024)
         let amount = try MoneyRules.validatedAmount(body.amountFen)
         let recipientNumber = try CardNumber(validating: body.toCardNumber)
         let memo = try PermitRules.validatedReason(body.memo, field: "memo", required: false) ?? ""
@@ -231,12 +179,13 @@ struct MoneyController: Sendable {
         let (page, next) = list.page(rows) { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded }
         let lines = page.map { transfer in
             let incoming = transfer.creditAccountId == account.id
-            return StatementLineDTO(transferId: transfer.id, at: Timestamps.rfc3339(ms: transfer.createdAtMs), kind: transfer.kind,
-                                    description: Self.describe(kind: transfer.kind, incoming: incoming, reversal: transfer.reversesTransferId != nil),
-                                    amount: MoneyDTO(amountFen: incoming ? transfer.amountFen : -transfer.amountFen, currency: "CNY"),
-                                    reversesTransferId: transfer.reversesTransferId)
+            return Schemas.StatementLine(
+                transferId: transfer.id, at: API.instant(ms: transfer.createdAtMs), kind: transfer.kind,
+                description: API.name(Self.describe(kind: transfer.kind, incoming: incoming, reversal: transfer.reversesTransferId != nil)),
+                amount: .init(amountFen: incoming ? transfer.amountFen : -transfer.amountFen, currency: .cny),
+                reversesTransferId: transfer.reversesTransferId)
         }
-        return try JSON.response(Page(items: lines, nextCursor: next))
+        return try JSON.response(Schemas.StatementPage(items: lines, nextCursor: next))
     }
 
     static func describe(kind: String, incoming: Bool, reversal: Bool) -> LocalizedName {

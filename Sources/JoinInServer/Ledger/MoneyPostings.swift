@@ -1,4 +1,5 @@
 import Foundation
+import JoinInAPI
 import JoinInCore
 import JoinInStore
 
@@ -6,10 +7,9 @@ import JoinInStore
 /// which of the card's accounts may move money, the daily limits, and the posting tail (register
 /// the business object, post, audit, answer).
 enum MoneyPostings {
-    static func accountDTO(_ account: LedgerAccountRecord) -> AccountDTO {
-        AccountDTO(kind: account.kind, balance: MoneyDTO(amountFen: account.postedFen, currency: "CNY"),
-                   available: MoneyDTO(amountFen: account.postedFen - account.pendingDebitsFen, currency: "CNY"),
-                   debitsBlocked: account.debitsBlocked)
+    static func account(_ account: LedgerAccountRecord) throws -> Schemas.Account {
+        Schemas.Account(kind: try API.value(account.kind), balance: API.money(account.postedFen),
+                        available: API.money(account.postedFen - account.pendingDebitsFen), debitsBlocked: account.debitsBlocked)
     }
 
     /// The card must be active (a lost card stops every debit); `financial` needs financial functions.
@@ -40,8 +40,8 @@ enum MoneyPostings {
         try await tx.appendAudit(actor: actor, action: action, objectType: "card", objectID: cardNumber,
                                  detail: "operation=\(id) fen=\(movement.amountFen)\(detail.isEmpty ? "" : " " + detail)", atMs: nowMs)
         let updated = try await tx.account(id: movement.shown.id) ?? movement.shown
-        return try .json(MoneyOperationDTO(operationId: id, kind: movement.operation, amount: MoneyDTO(amountFen: movement.amountFen, currency: "CNY"),
-                                           account: accountDTO(updated), transferIds: transfers.map(\.id)))
+        return try .json(Schemas.MoneyOperation(operationId: id, kind: try API.value(movement.operation), amount: API.money(movement.amountFen),
+                                                account: try account(updated), transferIds: transfers.map(\.id)))
     }
 
     /// Refuses an amount that would take the day's total of `limit`'s transfers from the account

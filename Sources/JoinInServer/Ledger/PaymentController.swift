@@ -1,46 +1,9 @@
 import Foundation
+import JoinInAPI
 import HTTPTypes
 import Hummingbird
 import JoinInCore
 import JoinInStore
-
-struct NewMerchantBody: Decodable {
-    enum Category: String, Decodable {
-        case shopping, dining, entertainment
-    }
-
-    let name: NameBody
-    let category: Category
-    let cityCode: String
-}
-
-struct PaymentBody: Decodable {
-    let cardNumber: String
-    let pin: String?
-    let dynamicCode: String?
-    let amountFen: Int64
-    let merchantReference: String
-}
-
-struct RefundBody: Decodable {
-    let amountFen: Int64
-}
-
-struct PaymentDTO: Encodable {
-    let paymentId: String
-    let merchantId: String
-    let card: String
-    let amount: MoneyDTO
-    let refunded: MoneyDTO
-    let merchantReference: String
-    let at: String
-}
-
-struct RefundDTO: Encodable {
-    let refundId: String
-    let amount: MoneyDTO
-    let payment: PaymentDTO
-}
 
 /// Merchants and card payments at their POS terminals (consumption), with refunds.
 struct PaymentController: Sendable {
@@ -53,7 +16,7 @@ struct PaymentController: Sendable {
     func register(_ r: inout RouteRegistrar) {
         r.on(.post, "/v1/merchants", .staff(.admin)) { request, context in
             let admin = try context.staff()
-            let (body, bytes) = try await JSON.decode(NewMerchantBody.self, from: request, limit: config.bodyBytesMax)
+            let (body, bytes) = try await JSON.decode(Schemas.NewMerchantRequest.self, from: request, limit: config.bodyBytesMax)
             let name = try LocalizedName.validated(en: body.name.en, zh: body.name.zh, field: "name")
             let id = newID()
             let now = clock.nowMs()
@@ -62,7 +25,7 @@ struct PaymentController: Sendable {
                 try await tx.insertMerchant(id: id, name: name, category: body.category.rawValue, cityCode: body.cityCode, atMs: now)
                 _ = try await tx.openAccount(kind: .merchantSettlement, ownerType: "merchant", ownerID: id, atMs: now)
                 try await tx.appendAudit(actor: admin.auditName, action: "merchant.create", objectType: "merchant", objectID: id, atMs: now)
-                return try .json(IDDTO(id: id))
+                return try .json(Schemas.Id(id: id))
             }
         }
         r.on(.post, "/v1/payments", .terminal(.merchantPos)) { request, context in try await pay(request, context) }
@@ -81,18 +44,17 @@ struct PaymentController: Sendable {
         return (terminal, merchantID)
     }
 
-    func paymentDTO(_ payment: PaymentRecord) throws -> PaymentDTO {
-        PaymentDTO(paymentId: payment.id, merchantId: payment.merchantId, card: try CardNumber(validating: payment.cardNumber).masked,
-                   amount: MoneyDTO(amountFen: payment.amountFen, currency: "CNY"),
-                   refunded: MoneyDTO(amountFen: payment.refundedFen, currency: "CNY"),
-                   merchantReference: payment.merchantReference, at: Timestamps.rfc3339(ms: payment.createdAtMs))
+    func paymentView(_ payment: PaymentRecord) throws -> Schemas.Payment {
+        Schemas.Payment(paymentId: payment.id, merchantId: payment.merchantId, card: try CardNumber(validating: payment.cardNumber).masked,
+                        amount: API.money(payment.amountFen), refunded: API.money(payment.refundedFen),
+                        merchantReference: payment.merchantReference, at: API.instant(ms: payment.createdAtMs))
     }
 
     /// Consumption: the holder authorises with the PIN or a dynamic QR code; the card's financial
     /// account pays the merchant's settlement account.
     func pay(_ request: Request, _ context: AppContext) async throws -> Response {
         let (terminal, merchantID) = try await merchantTerminal(context)
-        let (body, bytes) = try await JSON.decode(PaymentBody.self, from: request, limit: 16 * 1024)
+        let (body, bytes) = try await JSON.decode(Schemas.PaymentRequest.self, from: request, limit: 16 * 1024)
         let amount = try MoneyRules.validatedAmount(body.amountFen)
         let number = try CardNumber(validating: body.cardNumber)
         let reference = body.merchantReference.trimmingWhitespace()
@@ -131,14 +93,14 @@ struct PaymentController: Sendable {
                                                credit: merchantAccount, amountFen: amount, shown: source),
                                   id: paymentID, actor: actor, action: "money.payment", cardNumber: current.cardNumber,
                                   detail: "merchant=\(merchantID) ref=\(reference.prefix(64))", nowMs: now)
-            return try .json(try paymentDTO(payment))
+            return try .json(try paymentView(payment))
         }
     }
 
     /// Partial or full refunds by the terminal that took the payment, never more than was paid.
     func refund(_ request: Request, _ context: AppContext, paymentID: String) async throws -> Response {
         let (terminal, _) = try await merchantTerminal(context)
-        let (body, bytes) = try await JSON.decode(RefundBody.self, from: request, limit: 16 * 1024)
+        let (body, bytes) = try await JSON.decode(Schemas.RefundRequest.self, from: request, limit: 16 * 1024)
         let amount = try MoneyRules.validatedAmount(body.amountFen)
         let actor = terminal.auditName
         let now = clock.nowMs()
@@ -160,11 +122,11 @@ struct PaymentController: Sendable {
             let holderAccount = try await tx.openAccount(kind: .financial, ownerType: "person", ownerID: payment.personId, atMs: now)
             let merchantAccount = try await tx.openAccount(kind: .merchantSettlement, ownerType: "merchant", ownerID: payment.merchantId, atMs: now)
             _ = try await MoneyPostings.execute(tx, MoneyPostings.Movement(operation: "refund", referenceType: "refund", transferKind: "card_refund", debit: merchantAccount,
-                                               credit: holderAccount, amountFen: amount, shown: merchantAccount),
+                                               credit: holderAccount, amountFen: amount, shown: holderAccount),
                                   id: refundID, actor: actor, action: "money.refund", cardNumber: payment.cardNumber,
                                   detail: "payment=\(payment.id)", nowMs: now)
             guard let updated = try await tx.payment(id: payment.id) else { throw StoreError.corrupt("payment \(payment.id) vanished") }
-            return try .json(RefundDTO(refundId: refundID, amount: MoneyDTO(amountFen: amount, currency: "CNY"), payment: try paymentDTO(updated)))
+            return try .json(Schemas.Refund(refundId: refundID, amount: API.money(amount), payment: try paymentView(updated)))
         }
     }
 }

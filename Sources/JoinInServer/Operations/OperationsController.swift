@@ -1,4 +1,5 @@
 import Foundation
+import JoinInAPI
 import HTTPTypes
 import Hummingbird
 import JoinInStore
@@ -12,11 +13,11 @@ struct OperationsController: Sendable {
 
     func register(_ r: inout RouteRegistrar) {
         r.on(.get, "/healthz", .anyone) { _, _ in
-            try JSON.response(["status": "ok"])
+            try JSON.response(Schemas.Health(status: .ok))
         }
         r.on(.get, "/readyz", .anyone) { _, _ in
             let (ready, detail) = await store.readiness()
-            return try JSON.response(["status": ready ? "ready" : "not_ready", "detail": detail],
+            return try JSON.response(Schemas.Readiness(status: ready ? .ready : .notReady, detail: detail),
                                      status: ready ? .ok : .serviceUnavailable)
         }
         r.on(.get, "/metrics", .anyone) { _, _ in

@@ -1,11 +1,11 @@
 /// The printable, bilingual Work Permit Decision Letter (外国人工作许可决定书).
 enum DecisionLetter {
     /// `activationCode`: the unused e-card activation code, printed for the holder; nil once used.
-    static func html(_ permit: PermitDTO, activationCode: String?) -> String {
+    static func html(_ permit: Schemas.Permit, activationCode: String?) -> String {
         let e = escape
         let holder = permit.holder
         let name = holder.givenNames.isEmpty ? holder.surname : "\(holder.surname) \(holder.givenNames)"
-        let status = permit.status == "valid" ? "" : "<p class=\"void\">\(e(permit.status.uppercased())) · \(e(statusZh(permit.status)))</p>"
+        let status = permit.status == .valid ? "" : "<p class=\"void\">\(e(permit.status.rawValue.uppercased())) · \(e(statusZh(permit.status.rawValue)))</p>"
         return """
         <!doctype html>
         <html lang="zh-CN">
@@ -35,11 +35,11 @@ enum DecisionLetter {
         <tr><th>国籍 Nationality</th><td>\(e(holder.nationality))</td></tr>
         <tr><th>出生日期 Date of birth</th><td>\(e(holder.dateOfBirth))</td></tr>
         <tr><th>工作许可证号 Work permit number</th><td><strong>\(e(permit.number))</strong></td></tr>
-        <tr><th>类别 Category</th><td>\(e(permit.category)) 类 · Category \(e(permit.category))</td></tr>
+        <tr><th>类别 Category</th><td>\(e(permit.category.rawValue)) 类 · Category \(e(permit.category.rawValue))</td></tr>
         <tr><th>工作单位 Employer</th><td>\(e(permit.employer.name.zh))<br>\(e(permit.employer.name.en))</td></tr>
         <tr><th>职位 Position</th><td>\(e(permit.position))</td></tr>
         <tr><th>有效期 Validity</th><td>\(e(permit.validFrom)) 至 to \(e(permit.validUntil))</td></tr>
-        <tr><th>签发时间 Issued at</th><td>\(e(permit.issuedAt))</td></tr>
+        <tr><th>签发时间 Issued at</th><td>\(e(permit.issuedAt.formatted(.iso8601)))</td></tr>
         </table>
         <p>凭本决定书及护照到合作银行网点申领聚英卡（社会保障卡）。<br>
         Present this letter with your passport at a partner bank branch to receive your Join In Card (social security card).</p>

@@ -1,107 +1,9 @@
 import Foundation
+import JoinInAPI
 import HTTPTypes
 import Hummingbird
 import JoinInCore
 import JoinInStore
-
-struct PersonBody: Decodable {
-    let passportNumber: String
-    let nationality: String
-    let surname: String
-    let givenNames: String
-    let chineseName: String?
-    let dateOfBirth: CivilDate
-    let sex: Sex
-    let mrz: String?
-}
-
-struct NewApplicationBody: Decodable {
-    let person: PersonBody
-    let position: String
-    let category: PermitCategory
-    let contractStart: CivilDate
-    let contractEnd: CivilDate
-    let documents: [DocumentKind]
-}
-
-struct VerificationBody: Decodable {
-    enum Decision: String, Decodable {
-        case issue, reject
-    }
-
-    let checkedDocuments: [DocumentKind]
-    let decision: Decision
-    let reason: String?
-}
-
-struct CancellationBody: Decodable {
-    let reason: String
-}
-
-struct ApplicantDTO: Encodable {
-    /// Full number for permit officers (they check the original), masked for everyone else.
-    let passportNumber: String
-    let nationality: String
-    let surname: String
-    let givenNames: String
-    let chineseName: String?
-    let dateOfBirth: CivilDate
-    let sex: String
-}
-
-struct ApplicationDTO: Encodable {
-    let id: String
-    let employerId: String
-    let status: String
-    let person: ApplicantDTO
-    let position: String
-    let category: String
-    let contractStart: CivilDate
-    let contractEnd: CivilDate
-    let documents: [String]
-    let checkedDocuments: [String]?
-    let decisionReason: String?
-    let permitNumber: String?
-    let createdAt: String
-    let decidedAt: String?
-}
-
-struct HolderDTO: Encodable {
-    let surname: String
-    let givenNames: String
-    let chineseName: String?
-    let nationality: String
-    let dateOfBirth: String
-    let sex: String
-}
-
-struct EmployerRefDTO: Encodable {
-    let id: String
-    let name: LocalizedName
-}
-
-struct PermitDTO: Encodable {
-    let number: String
-    let category: String
-    let employer: EmployerRefDTO
-    let position: String
-    let validFrom: String
-    let validUntil: String
-    let status: String
-    let decisionLetterNumber: String
-    let holder: HolderDTO
-    let issuedAt: String
-    let cancelledAt: String?
-    let cancelReason: String?
-}
-
-struct IssuedDTO: Encodable {
-    let applicationId: String
-    let status: String
-    let permit: PermitDTO
-    /// One-time code for the holder's e-card registration; also printed on the decision letter.
-    let activationCode: String
-}
 
 /// Work-permit applications and permits: employers file, permit officers check originals and
 /// issue on the spot, both read (an employer only its own).
@@ -124,7 +26,7 @@ struct PermitController: Sendable {
             let id = try context.parameters.require("id")
             let application = try await store.read { tx in try await visibleApplication(tx, id: id, to: staff) }
             let permitNumber = try await store.read { tx in try await application.permitID.asyncMap { try await tx.permit(id: $0)?.permitNumber } } ?? nil
-            return try JSON.response(applicationDTO(application, permitNumber: permitNumber, for: staff))
+            return try JSON.response(try Self.application(application, permitNumber: permitNumber, for: staff))
         }
         r.on(.post, "/v1/permit-applications/{id}/originals-verification", Access.staff(.permitOfficer).objects(Self.officersDecide)) {
             request, context in
@@ -156,7 +58,7 @@ struct PermitController: Sendable {
         r.on(.post, "/v1/permits/{number}/cancellation", Access.staff(.permitOfficer).objects(Self.officersDecide)) { request, context in
             let officer = try context.staff()
             let number = try context.parameters.require("number")
-            let (body, _) = try await JSON.decode(CancellationBody.self, from: request, limit: config.bodyBytesMax)
+            let (body, _) = try await JSON.decode(Schemas.CancellationRequest.self, from: request, limit: config.bodyBytesMax)
             let reason = try PermitRules.validatedReason(body.reason, required: true) ?? ""
             let now = clock.nowMs()
             let dto = try await store.write { tx in
@@ -184,17 +86,19 @@ struct PermitController: Sendable {
         guard let employerID = staff.employerID else {
             throw DomainError.forbidden("auth.forbidden", "this employer account is not bound to an employer")
         }
-        let (body, bytes) = try await JSON.decode(NewApplicationBody.self, from: request, limit: config.bodyBytesMax)
+        let (body, bytes) = try await JSON.decode(Schemas.NewApplicationRequest.self, from: request, limit: config.bodyBytesMax)
         let today = clock.today
         let person = ApplicantDeclaration(
             passportNumber: try PassportNumber(validating: body.person.passportNumber),
-            nationality: try CountryCode(validating: body.person.nationality),
+            nationality: try CountryCode(validating: body.person.nationality.rawValue),
             surname: try PermitRules.validatedName(body.person.surname, field: "person.surname", allowEmpty: false),
             givenNames: try PermitRules.validatedName(body.person.givenNames, field: "person.given_names", allowEmpty: true),
             chineseName: try PermitRules.validatedChineseName(body.person.chineseName),
-            dateOfBirth: body.person.dateOfBirth, sex: body.person.sex)
-        let terms = ApplicationTerms(position: body.position.trimmingWhitespace(), category: body.category,
-                                     contractStart: body.contractStart, contractEnd: body.contractEnd, documents: body.documents)
+            dateOfBirth: try API.date(body.person.dateOfBirth, field: "person.date_of_birth"), sex: try API.domain(body.person.sex))
+        let terms = ApplicationTerms(position: body.position.trimmingWhitespace(), category: try API.domain(body.category),
+                                     contractStart: try API.date(body.contractStart, field: "contract_start"),
+                                     contractEnd: try API.date(body.contractEnd, field: "contract_end"),
+                                     documents: try body.documents.map { try API.domain($0) })
         try PermitRules.validate(person: person, terms: terms, today: today)
         var mrzText: String?
         if let raw = body.person.mrz {
@@ -214,7 +118,7 @@ struct PermitController: Sendable {
             guard let stored = try await tx.application(id: id) else {
                 throw DomainError.notFound("application.not_found", "no application \(id)")
             }
-            return try .json(applicationDTO(stored, permitNumber: nil, for: staff))
+            return try .json(try Self.application(stored, permitNumber: nil, for: staff))
         }
     }
 
@@ -240,14 +144,14 @@ struct PermitController: Sendable {
         let rows = try await store.read { tx in try await tx.applications(filter: chosen, before: cursor, limit: list.limit + 1) }
         let (page, next) = list.page(rows) { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded }
         let items = try await store.read { tx in
-            var items: [ApplicationDTO] = []
+            var items: [Schemas.Application] = []
             for application in page {
                 let number = try await application.permitID.asyncMap { try await tx.permit(id: $0)?.permitNumber } ?? nil
-                items.append(applicationDTO(application, permitNumber: number, for: staff))
+                items.append(try Self.application(application, permitNumber: number, for: staff))
             }
             return items
         }
-        return try JSON.response(Page(items: items, nextCursor: next))
+        return try JSON.response(Schemas.ApplicationPage(items: items, nextCursor: next))
     }
 
     /// An employer sees only its own applications; anything else is "not found".
@@ -259,25 +163,28 @@ struct PermitController: Sendable {
         return application
     }
 
-    func applicationDTO(_ application: ApplicationRecord, permitNumber: String?, for staff: StaffPrincipal) -> ApplicationDTO {
+    static func application(_ application: ApplicationRecord, permitNumber: String?, for staff: StaffPrincipal) throws -> Schemas.Application {
         let person = application.person
-        return ApplicationDTO(
-            id: application.id, employerId: application.employerID, status: application.status.rawValue,
-            person: ApplicantDTO(passportNumber: staff.role == .permitOfficer ? person.passportNumber.value : person.passportNumber.masked,
-                                 nationality: person.nationality.alpha3, surname: person.surname, givenNames: person.givenNames,
-                                 chineseName: person.chineseName, dateOfBirth: person.dateOfBirth, sex: person.sex.rawValue),
-            position: application.terms.position, category: application.terms.category.rawValue,
-            contractStart: application.terms.contractStart, contractEnd: application.terms.contractEnd,
-            documents: application.terms.documents.map(\.rawValue), checkedDocuments: application.checkedDocuments?.map(\.rawValue),
+        return Schemas.Application(
+            id: application.id, employerId: application.employerID, status: try API.value(application.status.rawValue),
+            person: Schemas.Applicant(
+                passportNumber: staff.role == .permitOfficer ? person.passportNumber.value : person.passportNumber.masked,
+                nationality: person.nationality.alpha3, surname: person.surname, givenNames: person.givenNames,
+                chineseName: person.chineseName, dateOfBirth: person.dateOfBirth.description, sex: try API.value(person.sex.rawValue)),
+            position: application.terms.position, category: try API.value(application.terms.category.rawValue),
+            contractStart: application.terms.contractStart.description, contractEnd: application.terms.contractEnd.description,
+            documents: try application.terms.documents.map { try API.value($0.rawValue) },
+            checkedDocuments: try application.checkedDocuments?.map { try API.value($0.rawValue) },
             decisionReason: application.decisionReason, permitNumber: permitNumber,
-            createdAt: Timestamps.rfc3339(ms: application.createdAtMs), decidedAt: application.decidedAtMs.map(Timestamps.rfc3339))
+            createdAt: API.instant(ms: application.createdAtMs), decidedAt: application.decidedAtMs.map(API.instant))
     }
 
     // MARK: issuing on the spot
 
     func verifyOriginals(_ request: Request, _ context: AppContext, id: String) async throws -> Response {
         let officer = try context.staff()
-        let (body, bytes) = try await JSON.decode(VerificationBody.self, from: request, limit: config.bodyBytesMax)
+        let (body, bytes) = try await JSON.decode(Schemas.VerificationRequest.self, from: request, limit: config.bodyBytesMax)
+        let checked: [DocumentKind] = try body.checkedDocuments.map { try API.domain($0) }
         let reason = try PermitRules.validatedReason(body.reason, required: body.decision == .reject)
         let now = clock.nowMs()
         let today = clock.today
@@ -286,31 +193,30 @@ struct PermitController: Sendable {
             guard application.status == .submitted else {
                 throw DomainError.conflict("application.already_decided", "application \(id) is already \(application.status.rawValue)")
             }
-            guard Set(body.checkedDocuments).count == body.checkedDocuments.count else {
+            guard Set(checked).count == checked.count else {
                 throw DomainError.malformed("verification.documents_duplicate", "checked_documents lists a kind more than once")
             }
-            let unlisted = Set(body.checkedDocuments).subtracting(application.terms.documents).map(\.rawValue).sorted()
+            let unlisted = Set(checked).subtracting(application.terms.documents).map(\.rawValue).sorted()
             guard unlisted.isEmpty else {
                 throw DomainError.malformed("verification.document_not_listed",
                                             "checked_documents names documents the application did not list: \(unlisted.joined(separator: ", "))")
             }
             switch body.decision {
             case .reject:
-                try await tx.recordApplicationDecision(id: id, status: .rejected, checkedDocuments: body.checkedDocuments, reason: reason,
+                try await tx.recordApplicationDecision(id: id, status: .rejected, checkedDocuments: checked, reason: reason,
                                                        permitID: nil, decidedBy: officer.auditName, atMs: now)
                 try await tx.appendAudit(actor: officer.auditName, action: "permit_application.reject", objectType: "permit_application",
                                          objectID: id, detail: reason ?? "", atMs: now)
                 guard let stored = try await tx.application(id: id) else { throw DomainError.notFound("application.not_found", id) }
-                return try .json(applicationDTO(stored, permitNumber: nil, for: officer), status: .ok)
+                return try .json(try Self.application(stored, permitNumber: nil, for: officer), status: .ok)
             case .issue:
-                try PermitRules.checkOriginals(listed: application.terms.documents, checked: body.checkedDocuments)
-                let permit = try await issuePermit(tx, application: application, checked: body.checkedDocuments, reason: reason,
+                try PermitRules.checkOriginals(listed: application.terms.documents, checked: checked)
+                let permit = try await issuePermit(tx, application: application, checked: checked, reason: reason,
                                                    officer: officer, nowMs: now, today: today)
                 let code = Self.newActivationCode()
                 try await tx.setActivationCode(permitID: permit.id, code: code)
-                return try .json(IssuedDTO(applicationId: id, status: ApplicationStatus.issued.rawValue,
-                                           permit: try await PermitViews.permit(tx, permit, today: today),
-                                           activationCode: ECardRules.formatActivationCode(code)),
+                return try .json(Schemas.Issued(applicationId: id, status: .issued, permit: try await PermitViews.permit(tx, permit, today: today),
+                                                activationCode: ECardRules.formatActivationCode(code)),
                                  headers: ["Cache-Control": "no-store"])
             }
         }
@@ -402,11 +308,11 @@ struct PermitController: Sendable {
         let (items, next) = try await store.read { tx in
             let rows = try await tx.permits(filter: chosen, before: cursor, limit: list.limit + 1)
             let (page, next) = list.page(rows) { PageCursor(timeMs: $0.issuedAtMs, id: $0.id).encoded }
-            var items: [PermitDTO] = []
+            var items: [Schemas.Permit] = []
             for permit in page { items.append(try await PermitViews.permit(tx, permit, today: today)) }
             return (items, next)
         }
-        return try JSON.response(Page(items: items, nextCursor: next))
+        return try JSON.response(Schemas.PermitPage(items: items, nextCursor: next))
     }
 
     /// Officers see every permit; an employer only the permits it holds.
@@ -422,17 +328,21 @@ struct PermitController: Sendable {
 
 /// The permit as the API shows it (permits, the e-card, decision letters).
 enum PermitViews {
-    static func permit(_ tx: StoreTx, _ permit: PermitRecord, today: CivilDate) async throws -> PermitDTO {
+    static func permit(_ tx: StoreTx, _ permit: PermitRecord, today: CivilDate) async throws -> Schemas.Permit {
         guard let person = try await tx.person(id: permit.personId), let employer = try await tx.employer(id: permit.employerId) else {
             throw StoreError.corrupt("permit \(permit.permitNumber) lost its person or employer")
         }
-        return PermitDTO(
-            number: permit.permitNumber, category: permit.category, employer: EmployerRefDTO(id: employer.id, name: employer.name),
+        return Schemas.Permit(
+            number: permit.permitNumber, category: try API.value(permit.category),
+            employer: Schemas.EmployerRef(id: employer.id, name: API.name(employer.name)),
             position: permit.position, validFrom: permit.validFrom, validUntil: permit.validUntil,
-            status: permit.status(today: today).rawValue, decisionLetterNumber: permit.decisionLetterNumber,
-            holder: HolderDTO(surname: person.surname, givenNames: person.givenNames, chineseName: person.chineseName,
-                              nationality: person.nationality, dateOfBirth: person.dateOfBirth, sex: person.sex),
-            issuedAt: Timestamps.rfc3339(ms: permit.issuedAtMs), cancelledAt: permit.cancelledAtMs.map(Timestamps.rfc3339),
+            status: try API.value(permit.status(today: today).rawValue), decisionLetterNumber: permit.decisionLetterNumber,
+            holder: try holder(person), issuedAt: API.instant(ms: permit.issuedAtMs), cancelledAt: permit.cancelledAtMs.map(API.instant),
             cancelReason: permit.cancelReason)
+    }
+
+    static func holder(_ person: PersonRecord) throws -> Schemas.Holder {
+        Schemas.Holder(surname: person.surname, givenNames: person.givenNames, chineseName: person.chineseName,
+                       nationality: person.nationality, dateOfBirth: person.dateOfBirth, sex: try API.value(person.sex))
     }
 }

@@ -4,18 +4,19 @@ import Hummingbird
 import JoinInCore
 import NIOCore
 
-/// JSON on the wire: snake_case keys, sorted for stable output.
+/// JSON on the wire, for the generated API types (their coding keys are the spec's snake_case
+/// names): keys sorted for stable output, timestamps RFC 3339 in UTC.
 enum JSON {
     static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
         return encoder
     }
 
     static var decoder: JSONDecoder {
         let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.dateDecodingStrategy = .iso8601
         return decoder
     }
 
@@ -119,18 +120,6 @@ enum JSON {
         fields[.contentType] = "application/json"
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
-}
-
-/// Money on the wire (DESIGN §4).
-struct MoneyDTO: Codable, Equatable {
-    let amountFen: Int64
-    let currency: String
-}
-
-/// A page of a cursor-paginated list, newest first.
-struct Page<Item: Encodable>: Encodable {
-    let items: [Item]
-    let nextCursor: String?
 }
 
 struct ListParameters {

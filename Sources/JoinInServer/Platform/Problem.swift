@@ -1,4 +1,5 @@
 import Foundation
+import JoinInAPI
 import HTTPTypes
 import Hummingbird
 import JoinInCore
@@ -6,16 +7,8 @@ import JoinInStore
 import Logging
 import NIOCore
 
-/// RFC 9457 problem details with our stable machine `code`.
-struct Problem: Encodable {
-    let type: String
-    let title: String
-    let status: Int
-    let detail: String
-    let code: String
-    let instance: String?
-    let requestId: String?
-
+/// RFC 9457 problem details with our stable machine `code` (the spec's `Problem` schema).
+enum Problem {
     static func status(for kind: DomainError.Kind) -> HTTPResponse.Status {
         switch kind {
         case .malformed: return .badRequest
@@ -33,8 +26,8 @@ struct Problem: Encodable {
     static func response(_ error: DomainError, path: String?, requestID: String?,
                          overridingStatus: HTTPResponse.Status? = nil) -> Response {
         let status = overridingStatus ?? status(for: error.kind)
-        let problem = Problem(type: "https://joinin.example/problems/\(error.code)", title: error.title, status: Int(status.code),
-                              detail: error.detail, code: error.code, instance: path, requestId: requestID)
+        let problem = Schemas.Problem(_type: "https://joinin.example/problems/\(error.code)", title: error.title, status: Int(status.code),
+                                      detail: error.detail, code: error.code, instance: path ?? "", requestId: requestID)
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if let retry = error.retryAfterSeconds { headers[.retryAfter] = String(retry) }
         if error.kind == .unauthenticated { headers[.wwwAuthenticate] = "Bearer" }

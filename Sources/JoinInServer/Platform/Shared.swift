@@ -37,15 +37,6 @@ extension StoreTx {
     }
 }
 
-struct IDDTO: Encodable {
-    let id: String
-}
-
-struct NameBody: Decodable {
-    let en: String
-    let zh: String
-}
-
 extension Optional {
     func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
         guard let value = self else { return nil }

@@ -1,38 +1,9 @@
 import Foundation
+import JoinInAPI
 import HTTPTypes
 import Hummingbird
 import JoinInCore
 import JoinInStore
-
-struct CityDTO: Encodable {
-    let code: String
-    let name: LocalizedName
-    let interoperable: Bool
-}
-
-struct NewBranchBody: Decodable {
-    let name: NameBody
-    let cityCode: String
-}
-
-struct NewEmployerBody: Decodable {
-    let name: NameBody
-    let uscc: String
-    let cityCode: String
-}
-
-struct BranchDTO: Encodable {
-    let id: String
-    let name: LocalizedName
-    let cityCode: String
-}
-
-struct EmployerDTO: Encodable {
-    let id: String
-    let name: LocalizedName
-    let uscc: String
-    let cityCode: String
-}
 
 /// Reference data: cities (public), bank branches and employers (admin).
 struct ReferenceController: Sendable {
@@ -58,12 +29,13 @@ struct ReferenceController: Sendable {
                 try await tx.cities(afterCode: list.cursor, interoperable: filter, limit: list.limit + 1)
             }
             let (page, next) = list.page(cities) { $0.code }
-            return try JSON.response(Page(items: page.map { CityDTO(code: $0.code, name: $0.name, interoperable: $0.isInteroperable) },
-                                          nextCursor: next))
+            return try JSON.response(Schemas.CityPage(items: page.map { Schemas.City(code: $0.code, name: API.name($0.name),
+                                                                                          interoperable: $0.isInteroperable) },
+                                                      nextCursor: next))
         }
         r.on(.post, "/v1/branches", .staff(.admin)) { request, context in
             let admin = try context.staff()
-            let (body, bytes) = try await JSON.decode(NewBranchBody.self, from: request, limit: config.bodyBytesMax)
+            let (body, bytes) = try await JSON.decode(Schemas.NewBranchRequest.self, from: request, limit: config.bodyBytesMax)
             let name = try LocalizedName.validated(en: body.name.en, zh: body.name.zh, field: "name")
             let id = newID()
             let now = clock.nowMs()
@@ -71,7 +43,7 @@ struct ReferenceController: Sendable {
                 try await tx.requireCity(body.cityCode)
                 try await tx.insertBranch(id: id, name: name, cityCode: body.cityCode, atMs: now)
                 try await tx.appendAudit(actor: admin.auditName, action: "branch.create", objectType: "branch", objectID: id, atMs: now)
-                return try .json(IDDTO(id: id))
+                return try .json(Schemas.Id(id: id))
             }
         }
         r.on(.get, "/v1/branches", .staff(.admin, .bankClerk)) { request, _ in
@@ -79,11 +51,12 @@ struct ReferenceController: Sendable {
             let cursor = try list.cursor.map(PageCursor.parse)
             let rows = try await store.read { tx in try await tx.branches(before: cursor, limit: list.limit + 1) }
             let (page, next) = list.page(rows) { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded }
-            return try JSON.response(Page(items: page.map { BranchDTO(id: $0.id, name: $0.name, cityCode: $0.cityCode) }, nextCursor: next))
+            return try JSON.response(Schemas.BranchPage(items: page.map { Schemas.Branch(id: $0.id, name: API.name($0.name), cityCode: $0.cityCode) },
+                                                        nextCursor: next))
         }
         r.on(.post, "/v1/employers", .staff(.admin)) { request, context in
             let admin = try context.staff()
-            let (body, bytes) = try await JSON.decode(NewEmployerBody.self, from: request, limit: config.bodyBytesMax)
+            let (body, bytes) = try await JSON.decode(Schemas.NewEmployerRequest.self, from: request, limit: config.bodyBytesMax)
             let name = try LocalizedName.validated(en: body.name.en, zh: body.name.zh, field: "name")
             let uscc = try UnifiedSocialCreditCode(validating: body.uscc)
             let id = newID()
@@ -95,7 +68,7 @@ struct ReferenceController: Sendable {
                 }
                 try await tx.insertEmployer(id: id, name: name, uscc: uscc.value, cityCode: body.cityCode, atMs: now)
                 try await tx.appendAudit(actor: admin.auditName, action: "employer.create", objectType: "employer", objectID: id, atMs: now)
-                return try .json(IDDTO(id: id))
+                return try .json(Schemas.Id(id: id))
             }
         }
         r.on(.get, "/v1/employers", .staff(.admin, .permitOfficer)) { request, _ in
@@ -103,8 +76,7 @@ struct ReferenceController: Sendable {
             let cursor = try list.cursor.map(PageCursor.parse)
             let rows = try await store.read { tx in try await tx.employers(before: cursor, limit: list.limit + 1) }
             let (page, next) = list.page(rows) { PageCursor(timeMs: $0.createdAtMs, id: $0.id).encoded }
-            return try JSON.response(Page(items: page.map { EmployerDTO(id: $0.id, name: $0.name, uscc: $0.uscc, cityCode: $0.cityCode) },
-                                          nextCursor: next))
+            return try JSON.response(Schemas.EmployerPage(items: page.map(Self.employer), nextCursor: next))
         }
         r.on(.get, "/v1/employers/{id}", Access.staff(.admin, .permitOfficer, .employer)
             .objects(.owned(by: "an employer account sees only its own employer"))) { request, context in
@@ -114,7 +86,11 @@ struct ReferenceController: Sendable {
                   staff.role != .employer || staff.employerID == id else {
                 throw DomainError.notFound("employer.not_found", "no employer \(id)")
             }
-            return try JSON.response(EmployerDTO(id: employer.id, name: employer.name, uscc: employer.uscc, cityCode: employer.cityCode))
+            return try JSON.response(Self.employer(employer))
         }
+    }
+
+    static func employer(_ employer: EmployerRecord) -> Schemas.Employer {
+        Schemas.Employer(id: employer.id, name: API.name(employer.name), uscc: employer.uscc, cityCode: employer.cityCode)
     }
 }

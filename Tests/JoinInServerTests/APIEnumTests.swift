@@ -1,0 +1,38 @@
+import JoinInCore
+@testable import JoinInServer
+import Testing
+
+/// The spec's enumerations and the domain's are the same sets: a value the code can produce is
+/// always one the spec (and so every generated client) knows, and every value the spec accepts
+/// means something to the code. `API.value` would answer 500 on a mismatch; this finds it first.
+@Suite("Spec enumerations match the domain's")
+struct APIEnumTests {
+    static func same<Domain: CaseIterable & RawRepresentable<String>, Spec: CaseIterable & RawRepresentable<String>>(
+        _: Domain.Type, _: Spec.Type) -> Bool {
+        Set(Domain.allCases.map(\.rawValue)) == Set(Spec.allCases.map(\.rawValue))
+    }
+
+    @Test("every shared enumeration lists exactly the domain's values")
+    func enumerations() {
+        #expect(Self.same(StaffRole.self, Schemas.StaffRole.self))
+        #expect(Self.same(TerminalKind.self, Schemas.TerminalKind.self))
+        #expect(Self.same(DepartmentCode.self, Schemas.DepartmentCode.self))
+        #expect(Self.same(PermitCategory.self, Schemas.PermitCategory.self))
+        #expect(Self.same(DocumentKind.self, Schemas.DocumentKind.self))
+        #expect(Self.same(ApplicationStatus.self, Schemas.ApplicationStatus.self))
+        #expect(Self.same(PermitStatus.self, Schemas.PermitStatus.self))
+        #expect(Self.same(Sex.self, Schemas.Sex.self))
+        #expect(Self.same(CardStatus.self, Schemas.CardStatus.self))
+        #expect(Self.same(ECardRules.Benefit.self, Schemas.ECardBenefit.self))
+        #expect(Self.same(CredentialVerdict.self, Schemas.CredentialVerdict.self))
+        #expect(Set(Schemas.ResidenceProofKind.allCases.map(\.rawValue)) == CardRules.residenceProofKinds)
+        #expect(Set(Schemas.Account.KindPayload.allCases.map(\.rawValue))
+                == Set(AccountKind.allCases.filter(\.isCardholderAccount).map(\.rawValue)))
+        #expect(Set(Schemas.DepositRequest.AccountPayload.allCases.map(\.rawValue)) == ["financial", "transitWallet"])
+    }
+
+    @Test("every ISO 3166 alpha-3 code the domain accepts is in the spec, and no other")
+    func countries() throws {
+        #expect(Set(Schemas.CountryCode.allCases.map(\.rawValue)) == CountryCode.all)
+    }
+}
