@@ -11,9 +11,9 @@ struct CardAPITests {
     static var taxOK: [String: Any] { ["number": "TAX-3302-2026-88", "issued_on": "2026-06-30"] }
     static var residenceOK: [String: Any] { ["kind": "residence_permit", "number": "RP33020088", "valid_until": "2028-06-30"] }
 
-    @Test("issuing checks the permit, the decision letter and the passport; one live card per person")
-    func issue() async throws {
-        try await Harness.run { h in
+    @Test("issuing checks the permit, the decision letter and the passport; one live card per person", arguments: TestStores.engines)
+    func issue(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let permit = try await h.issuedPermit(world)
             let number = try #require(permit["number"] as? String)
@@ -54,9 +54,9 @@ struct CardAPITests {
         }
     }
 
-    @Test("activation sets a strong PIN; the state machine refuses impossible moves")
-    func activationAndStates() async throws {
-        try await Harness.run { h in
+    @Test("activation sets a strong PIN; the state machine refuses impossible moves", arguments: TestStores.engines)
+    func activationAndStates(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let card = try await h.issuedCard(world, permit: try await h.issuedPermit(world))
             let number = try #require(card["card_number"] as? String)
@@ -93,9 +93,9 @@ struct CardAPITests {
         }
     }
 
-    @Test("financial functions need a current tax certificate and proof of residence")
-    func financialFunctions() async throws {
-        try await Harness.run { h in
+    @Test("financial functions need a current tax certificate and proof of residence", arguments: TestStores.engines)
+    func financialFunctions(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let card = try await h.issuedCard(world, permit: try await h.issuedPermit(world))
             let number = try #require(card["card_number"] as? String)

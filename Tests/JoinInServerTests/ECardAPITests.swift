@@ -48,9 +48,9 @@ extension Harness {
 
 @Suite("E-card: registration, sign-in, me")
 struct ECardAPITests {
-    @Test("registration needs a valid permit, the passport name and the one-time activation code")
-    func registration() async throws {
-        try await Harness.run { h in
+    @Test("registration needs a valid permit, the passport name and the one-time activation code", arguments: TestStores.engines)
+    func registration(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let submitted = try await h.call(.post, "/v1/permit-applications", token: world.employer,
                                              json: Harness.applicationBody(surname: "Smith", givenNames: "Jane Ann"))
@@ -84,9 +84,9 @@ struct ECardAPITests {
         }
     }
 
-    @Test("repeated failed registrations for one permit number are locked out")
-    func registrationRateLimit() async throws {
-        try await Harness.run { h in
+    @Test("repeated failed registrations for one permit number are locked out", arguments: TestStores.engines)
+    func registrationRateLimit(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let permit = try await h.issuedPermit(world)
             let number = try #require(permit["number"] as? String)
@@ -102,9 +102,9 @@ struct ECardAPITests {
         }
     }
 
-    @Test("sign-in, me before and after the card, sign-out, password change ends other sessions")
-    func sessionsAndMe() async throws {
-        try await Harness.run { h in
+    @Test("sign-in, me before and after the card, sign-out, password change ends other sessions", arguments: TestStores.engines)
+    func sessionsAndMe(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let (permit, token) = try await h.registeredHolder(world)
             let number = try #require(permit["number"] as? String)
@@ -149,9 +149,9 @@ struct ECardAPITests {
         }
     }
 
-    @Test("cardholder tokens reach only the e-card API, and staff tokens not the e-card API")
-    func separation() async throws {
-        try await Harness.run { h in
+    @Test("cardholder tokens reach only the e-card API, and staff tokens not the e-card API", arguments: TestStores.engines)
+    func separation(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let (permit, token) = try await h.registeredHolder(world)
             let number = try #require(permit["number"] as? String)
@@ -227,9 +227,9 @@ struct CredentialAPITests {
         }
     }
 
-    @Test("a lost card revokes the credentials that show it; the next credential shows no card")
-    func lostCardRevokes() async throws {
-        try await Harness.run { h in
+    @Test("a lost card revokes the credentials that show it; the next credential shows no card", arguments: TestStores.engines)
+    func lostCardRevokes(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let (permit, token) = try await h.registeredHolder(world)
             let card = try await h.issuedCard(world, permit: permit)
@@ -254,9 +254,9 @@ struct CredentialAPITests {
         }
     }
 
-    @Test("dynamic codes are redeemed once, expire after 120 s, and need an active card")
-    func dynamicCodes() async throws {
-        try await Harness.run { h in
+    @Test("dynamic codes are redeemed once, expire after 120 s, and need an active card", arguments: TestStores.engines)
+    func dynamicCodes(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let (permit, token) = try await h.registeredHolder(world)
             #expect(try await h.call(.post, "/v1/ecard/dynamic-codes", token: token).code == "card.not_active")

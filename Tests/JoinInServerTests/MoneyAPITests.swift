@@ -61,9 +61,9 @@ struct MoneyAPITests {
         }
     }
 
-    @Test("deposits to a card without financial functions reach only the transit wallet")
-    func noFinancialFunctions() async throws {
-        try await Harness.run { h in
+    @Test("deposits to a card without financial functions reach only the transit wallet", arguments: TestStores.engines)
+    func noFinancialFunctions(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let permit = try await h.issuedPermit(world)
             let card = try #require(try await h.issuedCard(world, permit: permit)["card_number"] as? String)

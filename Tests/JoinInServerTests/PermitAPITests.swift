@@ -8,9 +8,9 @@ import Testing
 
 @Suite("Reference data API")
 struct ReferenceAPITests {
-    @Test("cities list in code order with cursor pages and a filter")
-    func cities() async throws {
-        try await Harness.run { h in
+    @Test("cities list in code order with cursor pages and a filter", arguments: TestStores.engines)
+    func cities(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             var codes: [String] = []
             var cursor: String?
             repeat {
@@ -31,9 +31,9 @@ struct ReferenceAPITests {
         }
     }
 
-    @Test("branches and employers: validation, duplicates and idempotent creation")
-    func branchesAndEmployers() async throws {
-        try await Harness.run { h in
+    @Test("branches and employers: validation, duplicates and idempotent creation", arguments: TestStores.engines)
+    func branchesAndEmployers(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let admin = try await h.admin()
             func employer(_ uscc: String, city: String = "330200", key: String? = nil, name: String = "Acme") async throws -> Reply {
                 try await h.call(.post, "/v1/employers", token: admin, json: ["name": ["en": name, "zh": "阿克米"], "uscc": uscc, "city_code": city],
@@ -69,9 +69,9 @@ struct ReferenceAPITests {
 
 @Suite("Permit applications and permits API")
 struct PermitAPITests {
-    @Test("an employer's application is validated field by field")
-    func applicationValidation() async throws {
-        try await Harness.run { h in
+    @Test("an employer's application is validated field by field", arguments: TestStores.engines)
+    func applicationValidation(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             func submit(_ body: [String: Any]) async throws -> Reply {
                 try await h.call(.post, "/v1/permit-applications", token: world.employer, json: body)
@@ -117,9 +117,9 @@ struct PermitAPITests {
         }
     }
 
-    @Test("the officer checks originals and issues the permit on the spot; numbers are for life")
-    func issueOnTheSpot() async throws {
-        try await Harness.run { h in
+    @Test("the officer checks originals and issues the permit on the spot; numbers are for life", arguments: TestStores.engines)
+    func issueOnTheSpot(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let submitted = try await h.call(.post, "/v1/permit-applications", token: world.employer, json: Harness.applicationBody())
             let id = try #require(submitted.string("id"))
@@ -176,9 +176,9 @@ struct PermitAPITests {
         }
     }
 
-    @Test("rejection, listing with filters, the decision letter, expiry by date")
-    func listingAndLetters() async throws {
-        try await Harness.run { h in
+    @Test("rejection, listing with filters, the decision letter, expiry by date", arguments: TestStores.engines)
+    func listingAndLetters(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let permit = try await h.issuedPermit(world)
             let number = try #require(permit["number"] as? String)
@@ -216,9 +216,9 @@ struct PermitAPITests {
         }
     }
 
-    @Test("a permit whose contract starts later is pending until then: no card, listed as pending")
-    func pendingPermit() async throws {
-        try await Harness.run { h in
+    @Test("a permit whose contract starts later is pending until then: no card, listed as pending", arguments: TestStores.engines)
+    func pendingPermit(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let permit = try await h.issuedPermit(world, body: Harness.applicationBody(contractStart: "2027-06-01", contractEnd: "2029-05-31"))
             let number = try #require(permit["number"] as? String)

@@ -186,9 +186,9 @@ struct SecretsAtRestTests {
         }
     }
 
-    @Test("a right PIN gives its reserved attempt back: correct PINs never use up the day's wrong-PIN allowance")
-    func rightPINGivesBack() async throws {
-        try await Harness.run { h in
+    @Test("a right PIN gives its reserved attempt back: correct PINs never use up the day's wrong-PIN allowance", arguments: TestStores.engines)
+    func rightPINGivesBack(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let (card, _) = try await h.bankedHolder(world)
             _ = try await h.call(.post, "/v1/cards/\(card)/deposits", token: world.clerk, json: ["amount_fen": 100_000, "account": "financial"],
@@ -259,9 +259,9 @@ struct SecretsAtRestTests {
         }
     }
 
-    @Test("the sweeper deletes idempotency records, idle counters, ended sessions and spent nonces past their retention, and nothing younger")
-    func sweeper() async throws {
-        try await Harness.run { h in
+    @Test("the sweeper deletes idempotency records, idle counters, ended sessions and spent nonces past their retention, and nothing younger", arguments: TestStores.engines)
+    func sweeper(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let (card, holder) = try await h.bankedHolder(world)
             func username(_ role: StaffRole) async throws -> String {

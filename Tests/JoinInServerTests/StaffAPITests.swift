@@ -8,9 +8,9 @@ import Testing
 
 @Suite("Operations endpoints and error shape")
 struct OperationsAPITests {
-    @Test("health, readiness, metrics and the spec are served")
-    func operations() async throws {
-        try await Harness.run { h in
+    @Test("health, readiness, metrics and the spec are served", arguments: TestStores.engines)
+    func operations(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             #expect(try await h.call(.get, "/healthz").string("status") == "ok")
             let ready = try await h.call(.get, "/readyz")
             #expect(ready.status == .ok)
@@ -22,9 +22,9 @@ struct OperationsAPITests {
         }
     }
 
-    @Test("unknown routes are 404 and undeclared methods 405 with Allow, both as problem+json")
-    func routing() async throws {
-        try await Harness.run { h in
+    @Test("unknown routes are 404 and undeclared methods 405 with Allow, both as problem+json", arguments: TestStores.engines)
+    func routing(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let missing = try await h.call(.get, "/v1/nothing-here")
             #expect(missing.status == .notFound)
             #expect(missing.headers[.contentType] == "application/problem+json")
@@ -39,9 +39,9 @@ struct OperationsAPITests {
         }
     }
 
-    @Test("malformed bodies are 400 naming the field, oversize bodies 413, never 500")
-    func malformedInput() async throws {
-        try await Harness.run { h in
+    @Test("malformed bodies are 400 naming the field, oversize bodies 413, never 500", arguments: TestStores.engines)
+    func malformedInput(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let admin = try await h.admin()
             let notJSON = try await h.call(.post, "/v1/branches", token: admin, raw: "{not json")
             #expect(notJSON.status == .badRequest)
@@ -67,9 +67,9 @@ struct OperationsAPITests {
         }
     }
 
-    @Test("control characters in bodies and URIs, and overlong text hidden in combining marks, are refused")
-    func hostileText() async throws {
-        try await Harness.run { h in
+    @Test("control characters in bodies and URIs, and overlong text hidden in combining marks, are refused", arguments: TestStores.engines)
+    func hostileText(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let admin = try await h.admin()
             let nul = try await h.call(.post, "/v1/terminals", token: admin, raw: #"{"kind":"counter","name":"a\u0000b"}"#)
             #expect(nul.status == .badRequest)
@@ -91,9 +91,9 @@ struct OperationsAPITests {
         }
     }
 
-    @Test("every byte of a long password counts (bcrypt alone would read only 72)")
-    func longPasswords() async throws {
-        try await Harness.run { h in
+    @Test("every byte of a long password counts (bcrypt alone would read only 72)", arguments: TestStores.engines)
+    func longPasswords(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let admin = try await h.admin()
             let password = String(repeating: "abcd", count: 20)
             #expect(try await h.call(.post, "/v1/staff", token: admin,
@@ -104,9 +104,9 @@ struct OperationsAPITests {
         }
     }
 
-    @Test("junk of every shape sent to every write endpoint gets a 4xx, never a 5xx")
-    func noServerErrorsForBadInput() async throws {
-        try await Harness.run { h in
+    @Test("junk of every shape sent to every write endpoint gets a 4xx, never a 5xx", arguments: TestStores.engines)
+    func noServerErrorsForBadInput(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             let junk: [String] = ["", "null", "[]", "42", "\"s\"", "{}", "{\"a\":1}", "{\"person\":{}}", "{\"pin\":123456}",
                                   "{\"name\":{\"en\":null}}", "{\"decision\":\"maybe\",\"checked_documents\":\"passport\"}",
@@ -131,9 +131,9 @@ struct OperationsAPITests {
 
 @Suite("Staff sign-in, sessions and accounts")
 struct StaffAPITests {
-    @Test("the bootstrapped admin must change the one-time password before doing anything else")
-    func firstAdmin() async throws {
-        try await Harness.run { h in
+    @Test("the bootstrapped admin must change the one-time password before doing anything else", arguments: TestStores.engines)
+    func firstAdmin(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let oneTime = try #require(try await Provisioning.bootstrapAdmin(store: h.store, bcryptCost: 4, nowMs: h.clock.now))
             #expect(try await Provisioning.bootstrapAdmin(store: h.store, bcryptCost: 4, nowMs: h.clock.now) == nil)
             let session = try await h.call(.post, "/v1/staff/sessions", json: ["username": "admin", "password": oneTime])
@@ -161,9 +161,9 @@ struct StaffAPITests {
         }
     }
 
-    @Test("wrong passwords are 401, then lock the account out with 429 and Retry-After")
-    func lockout() async throws {
-        try await Harness.run { h in
+    @Test("wrong passwords are 401, then lock the account out with 429 and Retry-After", arguments: TestStores.engines)
+    func lockout(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             _ = try await h.staff(.permitOfficer, username: "olga")
             for _ in 1...4 {
                 let reply = try await h.call(.post, "/v1/staff/sessions", json: ["username": "olga", "password": "wrong password!"])
@@ -183,9 +183,9 @@ struct StaffAPITests {
         }
     }
 
-    @Test("sign-out ends the session; unknown and expired tokens are 401")
-    func sessions() async throws {
-        try await Harness.run { h in
+    @Test("sign-out ends the session; unknown and expired tokens are 401", arguments: TestStores.engines)
+    func sessions(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let token = try await h.staff(.permitOfficer)
             #expect(try await h.call(.get, "/v1/staff/me", token: token).status == .ok)
             #expect(try await h.call(.delete, "/v1/staff/sessions/current", token: token).status == .noContent)
@@ -201,9 +201,9 @@ struct StaffAPITests {
         }
     }
 
-    @Test("admins create staff with validated roles, bindings and passwords")
-    func createStaff() async throws {
-        try await Harness.run { h in
+    @Test("admins create staff with validated roles, bindings and passwords", arguments: TestStores.engines)
+    func createStaff(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let world = try await h.world()
             func create(_ body: [String: Any]) async throws -> Reply { try await h.call(.post, "/v1/staff", token: world.admin, json: body) }
             let ok = try await create(["username": "Clerk.Two", "password": Harness.password, "role": "bankClerk", "branch_id": world.branchID])
@@ -229,9 +229,9 @@ struct StaffAPITests {
         }
     }
 
-    @Test("terminals get a one-time API key that authenticates until revoked")
-    func terminals() async throws {
-        try await Harness.run { h in
+    @Test("terminals get a one-time API key that authenticates until revoked", arguments: TestStores.engines)
+    func terminals(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let admin = try await h.admin()
             let created = try await h.call(.post, "/v1/terminals", token: admin, json: ["kind": "merchantPos", "name": "Till 1", "binding_id": "m-1"])
             #expect(created.status == .created)
