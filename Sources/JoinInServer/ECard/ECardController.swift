@@ -47,9 +47,10 @@ struct ECardController: Sendable {
             let today = clock.today
             let dto = try await store.read { tx -> Schemas.ECardMe in
                 let (permit, card) = try await tx.holderPermitAndCard(holder)
-                let permitView = try await PermitViews.permit(tx, permit, today: today)
-                let cardStatus = card.flatMap(\.cardStatus)
-                let benefits = ECardRules.benefits(permitStatus: permit.status(today: today), cardStatus: cardStatus)
+                // The permit's status is computed once and both shown and used for the benefits.
+                let status = permit.status(today: today)
+                let permitView = try await PermitViews.permit(tx, permit, status: status)
+                let benefits = ECardRules.benefits(permitStatus: status, cardStatus: card.flatMap(\.cardStatus))
                 return Schemas.ECardMe(person: permitView.holder, permit: permitView, card: try card.map(Self.card),
                                        benefits: try benefits.map { try API.value($0.rawValue) })
             }

@@ -329,6 +329,11 @@ struct PermitController: Sendable {
 /// The permit as the API shows it (permits, the e-card, decision letters).
 enum PermitViews {
     static func permit(_ tx: StoreTx, _ permit: PermitRecord, today: CivilDate) async throws -> Schemas.Permit {
+        try await self.permit(tx, permit, status: permit.status(today: today))
+    }
+
+    /// The permit with a status the caller has already computed (and uses for its own decision).
+    static func permit(_ tx: StoreTx, _ permit: PermitRecord, status: PermitStatus) async throws -> Schemas.Permit {
         guard let person = try await tx.person(id: permit.personId), let employer = try await tx.employer(id: permit.employerId) else {
             throw StoreError.corrupt("permit \(permit.permitNumber) lost its person or employer")
         }
@@ -336,7 +341,7 @@ enum PermitViews {
             number: permit.permitNumber, category: try API.value(permit.category),
             employer: Schemas.EmployerRef(id: employer.id, name: API.name(employer.name)),
             position: permit.position, validFrom: permit.validFrom, validUntil: permit.validUntil,
-            status: try API.value(permit.status(today: today).rawValue), decisionLetterNumber: permit.decisionLetterNumber,
+            status: try API.value(status.rawValue), decisionLetterNumber: permit.decisionLetterNumber,
             holder: try holder(person), issuedAt: API.instant(ms: permit.issuedAtMs), cancelledAt: permit.cancelledAtMs.map(API.instant),
             cancelReason: permit.cancelReason)
     }
