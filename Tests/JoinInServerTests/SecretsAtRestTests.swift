@@ -259,6 +259,30 @@ struct SecretsAtRestTests {
         }
     }
 
+    @Test("a stolen session cannot brute-force the current password: wrong ones lock the change after 5, even in parallel",
+          arguments: TestStores.engines)
+    func currentPasswordGuesses(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
+            let token = try await h.staff(.permitOfficer, username: "officer-pw")
+            let codes = try await withThrowingTaskGroup(of: String.self) { group in
+                for index in 0..<16 {
+                    group.addTask {
+                        try await h.call(.post, "/v1/staff/me/password", token: token,
+                                         json: ["current_password": "guess number \(index)", "new_password": "a brand new passphrase"]).code ?? "none"
+                    }
+                }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            // Exactly five current passwords are compared; the rest are refused unchecked.
+            #expect(codes.filter { $0 == "auth.current_password_wrong" }.count == 5, "\(codes)")
+            #expect(codes.filter { $0 == "auth.locked_out" }.count == 11, "\(codes)")
+            let right = ["current_password": Harness.password, "new_password": "a brand new passphrase"]
+            #expect(try await h.call(.post, "/v1/staff/me/password", token: token, json: right).code == "auth.locked_out")
+            h.clock.advance(seconds: 31)
+            #expect(try await h.call(.post, "/v1/staff/me/password", token: token, json: right).status == .ok)
+        }
+    }
+
     @Test("the sweeper deletes idempotency records, idle counters, ended sessions and spent nonces past their retention, and nothing younger", arguments: TestStores.engines)
     func sweeper(engine: Store.EngineKind) async throws {
         try await Harness.run(engine) { h in

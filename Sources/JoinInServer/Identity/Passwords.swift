@@ -63,8 +63,8 @@ struct Passwords: Sendable {
 
     static func lockedOut(untilMs: Int64, nowMs: Int64) -> DomainError {
         let seconds = max(1, Int((untilMs - nowMs + 999) / 1000))
-        return DomainError(.rateLimited, code: "auth.locked_out", title: "Too many failed sign-ins",
-                           detail: "too many failed sign-ins; try again in \(seconds) seconds", retryAfterSeconds: seconds)
+        return DomainError(.rateLimited, code: "auth.locked_out", title: "Too many failed attempts",
+                           detail: "too many failed attempts; try again in \(seconds) seconds", retryAfterSeconds: seconds)
     }
 
     /// Checks the current password and the new one's policy; returns the new hash to store. The
