@@ -17,28 +17,32 @@
 # has financial functions and money on both accounts, an e-card account for its holder and one
 # permit credential (so status list 1 exists).
 #
-# Each principal's run uses its own configuration file (schemathesis.toml syntax, written next to
-# the reports); the per-principal exclusions below say why each one exists.
+# Each principal's run uses its own configuration file (schemathesis.toml syntax, st-<principal>.toml
+# in the temp directory) and st_hooks.py; every exclusion or tolerance in them carries its reason,
+# and those marked FINDING are spec/server mismatches to fix (then remove the entry).
 #
 # Environment:
-#   JOININ_BINARY            server binary (default <repo>/.build/debug/joinin)
-#   JOININ_ST_PORT           port to try first (default 18093; another free port if taken)
-#   JOININ_ST_MAX_EXAMPLES   --max-examples per operation and phase (default 25: the 13 runs take
-#                            about 8 minutes on 2 cores, or the same with SQLite and PostgreSQL side
-#                            by side, see .ci/run)
-#   JOININ_ST_SEED           --seed (default 20261201)
-#   JOININ_ST_WORKERS        --workers (default 1: Hypothesis is not thread-safe on Python 3.11)
-#   JOININ_ST_ROLES          principals to run, in order (default: all, see `all_roles` below)
-#   JOININ_ST_KEEP           1 keeps the temp directory (server log, st output, JUnit and HAR reports)
-#   JOININ_ST_POSTGRES_URL   run against PostgreSQL instead of SQLite: a server URL such as
-#                            postgres://postgres@127.0.0.1:55432/postgres (scripts/start-postgres.sh);
-#                            the script creates a fresh database there and drops it afterwards
+#   JOININ_BINARY                server binary (default <repo>/.build/debug/joinin)
+#   JOININ_ST_PORT               port to try first (default 18093; another free port if taken)
+#   JOININ_ST_MAX_EXAMPLES       examples per operation and phase (default 20; the 13 runs take about
+#                                7 minutes on 2 cores, also with SQLite and PostgreSQL side by side)
+#   JOININ_ST_SLOW_MAX_EXAMPLES  the same for the operations that hash a password (default 5)
+#   JOININ_ST_SEED               --seed (default 20261201)
+#   JOININ_ST_WORKERS            --workers (default 1: Hypothesis is not thread-safe on Python 3.11)
+#   JOININ_ST_ROLES              principals to run, in order (default: all, see `all_roles` below;
+#                                e.g. "admin cardholder terminal:merchantPos")
+#   JOININ_ST_KEEP               1 keeps the temp directory (server log, st output and configuration,
+#                                JUnit and HAR reports)
+#   JOININ_ST_POSTGRES_URL       run against PostgreSQL instead of SQLite: a server URL such as
+#                                postgres://postgres@127.0.0.1:55432/postgres (scripts/start-postgres.sh);
+#                                the script creates a fresh database there and drops it afterwards
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 binary="${JOININ_BINARY:-$root/.build/debug/joinin}"
 port="${JOININ_ST_PORT:-18093}"
-max_examples="${JOININ_ST_MAX_EXAMPLES:-25}"
+max_examples="${JOININ_ST_MAX_EXAMPLES:-20}"
+slow_max_examples="${JOININ_ST_SLOW_MAX_EXAMPLES:-5}"
 seed="${JOININ_ST_SEED:-20261201}"
 workers="${JOININ_ST_WORKERS:-1}"
 terminal_kinds="transitGate merchantPos medicalProvider libraryKiosk venueGate eventCheckIn counter"
@@ -63,8 +67,13 @@ command -v python3 > /dev/null 2>&1 || { echo "schemathesis: python3 is needed" 
 
 work="$(mktemp -d)"
 server=""
+st_pid=""
 pg_database=""
 cleanup() {
+  if [ -n "$st_pid" ]; then
+    kill "$st_pid" 2> /dev/null || true
+    wait "$st_pid" 2> /dev/null || true
+  fi
   if [ -n "$server" ]; then
     kill "$server" 2> /dev/null || true
     wait "$server" 2> /dev/null || true
@@ -159,7 +168,7 @@ done
 # One permit and one card through the normal workflow, dated relative to today.
 read -r contract_start contract_end < <(python3 -c 'import datetime
 today = datetime.date.today()
-print(today.isoformat(), today.replace(year=today.year + 2).isoformat())')
+print(today.isoformat(), (today + datetime.timedelta(days=730)).isoformat())')
 application="$(api POST /v1/permit-applications "${tokens[employer]}" "{\"person\":{\"passport_number\":\"ST1234567\",\"nationality\":\"DEU\",
   \"surname\":\"FIXTURE\",\"given_names\":\"Anna\",\"date_of_birth\":\"1990-04-12\",\"sex\":\"F\"},\"position\":\"Engineer\",
   \"category\":\"B\",\"contract_start\":\"$contract_start\",\"contract_end\":\"$contract_end\",
@@ -192,6 +201,9 @@ for kind in $terminal_kinds; do
   [ "$kind" = merchantPos ] && binding=",\"binding_id\":\"$merchant\""
   tokens[terminal:$kind]="$(api POST /v1/terminals "$admin" "{\"kind\":\"$kind\",\"name\":\"st $kind\"$binding}" | json api_key)"
 done
+# The served document, read from a file: given its URL, Schemathesis leaves out the operation that
+# serves it (GET /openapi.yaml).
+curl -sSf -o openapi.yaml "$base/openapi.yaml"
 echo "schemathesis: server $base (store ${pg_database:-SQLite}); fixtures: branch $branch, employer $employer_id," \
   "merchant $merchant, permit $permit_number, card $card (active, financial functions, funded), e-card account, 7 terminals"
 
@@ -243,6 +255,13 @@ DOCUMENTED_400 = {
         "mrz.check_digit": CHECK_CHARACTER,
         "mrz.date": CHECK_CHARACTER + " (mrz.date: the MRZ's dates must be calendar dates)",
         "mrz.nationality": CHECK_CHARACTER + " (mrz.nationality: the MRZ's nationality must be a known code)",
+        "person.name_invalid": ("FINDING: surname/given_names may hold only letters, spaces, '-', '.' and apostrophes; "
+                                "the description says so, the patterns do not"),
+        "person.chinese_name_invalid": "FINDING: chinese_name must be on one line; the description says so, the schema does not",
+    },
+    "POST /v1/permit-applications/{id}/originals-verification": {
+        "verification.document_not_listed": ("state: checked_documents must be among the documents the application "
+                                             "listed, which no schema can know"),
     },
     # permit_number.invalid also covers a 000000 serial, which the pattern could exclude (FINDING, minor).
     "POST /v1/cards": {"permit_number.invalid": CHECK_CHARACTER},
@@ -258,13 +277,27 @@ DOCUMENTED_400 = {
     "POST /v1/cards/{card_number}/withdrawals": {"idempotency.key_required": IDEMPOTENCY_KEY},
     "POST /v1/ecard/wallet-top-ups": {"idempotency.key_required": IDEMPOTENCY_KEY},
     "POST /v1/ecard/transfers": {"idempotency.key_required": IDEMPOTENCY_KEY, "card_number.invalid": CHECK_CHARACTER},
-    "POST /v1/payments": {"idempotency.key_required": IDEMPOTENCY_KEY, "card_number.invalid": CHECK_CHARACTER},
+    "POST /v1/payments": {
+        "idempotency.key_required": IDEMPOTENCY_KEY,
+        "card_number.invalid": CHECK_CHARACTER,
+        "payment.reference_invalid": ("FINDING: merchant_reference is trimmed and must not be blank; the schema has "
+                                      "minLength 1 but no non-blank pattern"),
+        "payment.authorisation_required": ("FINDING: exactly one of pin and dynamic_code; the description says so, "
+                                           "the schema (both optional) does not"),
+    },
     "POST /v1/payments/{id}/refunds": {"idempotency.key_required": IDEMPOTENCY_KEY},
     "POST /v1/merchants": {
         "name.empty": ("FINDING: `name` is a LocalizedName (no minLength, no non-blank pattern, unlike NameInput), "
                        "the server refuses a blank name"),
     },
 }
+
+
+# The status list is a compact JWS (schema CompactJWS, a string); without a deserializer for its
+# media type Schemathesis would skip response_schema_conformance for GET /v1/credential-status/{list_id}.
+@schemathesis.deserializer("application/statuslist+jwt")
+def _statuslist_jwt(ctx, response):
+    return response.text
 
 
 def _documented(case, response):
@@ -294,12 +327,34 @@ role_config() {
 hooks = "$work/st_hooks.py"
 headers = { Authorization = "Bearer ${tokens[$role]}" }
 
-# Besides Schemathesis' defaults (2xx, 3xx, 401, 403, 404, 409, 429, 5xx, the last judged by
-# not_a_server_error) a 422 is accepted for schema-valid data: a business rule refusing well-formed
-# data (wrong PIN, unknown city, insufficient funds, ...).
+# Every check (set here, not with --checks, so that the per-operation settings below can apply).
+[checks]
+enabled = true
+
+# positive_data_acceptance runs as positive_data_acceptance_documented (st_hooks.py), with these
+# statuses: Schemathesis' defaults (2xx, 3xx, 401, 403, 404, 409, 429, and 5xx, which
+# not_a_server_error judges) plus 422, a business rule refusing well-formed data (wrong PIN,
+# unknown city, insufficient funds, ...).
 [checks.positive_data_acceptance]
+enabled = false
 expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+
+[generation]
+max-examples = $max_examples
+
+# A call of these costs a bcrypt hash (0.3-1 s on a debug build, for a registration even when it
+# is refused as locked out), and they barely depend on the principal (three are public and ignore
+# the bearer; the password changes answer 403 to all but their own kind), so they get a smaller
+# max-examples. The coverage phase, whose boundary cases max-examples does not limit, still sends
+# them all.
+[[operations]]
+include-operation-id = ["registerCardholder", "signIn", "signInCardholder", "changeOwnPassword", "changeCardholderPassword"]
+generation.max-examples = $slow_max_examples
 EOF
+  # FINDING (spec): GET /openapi.yaml declares its application/yaml body as `type: string`;
+  # Schemathesis reads a YAML body as data (here an object), so it can never conform. Remove once
+  # the spec says `type: object` (or serves the text as text/plain).
+  printf '\n[[operations]]\ninclude-operation-id = "getOpenAPIDocument"\nchecks.response_schema_conformance.enabled = false\n'
   # The own sign-out ends the session that sends it: it gets the principal's second session, so
   # it is tested (204 once, then 401) without ending the run's session. Terminals have no session:
   # both sign-outs answer them 403, with the run's key.
@@ -325,14 +380,17 @@ for role in $roles; do
   role_config "$role" > "st-$name.toml"
   role_started=$SECONDS
   set +e
-  st --config-file "st-$name.toml" run "$base/openapi.yaml" \
-    --checks all --exclude-checks positive_data_acceptance \
+  st --config-file "st-$name.toml" run openapi.yaml --url "$base" \
     --phases examples,coverage,fuzzing,stateful \
-    --max-examples "$max_examples" --seed "$seed" --workers "$workers" \
+    --seed "$seed" --workers "$workers" \
     --generation-database none --no-color \
     --report "$reports" --report-dir "$work/reports-$name" \
-    --report-junit-path "$work/junit-$name.xml" > "st-$name.log" 2>&1
+    --report-junit-path "$work/junit-$name.xml" > "st-$name.log" 2>&1 &
+  # In the background and waited for, so that a TERM (e.g. from `timeout`) is handled at once.
+  st_pid=$!
+  wait "$st_pid"
   status=$?
+  st_pid=""
   set -e
   seconds=$((SECONDS - role_started))
   verdict=0
@@ -384,7 +442,7 @@ PY
   summaries+=("$summary")
 done
 
-echo "===== schemathesis summary, $engine ($((SECONDS - started_at))s, --max-examples $max_examples) ====="
+echo "===== schemathesis summary, $engine ($((SECONDS - started_at))s, max examples $max_examples, $slow_max_examples for password hashing) ====="
 printf '%s\n' "${summaries[@]}"
 if grep -q "unhandled error" serve.log; then
   echo "schemathesis: the server logged $(grep -c "unhandled error" serve.log) unhandled errors (500):" >&2
