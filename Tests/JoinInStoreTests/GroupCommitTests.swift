@@ -110,4 +110,34 @@ struct GroupCommitTests {
             #expect(try await store.write { tx in try await tx.nextCounter("b") } == 65)
         }
     }
+
+    @Test("a full writer queue refuses at once with writerQueueFull instead of growing, and takes writes again once drained")
+    func boundedQueue() async throws {
+        let limits = GroupCommitLimits(batchSizeMax: 1, batchWaitMicrosecondsMax: 0, queueLengthMax: 2)
+        try await TestStores.withStore(.sqlite, groupCommit: limits) { (store: Store) async throws in
+            // One slow write holds the writer; 20 more arrive while it runs.
+            let slow = Task { try await store.write { _ in try await Task.sleep(for: .milliseconds(300)) } }
+            try await Task.sleep(for: .milliseconds(50))
+            let outcomes = await withTaskGroup(of: String.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        do {
+                            try await store.write { _ in }
+                            return "written"
+                        } catch StoreError.writerQueueFull(let limit) {
+                            return "refused \(limit)"
+                        } catch {
+                            return "other: \(error)"
+                        }
+                    }
+                }
+                return await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            try await slow.value
+            #expect(outcomes.filter { $0 == "refused 2" }.count >= 18, "\(outcomes)")
+            #expect(outcomes.allSatisfy { $0 == "written" || $0 == "refused 2" }, "\(outcomes)")
+            #expect((store.writeStatistics?.refused ?? 0) >= 18)
+            try await store.write { _ in }  // drained: writes go through again
+        }
+    }
 }
