@@ -62,7 +62,7 @@ struct Controllers {
         PermitController(store: store, config: config, clock: clock).register(&r)
         CardController(store: store, config: config, clock: clock).register(&r)
         AuditController(store: store).register(&r)
-        ECardController(store: store, config: config, clock: clock, passwords: passwords).register(&r)
+        ECardController(store: store, config: config, clock: clock, passwords: passwords, attempts: attempts).register(&r)
         CredentialController(store: store, config: config, clock: clock, keys: keys, dynamicCodes: dynamicCodes).register(&r)
         MoneyController(store: store, clock: clock, pins: pins).register(&r)
         PaymentController(store: store, config: config, clock: clock, pins: pins, dynamicCodes: dynamicCodes).register(&r)

@@ -14,6 +14,7 @@ struct ECardController: Sendable {
     let config: ServerConfig
     let clock: AppClock
     let passwords: Passwords
+    let attempts: AttemptGuard
 
     func register(_ r: inout RouteRegistrar) {
         r.on(.post, "/v1/ecard/registrations", .anyone) { request, _ in try await registerCardholder(request) }
@@ -97,24 +98,21 @@ struct ECardController: Sendable {
         let counter = (key: "ecard-register:\(number.value)", policy: AttemptPolicy.backOff(free: LoginThrottle.failuresFree))
         let now = clock.nowMs()
         let today = clock.today
+        // The attempt is reserved before the new password is hashed: a locked permit number is
+        // refused without paying for bcrypt (otherwise every refused request would still cost a
+        // full hash: unauthenticated CPU amplification).
+        let reserved = try await attempts.reserve([counter])
+        guard case .reserved(let reservation) = reserved else {
+            if case .refused(let until) = reserved { throw Passwords.lockedOut(untilMs: until ?? now, nowMs: now) }
+            throw Passwords.lockedOut(untilMs: now, nowMs: now)
+        }
         let hash = try await PasswordHasher.hash(body.password, cost: config.bcryptCost)
         let id = newID()
-        // One write reserves the attempt (refusing a locked permit number before anything is
-        // compared), checks the details and either keeps the attempt as a failure or creates the
-        // account and clears the counter. The outcome is returned rather than thrown so a counted
+        // One write checks the details and resolves the attempt: kept as a failure, or given
+        // back with the account created. The outcome is returned rather than thrown so a counted
         // failure is not rolled back.
         enum Outcome: Sendable { case registered, failed(DomainError) }
         let outcome = try await store.write(isolation: .lockedRows) { tx -> Outcome in
-            let reservation: AttemptReservation
-            // The details are compared inside this same write, so the attempt is reserved and
-            // resolved here without ever being in flight between transactions.
-            switch try await tx.reserveAttempts([counter], nowMs: now) {
-            case .refused(let until): return .failed(Passwords.lockedOut(untilMs: until ?? now, nowMs: now))
-            case .busy:
-                return .failed(DomainError(.rateLimited, code: "auth.attempt_in_progress", title: "Attempt in progress",
-                                           detail: "another registration for this permit is being checked; retry in a moment", retryAfterSeconds: 1))
-            case .reserved(let held): reservation = held
-            }
             func fail(_ error: DomainError) async throws -> Outcome {
                 let counters = try await tx.resolve(reservation, right: false, nowMs: now)
                 try await tx.appendAudit(actor: "anonymous", action: "cardholder.register", objectType: "permit", objectID: number.value,
@@ -129,7 +127,9 @@ struct ECardController: Sendable {
                 return try await fail(mismatch)
             }
             guard try await tx.cardholder(personID: person.id) == nil else {
-                throw DomainError.conflict("ecard.already_registered", "an e-card account already exists for permit \(number.value); sign in instead")
+                try await tx.resolve(reservation, right: true, nowMs: now)
+                return .failed(DomainError.conflict("ecard.already_registered",
+                                                    "an e-card account already exists for permit \(number.value); sign in instead"))
             }
             guard let code = try await tx.activationCode(permitID: permit.id), ECardRules.codesMatch(body.activationCode, code),
                   ECardRules.nameMatches(body.name, surname: person.surname, givenNames: person.givenNames, chineseName: person.chineseName) else {
