@@ -232,8 +232,6 @@ from schemathesis.specs.openapi import checks as openapi_checks
 CHECK_CHARACTER = ("check character: the spec says check characters (Luhn, USCC, permit number, MRZ check digits) "
                    "cannot be stated in a schema and a wrong one answers 400")
 OPAQUE_CURSOR = "opaque cursor: a value this server did not issue answers 400 list.cursor_invalid (Cursor parameter)"
-IDEMPOTENCY_KEY = ("FINDING: the server requires Idempotency-Key (400 idempotency.key_required, the description says "
-                   "'Requires'), the spec declares the header required: false")
 DOCUMENTED_400 = {
     "*": {
         "request.control_character": (
@@ -273,19 +271,14 @@ DOCUMENTED_400 = {
         "staff.binding_unexpected": "role-dependent binding, stated in prose only",
         "staff.binding_required": "role-dependent binding, stated in prose only",
     },
-    "POST /v1/cards/{card_number}/deposits": {"idempotency.key_required": IDEMPOTENCY_KEY},
-    "POST /v1/cards/{card_number}/withdrawals": {"idempotency.key_required": IDEMPOTENCY_KEY},
-    "POST /v1/ecard/wallet-top-ups": {"idempotency.key_required": IDEMPOTENCY_KEY},
-    "POST /v1/ecard/transfers": {"idempotency.key_required": IDEMPOTENCY_KEY, "card_number.invalid": CHECK_CHARACTER},
+    "POST /v1/ecard/transfers": {"card_number.invalid": CHECK_CHARACTER},
     "POST /v1/payments": {
-        "idempotency.key_required": IDEMPOTENCY_KEY,
         "card_number.invalid": CHECK_CHARACTER,
         "payment.reference_invalid": ("FINDING: merchant_reference is trimmed and must not be blank; the schema has "
                                       "minLength 1 but no non-blank pattern"),
         "payment.authorisation_required": ("FINDING: exactly one of pin and dynamic_code; the description says so, "
                                            "the schema (both optional) does not"),
     },
-    "POST /v1/payments/{id}/refunds": {"idempotency.key_required": IDEMPOTENCY_KEY},
     "POST /v1/merchants": {
         "name.empty": ("FINDING: `name` is a LocalizedName (no minLength, no non-blank pattern, unlike NameInput), "
                        "the server refuses a blank name"),
