@@ -9,15 +9,32 @@ import JoinInTestSupport
 import SQLKit
 import Testing
 
-/// Runs CLI commands in-process, as `joinin …` would, against a temp SQLite file and key directory.
-struct CLIFixture {
+/// Runs CLI commands in-process, as `joinin …` would, against a temp key directory and a temp SQLite
+/// file (or, through `with(_:)`, a fresh database on either engine).
+struct CLIFixture: Sendable {
     let directory: String
-    var database: String { directory + "/joinin.sqlite" }
+    let database: String
     var keys: String { directory + "/keys" }
 
-    init() throws {
+    init(database: String? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("joinin-cli-\(UUID().uuidString)").path
+        self.database = database ?? directory + "/joinin.sqlite"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    /// A fixture on a fresh database of `engine` for the duration of `body`, cleaned up after.
+    static func with(_ engine: Store.EngineKind, _ body: @Sendable (CLIFixture) async throws -> Void) async throws {
+        let (url, dropDatabase) = try await TestStores.freshURL(engine)
+        let fixture = try CLIFixture(database: url)
+        do {
+            try await body(fixture)
+        } catch {
+            fixture.cleanup()
+            await dropDatabase()
+            throw error
+        }
+        fixture.cleanup()
+        await dropDatabase()
     }
 
     func run(_ arguments: [String]) async throws {
@@ -53,70 +70,70 @@ struct CLIFixture {
 
 @Suite("CLI")
 struct CLITests {
-    @Test("migrate applies the schema once and creates the key directory")
-    func migrate() async throws {
-        let fixture = try CLIFixture()
-        defer { fixture.cleanup() }
-        try await fixture.run(["migrate"])
-        try await fixture.run(["migrate"])
-        #expect(try await fixture.withStore { await $0.readiness() }.ready)
-        let mode = try FileManager.default.attributesOfItem(atPath: fixture.keys + "/data-encryption.key")[.posixPermissions] as? Int
-        #expect(mode == 0o600)
-    }
-
-    @Test("import cities loads the shared CSV, is idempotent, and reports a bad file by line without importing it")
-    func importCities() async throws {
-        let fixture = try CLIFixture()
-        defer { fixture.cleanup() }
-        guard let path = CLIFixture.sharedCities else {
-            print("note: ../shared/data/cities.csv not found; skipping the shared-file import")
-            return
-        }
-        try await fixture.run(["import", "cities", "--file", path])
-        let count = try await fixture.withStore { store in try await store.read { tx in try await tx.cityCount() } }
-        let parsed = try CityCSV.parse(try String(contentsOfFile: path, encoding: .utf8))
-        let expected = Set(parsed.rows.map(\.code)).union(ChineseCities.builtInCodes).count
-        #expect(count == expected)
-        #expect(parsed.skippedPlaceholders > 0)
-        let jiaxing = try await fixture.withStore { store in try await store.read { tx in try await tx.city(code: "330400") } }
-        #expect(jiaxing?.nameZh == "嘉兴市")
-        #expect(jiaxing?.nameEn == "Jiaxing")
-        let auditBefore = try await fixture.withStore { store in try await store.read { tx in try await tx.auditRecords(before: nil, limit: 200) } }
-        try await fixture.run(["import", "cities", "--file", path])
-        let auditAfter = try await fixture.withStore { store in try await store.read { tx in try await tx.auditRecords(before: nil, limit: 200) } }
-        #expect(auditAfter.count == auditBefore.count, "a re-import that changes nothing writes nothing")
-
-        let bad = fixture.directory + "/bad.csv"
-        try "code,name,provinceCode\n3399,\"新城市\",33\n33AB,\"坏\",33\n".write(toFile: bad, atomically: true, encoding: .utf8)
-        do {
-            try await fixture.run(["import", "cities", "--file", bad])
-            Issue.record("a bad file was accepted")
-        } catch {
-            #expect("\(error)".contains("line 3"), "\(error)")
-        }
-        #expect(try await fixture.withStore { store in try await store.read { tx in try await tx.city(code: "339900") } } == nil)
-        do {
-            try await fixture.run(["import", "cities", "--file", fixture.directory + "/missing.csv"])
-            Issue.record("a missing file was accepted")
-        } catch {
-            #expect("\(error)".contains("cannot read"))
+    @Test("migrate applies the schema once and creates the key directory", arguments: TestStores.engines)
+    func migrate(engine: Store.EngineKind) async throws {
+        try await CLIFixture.with(engine) { fixture in
+            try await fixture.run(["migrate"])
+            try await fixture.run(["migrate"])
+            #expect(try await fixture.withStore { await $0.readiness() }.ready)
+            let mode = try FileManager.default.attributesOfItem(atPath: fixture.keys + "/data-encryption.key")[.posixPermissions] as? Int
+            #expect(mode == 0o600)
         }
     }
 
-    @Test("audit verify passes on an intact chain and exits 1 after tampering")
-    func auditVerify() async throws {
-        let fixture = try CLIFixture()
-        defer { fixture.cleanup() }
-        try await fixture.run(["terminals", "add", "--kind", "libraryKiosk", "--name", "Main library kiosk 1"])
-        try await fixture.run(["audit", "verify"])
-        try await fixture.withStore { store in
-            try await store.write { tx in try await tx.sql.raw("UPDATE audit_log SET actor = 'someone-else'").run() }
+    @Test("import cities loads the shared CSV, is idempotent, and reports a bad file by line without importing it", arguments: TestStores.engines)
+    func importCities(engine: Store.EngineKind) async throws {
+        try await CLIFixture.with(engine) { fixture in
+            guard let path = CLIFixture.sharedCities else {
+                print("note: ../shared/data/cities.csv not found; skipping the shared-file import")
+                return
+            }
+            try await fixture.run(["import", "cities", "--file", path])
+            let count = try await fixture.withStore { store in try await store.read { tx in try await tx.cityCount() } }
+            let parsed = try CityCSV.parse(try String(contentsOfFile: path, encoding: .utf8))
+            let expected = Set(parsed.rows.map(\.code)).union(ChineseCities.builtInCodes).count
+            #expect(count == expected)
+            #expect(parsed.skippedPlaceholders > 0)
+            let jiaxing = try await fixture.withStore { store in try await store.read { tx in try await tx.city(code: "330400") } }
+            #expect(jiaxing?.nameZh == "嘉兴市")
+            #expect(jiaxing?.nameEn == "Jiaxing")
+            let auditBefore = try await fixture.withStore { store in try await store.read { tx in try await tx.auditRecords(before: nil, limit: 200) } }
+            try await fixture.run(["import", "cities", "--file", path])
+            let auditAfter = try await fixture.withStore { store in try await store.read { tx in try await tx.auditRecords(before: nil, limit: 200) } }
+            #expect(auditAfter.count == auditBefore.count, "a re-import that changes nothing writes nothing")
+
+            let bad = fixture.directory + "/bad.csv"
+            try "code,name,provinceCode\n3399,\"新城市\",33\n33AB,\"坏\",33\n".write(toFile: bad, atomically: true, encoding: .utf8)
+            do {
+                try await fixture.run(["import", "cities", "--file", bad])
+                Issue.record("a bad file was accepted")
+            } catch {
+                #expect("\(error)".contains("line 3"), "\(error)")
+            }
+            #expect(try await fixture.withStore { store in try await store.read { tx in try await tx.city(code: "339900") } } == nil)
+            do {
+                try await fixture.run(["import", "cities", "--file", fixture.directory + "/missing.csv"])
+                Issue.record("a missing file was accepted")
+            } catch {
+                #expect("\(error)".contains("cannot read"))
+            }
         }
-        do {
+    }
+
+    @Test("audit verify passes on an intact chain and exits 1 after tampering", arguments: TestStores.engines)
+    func auditVerify(engine: Store.EngineKind) async throws {
+        try await CLIFixture.with(engine) { fixture in
+            try await fixture.run(["terminals", "add", "--kind", "libraryKiosk", "--name", "Main library kiosk 1"])
             try await fixture.run(["audit", "verify"])
-            Issue.record("tampering went unnoticed")
-        } catch let exit as ExitCode {
-            #expect(exit.rawValue == 1)
+            try await fixture.withStore { store in
+                try await store.write { tx in try await tx.sql.raw("UPDATE audit_log SET actor = 'someone-else'").run() }
+            }
+            do {
+                try await fixture.run(["audit", "verify"])
+                Issue.record("tampering went unnoticed")
+            } catch let exit as ExitCode {
+                #expect(exit.rawValue == 1)
+            }
         }
     }
 
@@ -134,19 +151,19 @@ struct CLITests {
         #expect(throws: (any Error).self) { _ = try JoinInCommand.parseAsRoot(["terminals", "add", "--kind", "toaster", "--name", "x"]) }
     }
 
-    @Test("terminals add stores only the key's hash")
-    func terminalsAdd() async throws {
-        let fixture = try CLIFixture()
-        defer { fixture.cleanup() }
-        try await fixture.run(["terminals", "add", "--kind", "transitGate", "--name", "Line 1 gate 4", "--binding", "ningbo-metro"])
-        let terminals = try await fixture.withStore { store in
-            try await store.read { tx in try await tx.sql.raw("SELECT kind, binding_id, key_hash FROM terminals").all() }
-        }
-        #expect(terminals.count == 1)
-        #expect(try terminals.first?.decode(column: "kind", as: String.self) == "transitGate")
-        #expect(try terminals.first?.decode(column: "key_hash", as: String.self).count == 64)
-        await #expect(throws: (any Error).self) {
-            try await fixture.run(["terminals", "add", "--kind", "transitGate", "--name", "   "])
+    @Test("terminals add stores only the key's hash", arguments: TestStores.engines)
+    func terminalsAdd(engine: Store.EngineKind) async throws {
+        try await CLIFixture.with(engine) { fixture in
+            try await fixture.run(["terminals", "add", "--kind", "transitGate", "--name", "Line 1 gate 4", "--binding", "ningbo-metro"])
+            let terminals = try await fixture.withStore { store in
+                try await store.read { tx in try await tx.sql.raw("SELECT kind, binding_id, key_hash FROM terminals").all() }
+            }
+            #expect(terminals.count == 1)
+            #expect(try terminals.first?.decode(column: "kind", as: String.self) == "transitGate")
+            #expect(try terminals.first?.decode(column: "key_hash", as: String.self).count == 64)
+            await #expect(throws: (any Error).self) {
+                try await fixture.run(["terminals", "add", "--kind", "transitGate", "--name", "   "])
+            }
         }
     }
 }
@@ -224,29 +241,29 @@ struct CLICredentialTests {
 
 @Suite("CLI: ledger verify")
 struct CLILedgerTests {
-    @Test("ledger verify passes on consistent books and exits 1 when a balance was tampered with")
-    func ledgerVerify() async throws {
-        let fixture = try CLIFixture()
-        defer { fixture.cleanup() }
-        try await fixture.run(["migrate"])
-        try await fixture.withStore { store in
-            try await store.write { tx in
-                let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: "b1", atMs: 1)
-                let wallet = try await tx.openAccount(kind: .transitWallet, ownerType: "person", ownerID: "p1", atMs: 1)
-                try await tx.registerReference(type: "deposit", id: "op1", atMs: 1)
-                try await tx.post([Posting(debit: vault.id, credit: wallet.id, amountFen: 1_250, kind: "cash_deposit",
-                                           referenceType: "deposit", referenceID: "op1")], atMs: 2)
+    @Test("ledger verify passes on consistent books and exits 1 when a balance was tampered with", arguments: TestStores.engines)
+    func ledgerVerify(engine: Store.EngineKind) async throws {
+        try await CLIFixture.with(engine) { fixture in
+            try await fixture.run(["migrate"])
+            try await fixture.withStore { store in
+                try await store.write { tx in
+                    let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: "b1", atMs: 1)
+                    let wallet = try await tx.openAccount(kind: .transitWallet, ownerType: "person", ownerID: "p1", atMs: 1)
+                    try await tx.registerReference(type: "deposit", id: "op1", atMs: 1)
+                    try await tx.post([Posting(debit: vault.id, credit: wallet.id, amountFen: 1_250, kind: "cash_deposit",
+                                               referenceType: "deposit", referenceID: "op1")], atMs: 2)
+                }
             }
-        }
-        try await fixture.run(["ledger", "verify"])
-        try await fixture.withStore { store in
-            try await store.write { tx in try await tx.sql.raw("UPDATE ledger_accounts SET posted_fen = posted_fen + 1 WHERE kind = 'transitWallet'").run() }
-        }
-        do {
             try await fixture.run(["ledger", "verify"])
-            Issue.record("tampered books passed")
-        } catch let exit as ExitCode {
-            #expect(exit.rawValue == 1)
+            try await fixture.withStore { store in
+                try await store.write { tx in try await tx.sql.raw("UPDATE ledger_accounts SET posted_fen = posted_fen + 1 WHERE kind = 'transitWallet'").run() }
+            }
+            do {
+                try await fixture.run(["ledger", "verify"])
+                Issue.record("tampered books passed")
+            } catch let exit as ExitCode {
+                #expect(exit.rawValue == 1)
+            }
         }
     }
 }
