@@ -43,10 +43,7 @@ struct CardController: Sendable {
     }
 
     func issueCard(_ request: Request, _ context: AppContext) async throws -> Response {
-        let clerk = try context.staff()
-        guard let branchID = clerk.branchID else {
-            throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
-        }
+        let (clerk, branchID) = try context.branchClerk()
         let (body, bytes) = try await JSON.decode(Schemas.NewCardRequest.self, from: request, limit: config.bodyBytesMax)
         let permitNumber = try PermitNumber(validating: body.permitNumber)
         let passport = try PassportNumber(validating: body.passportNumber)
@@ -138,10 +135,7 @@ struct CardController: Sendable {
     /// A new card number for the same person; the old card becomes `replaced`. Replacement does
     /// not need a valid permit: an ended permit suspends benefits but must never lock money away.
     func replaceCard(_ request: Request, _ context: AppContext, number: String) async throws -> Response {
-        let clerk = try context.staff()
-        guard let branchID = clerk.branchID else {
-            throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
-        }
+        let (clerk, branchID) = try context.branchClerk()
         let bytes = try await request.body.collect(upTo: config.bodyBytesMax)
         let now = clock.nowMs()
         return try await Idempotency.write(store: store, request: request, body: bytes, principal: clerk.auditName, nowMs: now) { tx in

@@ -148,20 +148,10 @@ struct ECardController: Sendable {
 
     func changeCardholderPassword(_ request: Request, _ context: AppContext) async throws -> Response {
         let holder = try context.cardholder()
-        let (body, _) = try await JSON.decode(Schemas.PasswordChangeRequest.self, from: request, limit: 16 * 1024)
-        guard let record = try await store.read({ tx in try await tx.cardholder(id: holder.id) }) else {
-            throw DomainError.unauthenticated("auth.invalid", "the account no longer exists")
-        }
-        let hash = try await passwords.newPasswordHash(body, storedHash: record.passwordHash, account: holder.auditName,
-                                                       identifiers: [holder.permitNumber])
-        let now = clock.nowMs()
-        try await store.write { tx in
-            try await tx.setCardholderPassword(id: holder.id, passwordHash: hash, atMs: now)
-            try await tx.revokeSessions(principalKind: "cardholder", principalID: holder.id, exceptTokenHash: holder.tokenHash, atMs: now)
-            try await tx.appendAudit(actor: holder.auditName, action: "cardholder.password_change", objectType: "cardholder",
-                                     objectID: holder.id, atMs: now)
-        }
-        return try JSON.response(Schemas.PasswordChanged(status: .changed))
+        return try await passwords.change(
+            request, kind: "cardholder", id: holder.id, tokenHash: holder.tokenHash, identifiers: [holder.permitNumber],
+            storedHash: { tx in try await tx.cardholder(id: holder.id)?.passwordHash },
+            save: { tx, hash, now in try await tx.setCardholderPassword(id: holder.id, passwordHash: hash, atMs: now) })
     }
 
     /// The holder's card, its number masked.

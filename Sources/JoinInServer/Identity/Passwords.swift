@@ -1,4 +1,5 @@
 import Foundation
+import JoinInAPI
 import Hummingbird
 import JoinInCore
 import JoinInStore
@@ -65,6 +66,27 @@ struct Passwords: Sendable {
         let seconds = max(1, Int((untilMs - nowMs + 999) / 1000))
         return DomainError(.rateLimited, code: "auth.locked_out", title: "Too many failed attempts",
                            detail: "too many failed attempts; try again in \(seconds) seconds", retryAfterSeconds: seconds)
+    }
+
+    /// A signed-in account changes its own password (staff or cardholder): the current password
+    /// is checked (and counted), the new one's policy applied; every other session of the account
+    /// ends, the one that made the change stays signed in; audited as `<kind>.password_change`.
+    func change(_ request: Request, kind: String, id: String, tokenHash: String, identifiers: [String],
+                storedHash: @escaping @Sendable (StoreTx) async throws -> String?,
+                save: @escaping @Sendable (StoreTx, String, Int64) async throws -> Void) async throws -> Response {
+        let (body, _) = try await JSON.decode(Schemas.PasswordChangeRequest.self, from: request, limit: 16 * 1024)
+        guard let stored = try await store.read(storedHash) else {
+            throw DomainError.unauthenticated("auth.invalid", "the account no longer exists")
+        }
+        let actor = "\(kind):\(id)"
+        let hash = try await newPasswordHash(body, storedHash: stored, account: actor, identifiers: identifiers)
+        let now = clock.nowMs()
+        try await store.write { tx in
+            try await save(tx, hash, now)
+            try await tx.revokeSessions(principalKind: kind, principalID: id, exceptTokenHash: tokenHash, atMs: now)
+            try await tx.appendAudit(actor: actor, action: "\(kind).password_change", objectType: kind, objectID: id, atMs: now)
+        }
+        return try JSON.response(Schemas.PasswordChanged(status: .changed))
     }
 
     /// Checks the current password and the new one's policy; returns the new hash to store. The

@@ -90,19 +90,9 @@ struct StaffController: Sendable {
 
     func changePassword(_ request: Request, _ context: AppContext) async throws -> Response {
         let staff = try context.staff()
-        let (body, _) = try await JSON.decode(Schemas.PasswordChangeRequest.self, from: request, limit: 16 * 1024)
-        guard let record = try await store.read({ tx in try await tx.staff(id: staff.id) }) else {
-            throw DomainError.unauthenticated("auth.invalid", "the account no longer exists")
-        }
-        let hash = try await passwords.newPasswordHash(body, storedHash: record.passwordHash, account: staff.auditName,
-                                                       identifiers: [staff.username])
-        let now = clock.nowMs()
-        try await store.write { tx in
-            try await tx.setStaffPassword(id: staff.id, passwordHash: hash, mustChange: false)
-            // Every other session ends; the one that changed the password stays signed in.
-            try await tx.revokeSessions(principalKind: "staff", principalID: staff.id, exceptTokenHash: staff.tokenHash, atMs: now)
-            try await tx.appendAudit(actor: staff.auditName, action: "staff.password_change", objectType: "staff", objectID: staff.id, atMs: now)
-        }
-        return try JSON.response(Schemas.PasswordChanged(status: .changed))
+        return try await passwords.change(
+            request, kind: "staff", id: staff.id, tokenHash: staff.tokenHash, identifiers: [staff.username],
+            storedHash: { tx in try await tx.staff(id: staff.id)?.passwordHash },
+            save: { tx, hash, _ in try await tx.setStaffPassword(id: staff.id, passwordHash: hash, mustChange: false) })
     }
 }

@@ -61,10 +61,7 @@ struct MoneyController: Sendable {
 
     /// Cash at a branch counter: the branch vault pays into the card's account.
     func deposit(_ request: Request, _ context: AppContext, number: String) async throws -> Response {
-        let clerk = try context.staff()
-        guard let branchID = clerk.branchID else {
-            throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
-        }
+        let (clerk, branchID) = try context.branchClerk()
         let (body, bytes) = try await JSON.decode(Schemas.DepositRequest.self, from: request, limit: 16 * 1024)
         let account: AccountKind = try API.domain(body.account)
         let amount = try MoneyRules.validatedAmount(body.amountFen)
@@ -85,10 +82,7 @@ struct MoneyController: Sendable {
     /// Cash out at a branch counter: PIN checked (3 wrong PINs a day block withdrawals until the
     /// next day), daily limit, then the card's financial account pays the branch vault.
     func withdraw(_ request: Request, _ context: AppContext, number: String) async throws -> Response {
-        let clerk = try context.staff()
-        guard let branchID = clerk.branchID else {
-            throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
-        }
+        let (clerk, branchID) = try context.branchClerk()
         let (body, bytes) = try await JSON.decode(Schemas.WithdrawalRequest.self, from: request, limit: 16 * 1024)
         let amount = try MoneyRules.validatedAmount(body.amountFen)
         _ = try Idempotency.key(from: request, required: true)

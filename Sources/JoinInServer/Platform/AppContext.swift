@@ -1,4 +1,5 @@
 public import Hummingbird
+import JoinInCore
 import NIOCore
 
 /// Per-request context: Hummingbird's core storage, the peer address (for login throttling) and
@@ -44,5 +45,14 @@ extension AppContext {
     func terminal() throws -> TerminalPrincipal {
         guard case .terminal(let terminal) = principal else { throw MisdeclaredRoute(wanted: "terminal") }
         return terminal
+    }
+
+    /// A bank clerk and the branch it is bound to (cash and cards are the branch's): 403 unbound.
+    func branchClerk() throws -> (clerk: StaffPrincipal, branchID: String) {
+        let clerk = try staff()
+        guard let branchID = clerk.branchID else {
+            throw DomainError.forbidden("auth.forbidden", "this bank clerk account is not bound to a branch")
+        }
+        return (clerk, branchID)
     }
 }
