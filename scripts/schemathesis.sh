@@ -45,7 +45,7 @@ max_examples="${JOININ_ST_MAX_EXAMPLES:-20}"
 slow_max_examples="${JOININ_ST_SLOW_MAX_EXAMPLES:-5}"
 seed="${JOININ_ST_SEED:-20261201}"
 workers="${JOININ_ST_WORKERS:-1}"
-terminal_kinds="transitGate merchantPos medicalProvider libraryKiosk venueGate eventCheckIn counter"
+terminal_kinds="transitValidator merchantPos medicalProvider libraryKiosk venueGate eventCheckIn counter"
 # The order matters, all runs share one store: principals that need the fixture card active, with
 # money and an unblocked PIN (terminals, the cardholder) run before the bank clerk, whose run may
 # report lost, replace or cancel the spec's example card (= the fixture card) and use up its PIN

@@ -48,12 +48,13 @@ struct TerminalsCommand: AsyncParsableCommand {
         @Option(help: "Kind: \(TerminalKind.allCases.map(\.rawValue).joined(separator: ", "))") var kind: TerminalKind
         @Option(help: "Name shown to operators") var name: String
         @Option(help: "Id of the operator, merchant, provider or venue it belongs to") var binding: String?
+        @Option(help: "transitValidator only: the stop or station it is fixed at") var stop: String?
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
             try await runReportingErrors {
                 let created = try await store.withStore(logger: cliLogger()) { store, _ in
-                    try await Provisioning.addTerminal(kind: kind, name: name, bindingID: binding, store: store,
+                    try await Provisioning.addTerminal(kind: kind, name: name, bindingID: binding, stopID: stop, store: store,
                                                        actor: "cli:\(NSUserName())", nowMs: AppClock.system.nowMs())
                 }
                 print("created terminal \(created.id)")

@@ -63,8 +63,8 @@ public enum Provisioning {
     }
 
     /// Stores a terminal and returns (id, API key). The key is shown once: only its hash is kept.
-    public static func addTerminal(kind: TerminalKind, name: String, bindingID: String?, store: Store, actor: String,
-                                   nowMs: Int64) async throws -> (id: String, apiKey: String) {
+    public static func addTerminal(kind: TerminalKind, name: String, bindingID: String?, stopID: String? = nil, store: Store,
+                                   actor: String, nowMs: Int64) async throws -> (id: String, apiKey: String) {
         let name = name.trimmingWhitespace()
         guard (1...100).contains(name.scalarCount) else {
             throw DomainError.malformed("terminal.name_invalid", "name must be 1-100 characters")
@@ -72,14 +72,40 @@ public enum Provisioning {
         if let bindingID, !(1...64).contains(bindingID.scalarCount) {
             throw DomainError.malformed("terminal.binding_invalid", "binding_id must be 1-64 characters")
         }
+        if let stopID {
+            guard kind == .transitValidator else {
+                throw DomainError.malformed("terminal.stop_unexpected", "only a transitValidator is fixed at a stop")
+            }
+            guard (1...255).contains(stopID.utf8.count), !stopID.containsControlCharacters else {
+                throw DomainError.malformed("terminal.stop_invalid", "stop_id must be 1-255 bytes")
+            }
+        }
         let id = UUID().uuidString.lowercased()
         let apiKey = Tokens.make(prefix: Tokens.terminalPrefix)
         try await store.write { tx in
+            if kind == .transitValidator {
+                try await checkValidatorBinding(tx, operatorID: bindingID, stopID: stopID, nowMs: nowMs)
+            }
             try await tx.insertTerminal(id: id, kind: kind, name: name, bindingID: bindingID, keyHash: store.secretDigest(apiKey), atMs: nowMs)
+            if let stopID { try await tx.setTerminalStop(terminalID: id, stopID: stopID) }
             try await tx.appendAudit(actor: actor, action: "terminal.create", objectType: "terminal", objectID: id,
                                      detail: "kind=\(kind.rawValue)", atMs: nowMs)
         }
         return (id, apiKey)
+    }
+
+    /// A validator belongs to an existing operator; a fixed one to a stop of its fares.
+    static func checkValidatorBinding(_ tx: StoreTx, operatorID: String?, stopID: String?, nowMs: Int64) async throws {
+        guard let operatorID, try await tx.transitOperator(id: operatorID) != nil else {
+            throw DomainError.rule("transit.operator_not_found", "a transitValidator must be bound (binding_id) to an existing transit operator")
+        }
+        guard let stopID else { return }
+        let versions = try await tx.fareVersions(operatorID: operatorID).filter { $0.validFromMs <= nowMs }
+        guard let current = versions.max(by: { $0.validFromMs < $1.validFromMs }) else { return }
+        let feed = try await FareFeeds().engine(tx, versionID: current.id).feed
+        guard feed.stops[stopID] != nil || feed.stopAreas[stopID] != nil else {
+            throw DomainError.rule("transit.stop_unknown", "stop \(stopID.prefix(64)) is not in the operator's fare version \(current.version)")
+        }
     }
 
     /// On a store without staff, creates `admin` with a one-time password that must be changed at

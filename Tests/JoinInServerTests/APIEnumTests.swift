@@ -29,6 +29,12 @@ struct APIEnumTests {
         #expect(Set(Schemas.Account.KindPayload.allCases.map(\.rawValue))
                 == Set(AccountKind.allCases.filter(\.isCardholderAccount).map(\.rawValue)))
         #expect(Set(Schemas.DepositRequest.AccountPayload.allCases.map(\.rawValue)) == ["financial", "transitWallet"])
+        #expect(Self.same(TripPricing.ExitWithoutEntry.self, Schemas.ExitWithoutEntry.self))
+        #expect(Self.same(TripPricing.TapKind.self, Schemas.Tap.KindPayload.self))
+        #expect(Self.same(TripPricing.TripKind.self, Schemas.Trip.KindPayload.self))
+        // Deny-list reasons: the card states that stop a card, and transit debt.
+        #expect(Set(Schemas.DenyListChange.ReasonPayload.allCases.map(\.rawValue))
+                == Set(CardStatus.allCases.filter { !$0.isLive || $0 == .lost }.map(\.rawValue)).union(["transit_debt"]))
     }
 
     @Test("every ISO 3166 alpha-3 code the domain accepts is in the spec, and no other")

@@ -68,10 +68,14 @@ struct AuthorizationMatrixTests {
             let merchant = try #require(try await h.call(.post, "/v1/merchants", token: world.admin,
                                                          json: ["name": ["en": "Shop", "zh": "店"], "category": "shopping", "city_code": "330200"])
                 .string("id"))
+            let transitOperator = try #require(try await h.call(.post, "/v1/transit/operators", token: world.admin,
+                                                                json: ["name": ["en": "Metro", "zh": "地铁"], "city_code": "330200",
+                                                                       "modes": ["metro"]]).string("id"))
             var terminalTokens: [TerminalKind: String] = [:]
             for kind in TerminalKind.allCases {
                 var body: [String: Any] = ["kind": kind.rawValue, "name": "matrix \(kind.rawValue)"]
                 if kind == .merchantPos { body["binding_id"] = merchant }
+                if kind == .transitValidator { body["binding_id"] = transitOperator }
                 let key = try #require(try await h.call(.post, "/v1/terminals", token: world.admin, json: body).string("api_key"))
                 terminalTokens[kind] = key
                 callers.append(Caller(name: "terminal:\(kind.rawValue)", principal: .terminal(TerminalPrincipal(id: "-", kind: kind, bindingID: nil)),

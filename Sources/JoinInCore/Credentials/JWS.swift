@@ -52,9 +52,11 @@ public enum JWS {
     /// else `.wrongType`); `kid` is in `keys` (else `.unknownKey`); the signature segment is
     /// canonical base64url (else `.malformed`) and verifies over the ASCII of the first two
     /// segments (else `.badSignature`); the payload segment is canonical base64url.
-    public static func verify(_ compact: String, keys: [String: Curve25519.Signing.PublicKey], expectedTyp: String) throws -> Verified {
+    /// `lengthMax`: credentials and codes are small; a signed deny list may be megabytes.
+    public static func verify(_ compact: String, keys: [String: Curve25519.Signing.PublicKey], expectedTyp: String,
+                              lengthMax: Int = maxCompactLength) throws -> Verified {
         let bytes = Array(compact.utf8)
-        guard bytes.count <= maxCompactLength else { throw CredentialError.malformed("JWS longer than \(maxCompactLength) bytes") }
+        guard bytes.count <= lengthMax else { throw CredentialError.malformed("JWS longer than \(lengthMax) bytes") }
         // Exactly two dots; the segments are slices of `bytes`, not copies.
         guard let firstDot = bytes.firstIndex(of: UInt8(ascii: ".")),
               let secondDot = bytes[(firstDot + 1)...].firstIndex(of: UInt8(ascii: ".")),

@@ -207,6 +207,15 @@ public enum Zlib {
         return inflater.output
     }
 
+    /// Inflates raw DEFLATE data (RFC 1951: no zlib header, no Adler-32), as stored in ZIP entries.
+    /// Throws `CredentialError.malformed` for invalid or truncated data or more than `limit` bytes
+    /// of output. Bytes after the final block are ignored.
+    public static func inflateRaw(_ bytes: [UInt8], limit: Int) throws -> [UInt8] {
+        var inflater = Inflater(input: bytes, position: 0, limit: limit)
+        try inflater.run()
+        return inflater.output
+    }
+
     /// A canonical Huffman code as in puff.c: `counts[len]` codes of each length and the symbols
     /// ordered by code.
     private struct Huffman {

@@ -20,13 +20,17 @@ public enum AccountKind: String, Sendable, Codable, CaseIterable {
     case transitOperatorSettlement
     /// What the system owes one medical provider.
     case medicalProviderSettlement
+    /// What one cardholder owes for transit rides an offline gate let through when the wallet was
+    /// short (owner type `transit_debtor`, the person's id). Negative while in debt; a top-up
+    /// pays it back first. Not blocked by a card loss: it is the system's claim, not the holder's money.
+    case transitDebt
 
     /// Only the system's own accounts may go negative: a vault's or clearing account's balance is
     /// the mirror image of the money it let into the ledger. Settlement accounts are amounts owed
     /// to someone outside and are never negative.
     public var mayGoNegative: Bool {
         switch self {
-        case .branchVault, .externalClearing, .medicalPoolingFund: return true
+        case .branchVault, .externalClearing, .medicalPoolingFund, .transitDebt: return true
         case .financial, .transitWallet, .medicalPersonal,
              .merchantSettlement, .transitOperatorSettlement, .medicalProviderSettlement: return false
         }
@@ -37,7 +41,7 @@ public enum AccountKind: String, Sendable, Codable, CaseIterable {
         switch self {
         case .financial, .transitWallet, .medicalPersonal: return true
         case .branchVault, .externalClearing, .medicalPoolingFund,
-             .merchantSettlement, .transitOperatorSettlement, .medicalProviderSettlement: return false
+             .merchantSettlement, .transitOperatorSettlement, .medicalProviderSettlement, .transitDebt: return false
         }
     }
 }

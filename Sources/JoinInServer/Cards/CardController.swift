@@ -116,20 +116,28 @@ struct CardController: Sendable {
         let staff = try context.staff()
         let now = clock.nowMs()
         let dto = try await store.write { tx in
-            let card = try await tx.existingCard(number)
-            let from = try card.checkedStatus()
-            let next = try CardRules.transition(from: from, action)
-            guard try await tx.updateCardStatus(number: card.cardNumber, from: from, to: next, atMs: now) else {
-                throw DomainError.conflict("card.concurrent_change", "card \(number) changed meanwhile; retry")
-            }
-            try await tx.revokeCredentials(cardNumber: card.cardNumber, atMs: now)
-            // A lost or cancelled card stops every debit at once (reversals still post).
-            try await tx.setDebitsBlocked(ownerType: "person", ownerID: card.personId, blocked: true)
-            try await tx.appendAudit(actor: staff.auditName, action: audit, objectType: "card", objectID: card.cardNumber,
-                                     detail: "\(from.rawValue)->\(next.rawValue)", atMs: now)
+            _ = try await Self.stopCard(tx, try await tx.existingCard(number), action, actor: staff.auditName, audit: audit, note: "", nowMs: now)
             return try await CardViews.card(tx, try await tx.existingCard(number))
         }
         return try JSON.response(dto)
+    }
+
+    /// A card reported lost or cancelled, by staff or by its holder, in one transaction: the
+    /// state change, its credentials revoked, every debit of the holder's accounts blocked
+    /// (reversals still post), the card on the next transit deny-list version, the audit record.
+    static func stopCard(_ tx: StoreTx, _ card: CardRecord, _ action: CardAction, actor: String, audit: String, note: String,
+                         nowMs: Int64) async throws -> CardStatus {
+        let from = try card.checkedStatus()
+        let next = try CardRules.transition(from: from, action)
+        guard try await tx.updateCardStatus(number: card.cardNumber, from: from, to: next, atMs: nowMs) else {
+            throw DomainError.conflict("card.concurrent_change", "card \(card.cardNumber) changed meanwhile; retry")
+        }
+        try await tx.revokeCredentials(cardNumber: card.cardNumber, atMs: nowMs)
+        try await tx.setDebitsBlocked(ownerType: "person", ownerID: card.personId, blocked: true)
+        try await TransitBilling.listCardChange(tx, card: card, to: next, nowMs: nowMs)
+        try await tx.appendAudit(actor: actor, action: audit, objectType: "card", objectID: card.cardNumber,
+                                 detail: "\(from.rawValue)->\(next.rawValue)\(note)", atMs: nowMs)
+        return next
     }
 
     /// A new card number for the same person; the old card becomes `replaced`. Replacement does
@@ -146,6 +154,7 @@ struct CardController: Sendable {
                 throw DomainError.conflict("card.concurrent_change", "card \(number) changed meanwhile; retry")
             }
             try await tx.revokeCredentials(cardNumber: old.cardNumber, atMs: now)
+            try await TransitBilling.listCardChange(tx, card: old, to: next, nowMs: now)
             guard let person = try await tx.person(id: old.personId) else { throw StoreError.corrupt("card \(number) lost its holder") }
             let permitID = try await tx.latestPermit(number: person.permitNumber)?.id ?? old.permitId
             let replacement = try await newCardNumber(tx)
@@ -155,6 +164,8 @@ struct CardController: Sendable {
             if old.financialEnabledAtMs != nil, let documents = try await tx.financialDocuments(cardNumber: old.cardNumber) {
                 try await tx.enableFinancialFunctions(number: replacement.value, documents: documents, atMs: now)
             }
+            // A holder in transit debt gets the replacement card refused at gates too, until paid.
+            try await TransitBilling.refreshDebtListing(tx, personID: person.id, nowMs: now)
             try await tx.appendAudit(actor: clerk.auditName, action: "card.replace", objectType: "card", objectID: old.cardNumber,
                                      detail: "replacement=\(replacement.value)", atMs: now)
             let card = try await CardViews.card(tx, try await tx.existingCard(replacement.value))

@@ -72,15 +72,8 @@ struct ECardController: Sendable {
                 guard let card = try await tx.liveCard(personID: holder.personID) else {
                     throw DomainError.rule("card.not_found", "you have no card to report lost")
                 }
-                let from = try card.checkedStatus()
-                let next = try CardRules.transition(from: from, .reportLoss)
-                guard try await tx.updateCardStatus(number: card.cardNumber, from: from, to: next, atMs: now) else {
-                    throw DomainError.conflict("card.concurrent_change", "the card changed meanwhile; retry")
-                }
-                try await tx.revokeCredentials(cardNumber: card.cardNumber, atMs: now)
-                try await tx.setDebitsBlocked(ownerType: "person", ownerID: card.personId, blocked: true)
-                try await tx.appendAudit(actor: holder.auditName, action: "card.report_loss", objectType: "card", objectID: card.cardNumber,
-                                         detail: "\(from.rawValue)->\(next.rawValue) by holder", atMs: now)
+                let next = try await CardController.stopCard(tx, card, .reportLoss, actor: holder.auditName, audit: "card.report_loss",
+                                                             note: " by holder", nowMs: now)
                 return Schemas.ECardCard(maskedNumber: try CardNumber(validating: card.cardNumber).masked, status: try API.value(next.rawValue),
                                          financialFunctions: card.financialEnabledAtMs != nil)
             }

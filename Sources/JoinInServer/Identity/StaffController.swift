@@ -46,6 +46,7 @@ struct StaffController: Sendable {
             let admin = try context.staff()
             let (body, _) = try await JSON.decode(Schemas.NewTerminalRequest.self, from: request, limit: config.bodyBytesMax)
             let created = try await Provisioning.addTerminal(kind: try API.domain(body.kind), name: body.name, bindingID: body.bindingId,
+                                                            stopID: body.stopId,
                                                             store: store, actor: admin.auditName, nowMs: clock.nowMs())
             return try JSON.response(Schemas.TerminalCreated(id: created.id, apiKey: created.apiKey), status: .created,
                                      headers: [.cacheControl: "no-store"])

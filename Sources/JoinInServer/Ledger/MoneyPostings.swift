@@ -37,6 +37,10 @@ enum MoneyPostings {
         let transfers = try await tx.post([Posting(debit: movement.debit.id, credit: movement.credit.id, amountFen: movement.amountFen,
                                                    kind: movement.transferKind, referenceType: movement.referenceType, referenceID: id)],
                                           atMs: nowMs)
+        // Money into a transit wallet pays the holder's transit debt first (issue 9).
+        if AccountKind(rawValue: movement.credit.kind) == .transitWallet {
+            try await TransitBilling.settleDebt(tx, personID: movement.credit.ownerId, nowMs: nowMs)
+        }
         try await tx.appendAudit(actor: actor, action: action, objectType: "card", objectID: cardNumber,
                                  detail: "operation=\(id) fen=\(movement.amountFen)\(detail.isEmpty ? "" : " " + detail)", atMs: nowMs)
         let updated = try await tx.account(id: movement.shown.id) ?? movement.shown

@@ -227,6 +227,72 @@ enum Migrations {
             "ALTER TABLE login_throttle ADD COLUMN pending_until_ms BIGINT NOT NULL DEFAULT 0",
             "CREATE INDEX redeemed_codes_by_expiry ON redeemed_codes (expires_at_ms)",
         ], rewrite: { tx in try await tx.rekeyLegacySecrets() }),
+        // Transit (issue 9): operators and their GTFS-Fares v2 versions, city caps, taps from
+        // offline validators, the trips priced from them, the charges posted for them, and the
+        // signed deny list. The unused `transitValidator` kind becomes `transitValidator`.
+        Migration(version: 7, name: "transit: operators, fare versions, taps, trips, charges, deny list", statements: [
+            """
+            CREATE TABLE transit_operators (
+                id TEXT PRIMARY KEY, name_en TEXT NOT NULL, name_zh TEXT NOT NULL,
+                city_code TEXT NOT NULL REFERENCES cities(code), modes TEXT NOT NULL, cardholder_category_id TEXT,
+                max_journey_seconds BIGINT NOT NULL, exit_without_entry TEXT NOT NULL,
+                created_at_ms BIGINT NOT NULL, updated_at_ms BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE transit_fare_versions (
+                id TEXT PRIMARY KEY, operator_id TEXT NOT NULL REFERENCES transit_operators(id), version BIGINT NOT NULL,
+                valid_from_ms BIGINT NOT NULL, feed_json TEXT NOT NULL, feed_sha256 TEXT NOT NULL, summary TEXT NOT NULL,
+                imported_by TEXT NOT NULL, created_at_ms BIGINT NOT NULL, UNIQUE (operator_id, version))
+            """,
+            "CREATE INDEX transit_fare_versions_by_time ON transit_fare_versions (operator_id, valid_from_ms)",
+            """
+            CREATE TABLE transit_city_caps (
+                city_code TEXT NOT NULL REFERENCES cities(code), effective_from TEXT NOT NULL, daily_cap_fen BIGINT,
+                weekly_cap_fen BIGINT, updated_at_ms BIGINT NOT NULL, PRIMARY KEY (city_code, effective_from))
+            """,
+            """
+            CREATE TABLE transit_taps (
+                terminal_id TEXT NOT NULL, sequence BIGINT NOT NULL, operator_id TEXT NOT NULL, city_code TEXT NOT NULL,
+                person_id TEXT NOT NULL, card_number TEXT NOT NULL, fare_version_id TEXT NOT NULL, tapped_at_ms BIGINT NOT NULL,
+                utc_offset_minutes BIGINT NOT NULL, kind TEXT NOT NULL, stop_id TEXT NOT NULL, route_id TEXT,
+                cardholder_fare BIGINT NOT NULL, service_week TEXT NOT NULL, batch_id TEXT NOT NULL, received_at_ms BIGINT NOT NULL,
+                PRIMARY KEY (terminal_id, sequence))
+            """,
+            "CREATE INDEX transit_taps_by_unit ON transit_taps (person_id, city_code, service_week)",
+            """
+            CREATE TABLE transit_trips (
+                id TEXT PRIMARY KEY, person_id TEXT NOT NULL, city_code TEXT NOT NULL, service_week TEXT NOT NULL,
+                service_day TEXT NOT NULL, operator_id TEXT NOT NULL, kind TEXT NOT NULL, fare_version_id TEXT NOT NULL,
+                entry_tap_id TEXT, exit_tap_id TEXT, from_stop_id TEXT, to_stop_id TEXT, route_id TEXT,
+                started_at_ms BIGINT NOT NULL, ended_at_ms BIGINT NOT NULL, utc_offset_minutes BIGINT NOT NULL,
+                fare_product_id TEXT, cardholder_fare BIGINT NOT NULL, full_fare_fen BIGINT NOT NULL, fare_fen BIGINT NOT NULL,
+                charged_fen BIGINT NOT NULL, is_transfer BIGINT NOT NULL, cap_applied BIGINT NOT NULL,
+                no_matching_rule BIGINT NOT NULL, priced_at_ms BIGINT NOT NULL)
+            """,
+            "CREATE INDEX transit_trips_by_person ON transit_trips (person_id, started_at_ms, id)",
+            "CREATE INDEX transit_trips_by_unit ON transit_trips (person_id, city_code, service_week)",
+            """
+            CREATE TABLE transit_charges (
+                id TEXT PRIMARY KEY, person_id TEXT NOT NULL, operator_id TEXT NOT NULL REFERENCES transit_operators(id),
+                city_code TEXT NOT NULL, service_day TEXT NOT NULL, service_week TEXT NOT NULL, kind TEXT NOT NULL,
+                amount_fen BIGINT NOT NULL, wallet_fen BIGINT NOT NULL, debt_fen BIGINT NOT NULL, batch_id TEXT NOT NULL,
+                created_at_ms BIGINT NOT NULL)
+            """,
+            "CREATE INDEX transit_charges_by_unit ON transit_charges (person_id, city_code, service_week)",
+            "CREATE INDEX transit_charges_by_operator_day ON transit_charges (operator_id, service_day)",
+            """
+            CREATE TABLE transit_deny_list (
+                card_number TEXT PRIMARY KEY, person_id TEXT NOT NULL, reason TEXT NOT NULL, version BIGINT NOT NULL,
+                listed_at_ms BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE transit_deny_list_changes (
+                version BIGINT PRIMARY KEY, card_number TEXT NOT NULL, action TEXT NOT NULL, reason TEXT NOT NULL,
+                at_ms BIGINT NOT NULL)
+            """,
+            "ALTER TABLE terminals ADD COLUMN stop_id TEXT",
+            "UPDATE terminals SET kind = 'transitValidator' WHERE kind = 'transitValidator'",
+        ]),
     ]
 }
 

@@ -126,7 +126,8 @@ extension StoreTx {
     /// SERIALIZABLE loser then fails fast and is retried. SQLite has one writer and no row locks.
     var lockForUpdate: String { engine == .postgres ? " FOR UPDATE" : "" }
 
-    private func chunked<T>(_ items: [T], bindsPerItem: Int) -> [ArraySlice<T>] {
+    /// Splits `items` so each statement stays under the engine's bind-parameter limit.
+    func chunked<T>(_ items: [T], bindsPerItem: Int) -> [ArraySlice<T>] {
         let size = max(1, bindParametersMax / bindsPerItem)
         return stride(from: 0, to: items.count, by: size).map { items[$0..<min($0 + size, items.count)] }
     }
@@ -234,6 +235,11 @@ extension StoreTx {
     /// decision depends on, such as the day's debits for a daily limit.
     public func lockAccounts(_ ids: Set<String>) async throws {
         _ = try await balances(of: ids)
+    }
+
+    /// `balances(of:)` for callers that decide on the balances (locked on PostgreSQL).
+    public func lockedBalances(_ ids: Set<String>) async throws -> [String: AccountBalance] {
+        try await balances(of: ids)
     }
 
     func balances(of ids: Set<String>) async throws -> [String: AccountBalance] {

@@ -1,0 +1,132 @@
+import Foundation
+import JoinInAPI
+import Hummingbird
+import JoinInCore
+import JoinInStore
+
+/// `POST /v1/transit/tap-batches`: checks every tap on its own (a bad tap never sinks the batch),
+/// stores the new ones once per (terminal, sequence), and re-prices the weeks they fall in.
+extension TransitController {
+    struct CheckedTap {
+        let index: Int
+        let record: TransitTapRecord
+    }
+
+    func uploadTaps(_ request: Request, _ context: AppContext) async throws -> Response {
+        let terminal = try context.terminal()
+        guard let operatorID = terminal.bindingID else {
+            throw DomainError.forbidden("auth.forbidden", "this validator is not bound to a transit operator")
+        }
+        let (body, bytes) = try await JSON.decode(Schemas.TapBatchRequest.self, from: request, limit: Self.batchBytesMax)
+        guard !body.taps.isEmpty else { throw DomainError.malformed("transit.batch_empty", "taps must hold 1-\(Self.tapsMax) taps") }
+        guard body.taps.count <= Self.tapsMax else {
+            throw DomainError.malformed("transit.batch_too_large", "at most \(Self.tapsMax) taps per batch, got \(body.taps.count)")
+        }
+        let taps = body.taps
+        let now = clock.nowMs()
+        let batchID = newID()
+        let billing = self.billing
+        return try await Idempotency.write(store: store, request: request, body: bytes, principal: terminal.auditName, nowMs: now,
+                                           isolation: .lockedRows) { tx in
+            guard let operatorRecord = try await tx.transitOperator(id: operatorID) else {
+                throw DomainError.forbidden("auth.forbidden", "this validator's operator \(operatorID.prefix(64)) does not exist")
+            }
+            var results = [Schemas.TapOutcome?](repeating: nil, count: taps.count)
+            func reject(_ index: Int, _ reason: Schemas.TapRejection) {
+                results[index] = Schemas.TapOutcome(sequence: taps[index].sequence, result: .rejected, reason: reason)
+            }
+            let interoperable = try await tx.city(code: operatorRecord.cityCode)?.isInteroperable ?? false
+            let boundStop = try await tx.terminalStop(terminalID: terminal.id)
+            let versions = try await tx.fareVersions(operatorID: operatorID).sorted { $0.validFromMs < $1.validFromMs }
+            let numbers = Set(taps.compactMap { try? CardNumber(validating: $0.cardNumber).value })
+            let cards = try await tx.cards(numbers: numbers)
+            let windows = try await tx.permitWindows(personIDs: Set(cards.values.map(\.personId)))
+
+            // A tap stored before is judged against what was stored, not against today's rules: a
+            // re-upload is a duplicate even if, say, the card has been reported lost since.
+            let previously = Dictionary(try await tx.taps(terminalID: terminal.id, sequences: taps.map(\.sequence)).map { ($0.sequence, $0) },
+                                        uniquingKeysWith: { first, _ in first })
+            var checked: [CheckedTap] = []
+            var firstIndex: [Int64: Int] = [:]
+            for (index, tap) in taps.enumerated() {
+                guard let time = TapTime(tap.time) else { reject(index, .timeInvalid); continue }
+                let number = try? CardNumber(validating: tap.cardNumber).value
+                if let stored = previously[tap.sequence] {
+                    let same = (stored.cardNumber, stored.tappedAtMs, stored.utcOffsetMinutes, stored.kind, stored.stopId, stored.routeId)
+                        == (number ?? tap.cardNumber, time.unixMs, Int64(time.utcOffsetMinutes), tap.kind.rawValue, tap.stopId, tap.routeId)
+                    if same {
+                        results[index] = Schemas.TapOutcome(sequence: tap.sequence, result: .duplicate)
+                    } else {
+                        reject(index, .sequenceReused)
+                    }
+                    continue
+                }
+                guard time.unixMs <= now + Self.futureToleranceMs else { reject(index, .timeInFuture); continue }
+                guard time.unixMs >= now - Self.ageMaxMs else { reject(index, .timeTooOld); continue }
+                guard interoperable else { reject(index, .cityNotInteroperable); continue }
+                guard let number, let card = cards[number], let status = card.cardStatus else { reject(index, .cardUnknown); continue }
+                if status == .issued { reject(index, .cardNotActive); continue }
+                if [.lost, .replaced, .cancelled].contains(status), card.statusChangedAtMs <= time.unixMs {
+                    reject(index, .cardBlocked)
+                    continue
+                }
+                guard let version = versions.last(where: { $0.validFromMs <= time.unixMs }) else { reject(index, .noFareData); continue }
+                let feed = try await feeds.engine(tx, versionID: version.id).feed
+                guard feed.stops[tap.stopId] != nil || feed.stopAreas[tap.stopId] != nil else { reject(index, .stopUnknown); continue }
+                if let boundStop, tap.stopId != boundStop, feed.stops[tap.stopId]?.parentStation != boundStop {
+                    reject(index, .stopNotThisTerminal)
+                    continue
+                }
+                if let route = tap.routeId, feed.routes[route] == nil { reject(index, .routeUnknown); continue }
+                let local = FareEngine.LocalTime(unixMs: time.unixMs, utcOffsetMinutes: time.utcOffsetMinutes)
+                let discounted = windows[card.personId]?.contains { $0.covers(date: local.date, atMs: time.unixMs) } ?? false
+                let week = TripPricing.serviceDay(unixMs: time.unixMs, utcOffsetMinutes: time.utcOffsetMinutes).mondayOfWeek
+                let record = TransitTapRecord(
+                    terminalId: terminal.id, sequence: tap.sequence, operatorId: operatorID, cityCode: operatorRecord.cityCode,
+                    personId: card.personId, cardNumber: number, fareVersionId: version.id, tappedAtMs: time.unixMs,
+                    utcOffsetMinutes: Int64(time.utcOffsetMinutes), kind: tap.kind.rawValue, stopId: tap.stopId, routeId: tap.routeId,
+                    cardholderFare: discounted, serviceWeek: week.description, batchId: batchID, receivedAtMs: now)
+                // The same sequence twice in one batch: the first one stands.
+                if let first = firstIndex[tap.sequence] {
+                    if let earlier = checked.first(where: { $0.index == first }), earlier.record.sameTap(as: record) {
+                        results[index] = Schemas.TapOutcome(sequence: tap.sequence, result: .duplicate)
+                    } else {
+                        reject(index, .sequenceReused)
+                    }
+                    continue
+                }
+                firstIndex[tap.sequence] = index
+                checked.append(CheckedTap(index: index, record: record))
+            }
+
+            let inserted = try await tx.insertTaps(checked.map(\.record))
+            // Not inserted although not stored before: a concurrent upload of the same tap won.
+            let stored = try await tx.taps(terminalID: terminal.id, sequences: checked.map(\.record.sequence).filter { !inserted.contains($0) })
+            let storedBySequence = Dictionary(stored.map { ($0.sequence, $0) }, uniquingKeysWith: { first, _ in first })
+            var units = Set<TransitUnit>()
+            for tap in checked {
+                let sequence = tap.record.sequence
+                if inserted.contains(sequence) {
+                    results[tap.index] = Schemas.TapOutcome(sequence: sequence, result: .accepted)
+                    units.insert(TransitUnit(personID: tap.record.personId, cityCode: tap.record.cityCode, serviceWeek: tap.record.serviceWeek))
+                } else if let existing = storedBySequence[sequence], existing.sameTap(as: tap.record) {
+                    results[tap.index] = Schemas.TapOutcome(sequence: sequence, result: .duplicate)
+                } else {
+                    reject(tap.index, .sequenceReused)
+                }
+            }
+            let outcome = try await billing.reprice(tx, units: units, batchID: batchID, nowMs: now)
+            let final = try results.enumerated().map { index, result in
+                guard let result else { throw StoreError.corrupt("transit: tap \(index) of batch \(batchID) got no outcome") }
+                return result
+            }
+            let accepted = final.filter { $0.result == .accepted }.count
+            let duplicates = final.filter { $0.result == .duplicate }.count
+            try await tx.appendAudit(actor: terminal.auditName, action: "transit.tap_batch", objectType: "transit_operator", objectID: operatorID,
+                                     detail: "batch=\(batchID) taps=\(taps.count) accepted=\(accepted) duplicates=\(duplicates) charges=\(outcome.charges) adjustments=\(outcome.adjustments) fen=\(outcome.chargedFen)",
+                                     atMs: now)
+            return try .json(Schemas.TapBatchResult(batchId: batchID, accepted: accepted, duplicates: duplicates,
+                                                    rejected: final.count - accepted - duplicates, results: final), status: .ok)
+        }
+    }
+}
