@@ -22,9 +22,9 @@ otp="$(sed -n 's/^  one-time password: //p' serve.log)"
 [ -n "$otp" ] || { cat serve.log; echo "tour: no one-time password printed"; exit 1; }
 
 sed -n '/<!-- tour:begin -->/,/<!-- tour:end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' \
-  | sed "s|^export ADMIN_OTP=.*|export ADMIN_OTP='$otp'|; s|^J=http://127.0.0.1:8080|J=http://127.0.0.1:$port|; s|swift run joinin |$binary |" > tour.sh
+  | sed "s|^export ADMIN_OTP=.*|export ADMIN_OTP='$otp'|; s|^J=http://127.0.0.1:8080|J=http://127.0.0.1:$port|; s|swift run joinin |$binary |; s| docs/examples/| $root/docs/examples/|" > tour.sh
 # The secrets the tour holds in variables, for the scan.
-echo 'printf "%s\n" "$ADMIN_OTP" "$ADMIN" "$HR" "$OFFICER" "$CLERK" "$HOLDER" "$DESK" "$TILL" "$CODE" "$QR" > tour.secrets' >> tour.sh
+echo 'printf "%s\n" "$ADMIN_OTP" "$ADMIN" "$HR" "$OFFICER" "$CLERK" "$HOLDER" "$DESK" "$TILL" "$GATE" "$CODE" "$QR" > tour.secrets' >> tour.sh
 bash -euo pipefail tour.sh > tour.out 2>&1 || { cat tour.out; echo "tour: FAILED"; exit 1; }
 grep -q '"financial_functions": true' tour.out || { cat tour.out; echo "tour: card did not get financial functions"; exit 1; }
 grep -q 'card.enable_financial_functions' tour.out || { cat tour.out; echo "tour: audit trail incomplete"; exit 1; }
@@ -41,4 +41,11 @@ grep -q '"card_transfer"' tour.out || { cat tour.out; echo "tour: the transfer f
 grep -q '"refund_id"' tour.out || { cat tour.out; echo "tour: the payment or refund failed"; exit 1; }
 # 500.00 deposited − 20.00 top-up − 88.00 sent − 128.00 paid + 42.00 refunded = 306.00 CNY.
 grep -q '"amount_fen": 30600' tour.out || { cat tour.out; echo "tour: the financial balance is not 306.00 CNY"; exit 1; }
+grep -q '"transfer": true' tour.out || { cat tour.out; echo "tour: the bus ride was not a transfer"; exit 1; }
+python3 - tour.out << 'PY' || { cat tour.out; echo "tour: the transit wallet is not 20.00 - 2.90"; exit 1; }
+import re, sys
+text = open(sys.argv[1]).read()
+summary = text[text.rindex('"denied_at_gates"') - 400:]
+assert re.search(r'"wallet": \{\s*"amount_fen": 1710', summary), summary
+PY
 echo "tour: passed ($(grep -c . tour.out) lines of output)"

@@ -10,9 +10,10 @@
 # PostgreSQL database with JOININ_ST_POSTGRES_URL). The script takes the one-time admin password
 # from the server's output, changes it, and creates through the API the fixtures that let the runs
 # reach real logic: a branch, an employer (USCC 91350100M000100Y43, Ningbo 330200), a merchant, a
+# transit operator with the demo fare feed in interoperable Ningbo, a
 # staff account of every role (the employer account bound to the employer, the bank clerk bound to
 # the branch, the department clerk to hrss), a terminal of every kind (the merchantPos one bound to
-# the merchant) and, through the normal workflow, one issued permit and one card (the first card
+# the merchant, the transitValidator to the operator) and, through the normal workflow, one issued permit and one card (the first card
 # number, 6230910000000000014, is the spec's example card number) that is activated (PIN 582931),
 # has financial functions and money on both accounts, an e-card account for its holder and one
 # permit credential (so status list 1 exists).
@@ -195,10 +196,20 @@ spare_tokens[cardholder]="$(holder_sign_in)"
 # One permit credential, so that status list 1 exists (GET /v1/credential-status/{list_id}).
 api GET /v1/ecard/permit-credential "${tokens[cardholder]}" > /dev/null
 
-# A terminal of every kind; the merchant POS is bound to the merchant so it can take payments.
+# Transit: Ningbo interoperable, an operator with the demo GTFS-Fares v2 feed (imported with the
+# CLI, as an operator would), so tap batches reach pricing and the ledger.
+api PUT /v1/transit/cities/330200 "$admin" '{"interoperable":true,"daily_cap_fen":1500}' > /dev/null
+transit_operator="$(api POST /v1/transit/operators "$admin" \
+  '{"name":{"en":"Ningbo Rail & Bus","zh":"宁波轨道公交"},"city_code":"330200","modes":["metro","bus"]}' | json id)"
+JOININ_DATABASE_URL="$database_url" JOININ_KEYS="$work/joinin-keys/" \
+  "$binary" transit import-gtfs --operator "$transit_operator" --cardholder-category joinin "$root/docs/examples/transit-demo-feed" > /dev/null
+
+# A terminal of every kind; the merchant POS is bound to the merchant so it can take payments, the
+# transit validator to the operator.
 for kind in $terminal_kinds; do
   binding=""
   [ "$kind" = merchantPos ] && binding=",\"binding_id\":\"$merchant\""
+  [ "$kind" = transitValidator ] && binding=",\"binding_id\":\"$transit_operator\""
   tokens[terminal:$kind]="$(api POST /v1/terminals "$admin" "{\"kind\":\"$kind\",\"name\":\"st $kind\"$binding}" | json api_key)"
 done
 # The served document, read from a file: given its URL, Schemathesis leaves out the operation that
@@ -244,6 +255,8 @@ DOCUMENTED_400 = {
     "GET /v1/permits": {"list.cursor_invalid": OPAQUE_CURSOR},
     "GET /v1/cards/{card_number}/accounts/{kind}/transfers": {"list.cursor_invalid": OPAQUE_CURSOR},
     "GET /v1/ecard/accounts/{kind}/transfers": {"list.cursor_invalid": OPAQUE_CURSOR},
+    "GET /v1/ecard/transit/trips": {"list.cursor_invalid": OPAQUE_CURSOR},
+    "GET /v1/ecard/transit/charges": {"list.cursor_invalid": OPAQUE_CURSOR},
     "GET /v1/system-accounts": {
         "list.cursor_invalid": "FINDING: this cursor is a plain string (maxLength 200) and no 400 is documented",
     },

@@ -74,7 +74,7 @@ public enum Provisioning {
         }
         if let stopID {
             guard kind == .transitValidator else {
-                throw DomainError.malformed("terminal.stop_unexpected", "only a transitValidator is fixed at a stop")
+                throw DomainError.rule("terminal.stop_unexpected", "only a transitValidator is fixed at a stop")
             }
             guard (1...255).contains(stopID.utf8.count), !stopID.containsControlCharacters else {
                 throw DomainError.malformed("terminal.stop_invalid", "stop_id must be 1-255 bytes")

@@ -44,6 +44,19 @@ enum JSON {
         }
     }
 
+    /// The generated types read `null` and an absent member alike; where the schema does not allow
+    /// `null` (and absent means "unchanged"), the raw body says which it was.
+    static func members(of buffer: ByteBuffer) -> [String: Any] {
+        ((try? JSONSerialization.jsonObject(with: Data(buffer: buffer))) as? [String: Any]) ?? [:]
+    }
+
+    static func refuseNull(_ buffer: ByteBuffer, members names: [String]) throws {
+        let object = members(of: buffer)
+        for name in names where object[name] is NSNull {
+            throw DomainError.malformed("request.invalid_json", "\(name): must not be null")
+        }
+    }
+
     /// Finds `\u00XX` escapes of C0 controls other than tab, LF and CR in a JSON text.
     static func hasEscapedControlCharacter(_ buffer: ByteBuffer) -> Bool {
         let bytes = buffer.readableBytesView

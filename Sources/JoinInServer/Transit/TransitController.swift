@@ -145,9 +145,9 @@ struct TransitController: Sendable {
     func updateOperator(_ request: Request, _ context: AppContext, id: String) async throws -> Response {
         let admin = try context.staff()
         let (body, bytes) = try await JSON.decode(Schemas.TransitOperatorUpdate.self, from: request, limit: config.bodyBytesMax)
-        // `cardholder_category_id: null` and an absent field mean different things.
-        let object = (try? JSONSerialization.jsonObject(with: Data(buffer: bytes))) as? [String: Any]
-        let categoryGiven = object?.keys.contains("cardholder_category_id") ?? false
+        try JSON.refuseNull(bytes, members: ["max_journey_minutes", "exit_without_entry"])
+        // `cardholder_category_id: null` (back to the default category) and an absent member differ.
+        let categoryGiven = JSON.members(of: bytes).keys.contains("cardholder_category_id")
         let category = try Self.validatedCategory(body.cardholderCategoryId)
         let journey = try body.maxJourneyMinutes.map(Self.validatedJourneyMinutes)
         let now = clock.nowMs()
@@ -206,7 +206,8 @@ struct TransitController: Sendable {
 
     func setCity(_ request: Request, _ context: AppContext, code: String) async throws -> Response {
         let admin = try context.staff()
-        let (body, _) = try await JSON.decode(Schemas.TransitCityUpdate.self, from: request, limit: config.bodyBytesMax)
+        let (body, bytes) = try await JSON.decode(Schemas.TransitCityUpdate.self, from: request, limit: config.bodyBytesMax)
+        try JSON.refuseNull(bytes, members: ["effective_from"])
         for cap in [body.dailyCapFen, body.weeklyCapFen].compactMap({ $0 }) where !(1...100_000_000).contains(cap) {
             throw DomainError.malformed("transit.cap_invalid", "caps must be 1 to 100,000,000 fen, or null")
         }
@@ -214,7 +215,7 @@ struct TransitController: Sendable {
         let today = TripPricing.serviceDay(unixMs: time.ms, utcOffsetMinutes: 8 * 60)
         let from = try body.effectiveFrom.map { try API.date($0, field: "effective_from") } ?? today
         guard from >= today else {
-            throw DomainError.malformed("transit.effective_from_past",
+            throw DomainError.rule("transit.effective_from_past",
                                         "effective_from must be today's service day (\(today)) or later: caps never change for a past day")
         }
         let view = try await store.write { tx in
@@ -240,7 +241,7 @@ struct TransitController: Sendable {
         }
         let from = try API.date(String(fromText), field: "from"), to = try API.date(String(toText), field: "to")
         guard from <= to, to.daysSinceEpoch - from.daysSinceEpoch < 366 else {
-            throw DomainError.malformed("transit.period_invalid", "from must not be after to, and the period at most 366 days")
+            throw DomainError.rule("transit.period_invalid", "from must not be after to, and the period at most 366 days")
         }
         let days = try await store.read { tx in
             _ = try await existingOperator(tx, operatorID)
