@@ -83,6 +83,7 @@ let package = Package(
             name: "JoinInCLI",
             dependencies: [
                 "JoinInServer",
+                "JoinInAPI",
                 "JoinInStore",
                 "JoinInCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -8,7 +8,7 @@ import JoinInCore
 /// machines are noise. Build with `-c release` for meaningful figures.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmarks (run with swift run -c release).",
-                                                    subcommands: [Credentials.self, Ledger.self])
+                                                    subcommands: [Credentials.self, Ledger.self, Transit.self])
 
     struct Credentials: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -366,10 +366,10 @@ enum HTTPBench {
         let clerk: String
         let cards: [String]
 
-        static func make(store: Store, port: Int) async throws -> Fixture {
+        static func make(store: Store, port: Int, cards count: Int = 8) async throws -> Fixture {
             let connection = try await LoopbackHTTPConnection(port: port)
             do {
-                let fixture = try await make(store: store, connection: connection)
+                let fixture = try await make(store: store, connection: connection, cards: count)
                 await connection.close()
                 return fixture
             } catch {
@@ -378,7 +378,7 @@ enum HTTPBench {
             }
         }
 
-        static func make(store: Store, connection: LoopbackHTTPConnection) async throws -> Fixture {
+        static func make(store: Store, connection: LoopbackHTTPConnection, cards count: Int = 8) async throws -> Fixture {
             func call(_ method: HTTPMethod, _ path: String, token: String?, _ body: [String: Any]) async throws -> [String: Any] {
                 var headers = [("Content-Type", "application/json")]
                 if let token { headers.append(("Authorization", "Bearer \(token)")) }
@@ -412,11 +412,11 @@ enum HTTPBench {
             let today = formatter.string(from: Date())
             let until = formatter.string(from: Date().addingTimeInterval(700 * 86_400))
             var cards: [String] = []
-            for index in 0..<8 {
+            for index in 0..<count {
                 let passport = String(format: "BN%07d", index)
                 let documents = ["passport", "photo", "employment_contract"]
                 let application = try await call(.POST, "/v1/permit-applications", token: employer, [
-                    "person": ["passport_number": passport, "nationality": "DEU", "surname": "BENCH", "given_names": "Card \(["Ann", "Ben", "Cai", "Dan", "Eva", "Fei", "Gus", "Hua"][index])",
+                    "person": ["passport_number": passport, "nationality": "DEU", "surname": "BENCH", "given_names": "Card \(["Ann", "Ben", "Cai", "Dan", "Eva", "Fei", "Gus", "Hua"][index % 8])",
                                "date_of_birth": "1990-04-12", "sex": "F"],
                     "position": "Engineer", "category": "B", "contract_start": today, "contract_end": until, "documents": documents])
                 let issued = try await call(.POST, "/v1/permit-applications/\(application["id"] as? String ?? "")/originals-verification",

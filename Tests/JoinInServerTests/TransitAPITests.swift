@@ -134,6 +134,10 @@ struct TransitAPITests {
                                               token: t.world.admin)
             #expect(fen(settlement.value("total.amount_fen")) == 290)
             #expect(settlement.value("days.0.charges") as? Int == 1)
+            // … and equals what the ledger moved into the operator's settlement account.
+            let accounts = try await h.call(.get, "/v1/system-accounts?limit=200", token: t.world.admin)
+            let account = accounts.items.first { $0["owner_type"] as? String == "transit_operator" && $0["owner_id"] as? String == t.operatorID }
+            #expect(fen((account?["balance"] as? [String: Any])?["amount_fen"]) == 290)
             let verdict = try await h.store.verifyLedger()
             #expect(verdict.isOK)
         }
@@ -315,6 +319,25 @@ struct TransitAPITests {
             try #require(replaced.status == .created, "\(replaced.text)")
             let next = try await h.call(.get, "/v1/transit/deny-list?since=\(head + 1)", token: t.validator)
             #expect(next["changes"] as? [[String: String]] == [["card_number": t.card, "action": "add", "reason": "replaced"]])
+        }
+    }
+
+    @Test("a validator fixed at a station takes taps of that station and its platforms only", arguments: TestStores.engines)
+    func stopBoundValidator(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
+            let t = try await h.transitWorld()
+            let unknown = try await h.call(.post, "/v1/terminals", token: t.world.admin,
+                                           json: ["kind": "transitValidator", "name": "Gate", "binding_id": t.operatorID, "stop_id": "ATLANTIS"])
+            #expect(unknown.code == "transit.stop_unknown")
+            let unbound = try await h.call(.post, "/v1/terminals", token: t.world.admin, json: ["kind": "transitValidator", "name": "Gate"])
+            #expect(unbound.code == "transit.operator_not_found")
+            let created = try await h.call(.post, "/v1/terminals", token: t.world.admin,
+                                           json: ["kind": "transitValidator", "name": "Gulou gate", "binding_id": t.operatorID, "stop_id": "GULOU"])
+            let gate = try #require(created.string("api_key"), "\(created.text)")
+            let reply = try await h.taps(t, [tap(1, t.card, Harness.at("08:00"), "GULOU-L1", "entry", route: "L1"),
+                                             tap(2, t.card, Harness.at("08:20"), "TIANYI", "exit", route: "L1")], validator: gate)
+            #expect(reply.value("results.0.result") as? String == "accepted")
+            #expect(reply.value("results.1.reason") as? String == "stop_not_this_terminal")
         }
     }
 

@@ -1,8 +1,8 @@
 import Foundation
-import JoinInAPI
+package import JoinInAPI
 import Hummingbird
 import JoinInCore
-import JoinInStore
+package import JoinInStore
 
 /// `POST /v1/transit/tap-batches`: checks every tap on its own (a bad tap never sinks the batch),
 /// stores the new ones once per (terminal, sequence), and re-prices the weeks they fall in.
@@ -178,6 +178,17 @@ extension TransitController {
             if char(i, "Z") { return i + 1 == bytes.count }
             guard char(i, "+") || char(i, "-"), i + 6 == bytes.count else { return false }
             return digit(i + 1) && digit(i + 2) && char(i + 3, ":") && digit(i + 4) && digit(i + 5)
+        }
+    }
+}
+
+/// `joinin bench transit` drives the same ingestion as `POST /v1/transit/tap-batches`, without HTTP.
+package enum TransitBenchAccess {
+    package static func ingest(store: Store, feeds: FareFeeds, terminalID: String, operatorID: String, taps: [Components.Schemas.Tap],
+                               nowMs: Int64) async throws -> Components.Schemas.TapBatchResult {
+        try await store.write(isolation: .lockedRows) { tx in
+            try await TransitController.ingest(tx, terminalID: terminalID, actor: "terminal:\(terminalID)", operatorID: operatorID, taps: taps,
+                                               batchID: newID(), now: nowMs, feeds: feeds)
         }
     }
 }

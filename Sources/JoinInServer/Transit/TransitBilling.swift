@@ -5,8 +5,9 @@ import Synchronization
 
 /// Parsed fare versions, by id. A version never changes once imported, so a cached engine is
 /// always right; the cache is bounded (cleared when full — versions are few and cheap to reload).
-final class FareFeeds: Sendable {
+package final class FareFeeds: Sendable {
     static let cachedMax = 256
+    package init() {}
     private let engines = Mutex<[String: FareEngine]>([:])
 
     func engine(_ tx: StoreTx, versionID: String) async throws -> FareEngine {
@@ -49,13 +50,10 @@ struct TransitBilling: Sendable {
         let personIDs = Set(units.map(\.personID))
         // Lock every touched wallet first (ascending id): a concurrent batch for the same
         // cardholder waits here, then reads the taps and charges this one committed.
-        var wallets: [String: LedgerAccountRecord] = [:]
-        var debts: [String: LedgerAccountRecord] = [:]
-        for person in personIDs.sorted() {
-            wallets[person] = try await tx.openAccount(kind: .transitWallet, ownerType: "person", ownerID: person, atMs: nowMs)
-            debts[person] = try await tx.openAccount(kind: .transitDebt, ownerType: Self.debtorOwnerType, ownerID: person, atMs: nowMs)
-        }
+        let wallets = try await tx.openAccounts(kind: .transitWallet, ownerType: "person", ownerIDs: personIDs, atMs: nowMs)
+        let debts = try await tx.openAccounts(kind: .transitDebt, ownerType: Self.debtorOwnerType, ownerIDs: personIDs, atMs: nowMs)
         var balances = try await tx.lockedBalances(Set(wallets.values.map(\.id)).union(debts.values.map(\.id)))
+        let owedBefore = debts.mapValues { -(balances[$0.id]?.posted ?? 0) }
 
         let tapsByUnit = try await tx.taps(units: units)
         let posted = try await tx.chargedTotals(units: units)
@@ -134,14 +132,18 @@ struct TransitBilling: Sendable {
             }
         }
         try await tx.replaceTrips(units: units, with: tripRecords)
-        for charge in charges { try await tx.registerReference(type: "transit_charge", id: charge.id, atMs: nowMs) }
+        try await tx.registerReferences(type: "transit_charge", ids: charges.map(\.id), atMs: nowMs)
         try await tx.insertTransitCharges(charges)
         for start in stride(from: 0, to: postings.count, by: LedgerRules.batchSizeMax) {
             try await tx.post(Array(postings[start..<min(start + LedgerRules.batchSizeMax, postings.count)]), atMs: nowMs)
         }
+        // Only cardholders who owe, or owed before this batch, can need a deny-list change.
         for person in personIDs.sorted() {
             guard let debt = debts[person], let balance = balances[debt.id] else { continue }
-            try await Self.refreshDenyListing(tx, personID: person, owedFen: -balance.posted, nowMs: nowMs)
+            let owed = -balance.posted
+            if owed > 0 || owedBefore[person, default: 0] > 0 {
+                try await Self.refreshDenyListing(tx, personID: person, owedFen: owed, nowMs: nowMs)
+            }
         }
         return outcome
     }

@@ -164,6 +164,23 @@ extension StoreTx {
             """).first(decoding: LedgerAccountRecord.self, with: .snake)
     }
 
+    /// The accounts of `kind` of many owners of one type, opened where missing; by owner id.
+    public func openAccounts(kind: AccountKind, ownerType: String, ownerIDs: Set<String>, atMs: Int64) async throws -> [String: LedgerAccountRecord] {
+        var found: [String: LedgerAccountRecord] = [:]
+        for chunk in chunked(ownerIDs.sorted(), bindsPerItem: 1) {
+            for account in try await sql.raw("""
+                SELECT * FROM ledger_accounts WHERE owner_type = \(bind: ownerType) AND kind = \(bind: kind.rawValue)
+                    AND owner_id IN (\(binds: Array(chunk)))
+                """).all(decoding: LedgerAccountRecord.self, with: .snake) {
+                found[account.ownerId] = account
+            }
+        }
+        for owner in ownerIDs.sorted() where found[owner] == nil {
+            found[owner] = try await openAccount(kind: kind, ownerType: ownerType, ownerID: owner, atMs: atMs)
+        }
+        return found
+    }
+
     /// Every account of one owner, by kind.
     public func accounts(ownerType: String, ownerID: String) async throws -> [LedgerAccountRecord] {
         try await sql.raw("""
@@ -199,6 +216,15 @@ extension StoreTx {
             VALUES (\(bind: type), \(bind: id), \(bind: atMs))
             ON CONFLICT (reference_type, reference_id) DO NOTHING RETURNING reference_id
             """).all().count == 1
+    }
+
+    /// Registers many new business objects of one type at once (ids never registered before).
+    public func registerReferences(type: String, ids: [String], atMs: Int64) async throws {
+        for chunk in chunked(ids, bindsPerItem: 3) {
+            var query = SQLQueryString("INSERT INTO ledger_references (reference_type, reference_id, created_at_ms) VALUES")
+            query.appendRows(chunk) { id in [type, id, atMs] }
+            try await sql.raw(query).run()
+        }
     }
 
     public func referenceExists(type: String, id: String) async throws -> Bool {
