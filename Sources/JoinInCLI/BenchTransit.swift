@@ -52,8 +52,8 @@ extension BenchCommand {
 
         /// Batch `batch`: every cardholder rides metro journeys (entry, exit 15 minutes later) on one
         /// service day, days counting back from two months ago so every tap is in the accepted window.
-        func taps(batch: Int, cards: [String], sequenceBase: Int, nowMs: Int64) -> [Components.Schemas.Tap] {
-            let dayStartMs = (nowMs / 86_400_000 - 60 + Int64(batch)) * 86_400_000 - 8 * 3_600_000 + 6 * 3_600_000
+        func taps(batch: Int, cards: [String], sequenceBase: Int, nowMs: Int64, daysAgo: Int = 60) -> [Components.Schemas.Tap] {
+            let dayStartMs = (nowMs / 86_400_000 - Int64(daysAgo) + Int64(batch)) * 86_400_000 - 8 * 3_600_000 + 6 * 3_600_000
             var result: [Components.Schemas.Tap] = []
             result.reserveCapacity(batchSize)
             for journey in 0..<(batchSize / 2) {
@@ -183,14 +183,15 @@ extension BenchCommand {
             let duplicateSeconds = Self.seconds(since: duplicateStarted)
             guard duplicates.duplicates == duplicateTaps.count else { throw CLIError(description: "error: the re-upload was not all duplicates") }
 
-            // The HTTP path: the same batches as JSON bodies from the validator, one keep-alive connection.
+            // The HTTP path: batches of the same shape as JSON bodies from another validator, one
+            // keep-alive connection, a month later (other weeks, so both paths re-price alike).
             let connection = try await LoopbackHTTPConnection(port: port)
             var httpSeconds = 0.0
             var bodyBytes = 0
             do {
                 let encoder = JSONEncoder()
                 for batch in 0..<batches {
-                    let taps = taps(batch: batch, cards: fixture.cards, sequenceBase: batch * batchSize, nowMs: nowMs)
+                    let taps = taps(batch: batch, cards: fixture.cards, sequenceBase: batch * batchSize, nowMs: nowMs, daysAgo: 30)
                     let body = try encoder.encode(Components.Schemas.TapBatchRequest(taps: taps))
                     bodyBytes = max(bodyBytes, body.count)
                     let started = ContinuousClock.now

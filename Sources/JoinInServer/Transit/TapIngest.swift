@@ -68,7 +68,7 @@ extension TransitController {
         let boundStop = try await tx.terminalStop(terminalID: terminalID)
         let versions = try await tx.fareVersions(operatorID: operatorID).sorted { $0.validFromMs < $1.validFromMs }
         let numbers = Set(taps.compactMap { try? CardNumber(validating: $0.cardNumber).value })
-        let cards = try await tx.cards(numbers: numbers)
+        let cards = try await tx.cardStates(numbers: numbers)
         let windows = try await tx.permitWindows(personIDs: Set(cards.values.map(\.personId)))
 
         // A tap stored before is judged against what was stored, not against today's rules: a
