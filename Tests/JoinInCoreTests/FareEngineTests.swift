@@ -164,17 +164,17 @@ struct TripPricingTests {
         }
     }
 
-    static let terms = ["op": TripPricing.OperatorTerms(cardholderCategoryID: "joinin", maxJourneySeconds: 3 * 3600, exitWithoutEntry: .maximumFare)]
+    static let terms = TripPricing.OperatorTerms(cardholderCategoryID: "joinin", maxJourneySeconds: 3 * 3600, exitWithoutEntry: .maximumFare)
 
     static func tap(_ id: String, _ time: String, _ kind: TripPricing.TapKind, _ stop: String, _ route: String,
                     day: String = "2026-11-30", cardholder: Bool = true) -> TripPricing.Tap {
         let parsed = TapTime("\(day)T\(time):00+08:00")
         return TripPricing.Tap(id: id, operatorID: "op", feedVersionID: "v1", unixMs: parsed?.unixMs ?? 0, utcOffsetMinutes: 480, kind: kind,
-                               stopID: stop, routeID: route, cardholderFare: cardholder)
+                               stopID: stop, routeID: route, cardholderFare: cardholder, terms: terms)
     }
 
     static func price(_ taps: [TripPricing.Tap], daily: Int64? = nil, weekly: Int64? = nil) throws -> [TripPricing.Trip] {
-        try TripPricing.price(taps: taps, engines: ["v1": FareEngine(feed: try demo)], terms: terms,
+        try TripPricing.price(taps: taps, engines: ["v1": FareEngine(feed: try demo)],
                               caps: { _ in TripPricing.Caps(dailyFen: daily, weeklyFen: weekly) })
     }
 

@@ -341,6 +341,57 @@ struct TransitAPITests {
         }
     }
 
+    @Test("operators: settings, fare versions in force when the tap happened, the default category, exits without entries",
+          arguments: TestStores.engines)
+    func operatorSettingsAndVersions(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
+            let t = try await h.transitWorld()
+            let listed = try await h.call(.get, "/v1/transit/operators?city_code=330200")
+            #expect(listed.items.count == 1)
+            #expect(listed.value("items.0.fare_version.version") as? Int == 1)
+            #expect(listed.value("items.0.cardholder_category_id") as? String == "joinin")
+            let city = try await h.call(.get, "/v1/transit/cities/330200")
+            #expect(city["interoperable"] as? Bool == true)
+
+            // Version 2 doubles the metro prices from now on; a tap before now keeps version 1.
+            var files = try DemoFeed.files()
+            files["fare_products.txt"] = Array(String(decoding: files["fare_products.txt"] ?? [], as: UTF8.self)
+                .replacingOccurrences(of: "1.60,CNY", with: "1.20,CNY").utf8)
+            _ = try await TransitImport.importFeed(store: h.store, operatorID: t.operatorID, files: files, validFromMs: h.clock.now,
+                                                   cardholderCategoryID: nil, actor: "test", nowMs: h.clock.now)
+            let versions = try await h.call(.get, "/v1/transit/operators/\(t.operatorID)/fare-versions", token: t.world.admin)
+            #expect(versions.items.compactMap { $0["version"] as? Int } == [2, 1])
+            try await h.taps(t, [tap(1, t.card, Harness.at("08:00"), "GULOU", "entry", route: "L1"),
+                                 tap(2, t.card, Harness.at("08:10"), "TIANYI", "exit", route: "L1"),
+                                 tap(3, t.card, Harness.at("12:01"), "GULOU", "entry", route: "L1"),
+                                 tap(4, t.card, Harness.at("12:02"), "TIANYI", "exit", route: "L1")])
+            let trips = try await h.call(.get, "/v1/ecard/transit/trips", token: t.token)
+            #expect(trips.items.compactMap { fen(($0["charged"] as? [String: Any])?["amount_fen"]) } == [120, 160])
+
+            // Cardholders back to the default category; exits without entries free; a category the feed lacks is refused.
+            let unknown = try await h.call(.patch, "/v1/transit/operators/\(t.operatorID)", token: t.world.admin,
+                                           json: ["cardholder_category_id": "student"])
+            #expect(unknown.code == "transit.category_unknown")
+            let nullExit = try await h.call(.patch, "/v1/transit/operators/\(t.operatorID)", token: t.world.admin,
+                                            json: ["exit_without_entry": NSNull()])
+            #expect(nullExit.status == .badRequest)
+            let patched = try await h.call(.patch, "/v1/transit/operators/\(t.operatorID)", token: t.world.admin,
+                                           json: ["cardholder_category_id": NSNull(), "exit_without_entry": "no_charge"])
+            try #require(patched.status == .ok, "\(patched.text)")
+            #expect(patched["cardholder_category_id"] == nil)
+            #expect(patched["exit_without_entry"] as? String == "no_charge")
+            try await h.taps(t, [tap(5, t.card, Harness.at("09:00"), "AIRPORT", "exit", route: "L2"),
+                                 tap(6, t.card, Harness.at("10:00"), "B-MOON", "single", route: "B8")])
+            // The same week is re-priced, but taps keep the terms they were accepted under: the earlier rides
+            // stay at the cardholder fare, the new bus ride is at the default fare, the exit is free.
+            let all = try await h.call(.get, "/v1/ecard/transit/trips?limit=10", token: t.token)
+            #expect(all.items.compactMap { fen(($0["charged"] as? [String: Any])?["amount_fen"]) } == [120, 200, 0, 160])
+            let exitOnly = all.items.first { $0["kind"] as? String == "no_entry" }
+            #expect(fen((exitOnly?["charged"] as? [String: Any])?["amount_fen"]) == 0)
+            #expect(try await h.store.verifyLedger().isOK)
+        }
+    }
+
     @Test("upload order does not matter: shuffled, split batches give the same wallet and trips", arguments: TestStores.engines)
     func orderIndependence(engine: Store.EngineKind) async throws {
         try await Harness.run(engine) { h in

@@ -26,9 +26,13 @@ public enum TripPricing {
         public var routeID: String?
         /// The cardholder's permit was valid at the time of the tap: cardholder fare, not the default.
         public var cardholderFare: Bool
+        /// The operator's terms when the tap was accepted (a later change of the operator's settings
+        /// never re-prices it): the rider category a cardholder fare uses (nil: the feed's default),
+        /// the journey limit of an entry, and the rule for an exit without an entry.
+        public var terms: OperatorTerms
 
         public init(id: String, operatorID: String, feedVersionID: String, unixMs: Int64, utcOffsetMinutes: Int, kind: TapKind,
-                    stopID: String, routeID: String?, cardholderFare: Bool) {
+                    stopID: String, routeID: String?, cardholderFare: Bool, terms: OperatorTerms) {
             self.id = id
             self.operatorID = operatorID
             self.feedVersionID = feedVersionID
@@ -38,6 +42,7 @@ public enum TripPricing {
             self.stopID = stopID
             self.routeID = routeID
             self.cardholderFare = cardholderFare
+            self.terms = terms
         }
 
         public var time: FareEngine.LocalTime { FareEngine.LocalTime(unixMs: unixMs, utcOffsetMinutes: utcOffsetMinutes) }
@@ -133,8 +138,7 @@ public enum TripPricing {
 
     /// `caps` gives the caps in force on a service day: a day's cap is that day's, a week's cap
     /// the one in force on its Monday.
-    public static func price(taps: [Tap], engines: [String: FareEngine], terms: [String: OperatorTerms],
-                             caps: (CivilDate) -> Caps) throws -> [Trip] {
+    public static func price(taps: [Tap], engines: [String: FareEngine], caps: (CivilDate) -> Caps) throws -> [Trip] {
         let sorted = taps.sorted { ($0.unixMs, $0.id) < ($1.unixMs, $1.id) }
         var pending: Tap?
         var shapes: [(kind: TripKind, first: Tap, last: Tap)] = []
@@ -149,7 +153,7 @@ public enum TripPricing {
                 pending = tap
             case .exit:
                 if let entry = pending, entry.operatorID == tap.operatorID,
-                   let limit = terms[entry.operatorID]?.maxJourneySeconds, tap.unixMs - entry.unixMs <= Int64(limit) * 1000 {
+                   tap.unixMs - entry.unixMs <= Int64(entry.terms.maxJourneySeconds) * 1000 {
                     shapes.append((.complete, entry, tap))
                     pending = nil
                 } else {
@@ -165,11 +169,13 @@ public enum TripPricing {
 
         var trips: [Trip] = []
         var inputs: [(full: FareEngine.PricedInput, own: FareEngine.PricedInput)] = []
+        var categories: [String?] = []
         for shape in shapes {
             let first = shape.first, last = shape.last
             guard let engine = engines[first.feedVersionID] else { throw MissingFareData(what: "feed version \(first.feedVersionID)") }
-            guard let operatorTerms = terms[first.operatorID] else { throw MissingFareData(what: "operator \(first.operatorID)") }
-            let category = first.cardholderFare ? operatorTerms.cardholderCategoryID : nil
+            // An exit without an entry follows the rule in force at the exit.
+            let operatorTerms = shape.kind == .noEntry ? last.terms : first.terms
+            let category = first.cardholderFare ? first.terms.cardholderCategoryID : nil
             let network = engine.network(ofRoute: first.routeID) ?? engine.network(ofRoute: last.routeID)
             let leg = FareEngine.Leg(networkID: network,
                                      fromAreas: shape.kind == .noEntry ? [] : engine.areas(ofStop: first.stopID),
@@ -196,6 +202,7 @@ public enum TripPricing {
             let transferable = !shape.kind.isIncomplete
             inputs.append((FareEngine.PricedInput(leg: leg, price: full, transferable: transferable),
                            FareEngine.PricedInput(leg: leg, price: own, transferable: transferable)))
+            categories.append(category)
             trips.append(Trip(
                 id: first.id, kind: shape.kind, operatorID: first.operatorID, feedVersionID: first.feedVersionID,
                 entryTapID: shape.kind == .complete || shape.kind == .noExit ? first.id : nil,
@@ -219,7 +226,7 @@ public enum TripPricing {
                 throw MissingFareData(what: "feed version \(trips[runStart].feedVersionID)")
             }
             let run = runStart..<runEnd
-            let category = trips[runStart].cardholderFare ? terms[trips[runStart].operatorID]?.cardholderCategoryID : nil
+            let category = categories[runStart]
             // A run mixes cardholder and default-fare trips only when the permit lapsed mid-run;
             // each pass prices the run in one category, and each trip takes its own.
             let full = engine.applyTransfers(run.map { inputs[$0].full }, riderCategoryID: nil)

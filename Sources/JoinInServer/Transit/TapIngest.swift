@@ -60,6 +60,7 @@ extension TransitController {
         guard let operatorRecord = try await tx.transitOperator(id: operatorID) else {
             throw DomainError.forbidden("auth.forbidden", "this validator's operator \(operatorID.prefix(64)) does not exist")
         }
+        let terms = try operatorRecord.terms()
         var results = [Schemas.TapOutcome?](repeating: nil, count: taps.count)
         func reject(_ index: Int, _ reason: Schemas.TapRejection) {
             results[index] = Schemas.TapOutcome(sequence: taps[index].sequence, result: .rejected, reason: reason)
@@ -114,7 +115,7 @@ extension TransitController {
                 terminalId: terminalID, sequence: tap.sequence, operatorId: operatorID, cityCode: operatorRecord.cityCode,
                 personId: card.personId, cardNumber: number, fareVersionId: version.id, tappedAtMs: time.unixMs,
                 utcOffsetMinutes: Int64(time.utcOffsetMinutes), kind: tap.kind.rawValue, stopId: tap.stopId, routeId: tap.routeId,
-                cardholderFare: discounted, serviceWeek: week.description, batchId: batchID, receivedAtMs: now)
+                cardholderFare: discounted, terms: terms, serviceWeek: week.description, batchId: batchID, receivedAtMs: now)
             // The same sequence twice in one batch: the first one stands.
             if let first = firstIndex[tap.sequence] {
                 if let earlier = checked.first(where: { $0.index == first }), earlier.record.sameTap(as: record) {

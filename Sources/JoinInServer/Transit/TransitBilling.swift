@@ -58,8 +58,6 @@ struct TransitBilling: Sendable {
         let tapsByUnit = try await tx.taps(units: units)
         let posted = try await tx.chargedTotals(units: units)
         let allTaps = tapsByUnit.values.flatMap { $0 }
-        let operators = try await tx.transitOperators(ids: Set(allTaps.map(\.operatorId)))
-        let terms = try operators.mapValues { try $0.terms() }
         let engines = try await feeds.engines(tx, versionIDs: Set(allTaps.map(\.fareVersionId)))
         let schedule = try await tx.transitCapSchedule(cityCodes: Set(units.map(\.cityCode)))
 
@@ -70,7 +68,7 @@ struct TransitBilling: Sendable {
         var operatorAccounts: [String: LedgerAccountRecord] = [:]
         for unit in units.sorted() {
             let taps = try (tapsByUnit[unit] ?? []).map { try $0.pricingTap() }
-            let trips = try TripPricing.price(taps: taps, engines: engines, terms: terms,
+            let trips = try TripPricing.price(taps: taps, engines: engines,
                                               caps: { schedule.caps(city: unit.cityCode, on: $0) })
             tripRecords += trips.map { Self.record($0, unit: unit, nowMs: nowMs) }
             let totals = TripPricing.totals(trips)

@@ -255,7 +255,8 @@ enum Migrations {
                 terminal_id TEXT NOT NULL, sequence BIGINT NOT NULL, operator_id TEXT NOT NULL, city_code TEXT NOT NULL,
                 person_id TEXT NOT NULL, card_number TEXT NOT NULL, fare_version_id TEXT NOT NULL, tapped_at_ms BIGINT NOT NULL,
                 utc_offset_minutes BIGINT NOT NULL, kind TEXT NOT NULL, stop_id TEXT NOT NULL, route_id TEXT,
-                cardholder_fare BIGINT NOT NULL, service_week TEXT NOT NULL, batch_id TEXT NOT NULL, received_at_ms BIGINT NOT NULL,
+                cardholder_fare BIGINT NOT NULL, rider_category_id TEXT, max_journey_seconds BIGINT NOT NULL,
+                exit_without_entry TEXT NOT NULL, service_week TEXT NOT NULL, batch_id TEXT NOT NULL, received_at_ms BIGINT NOT NULL,
                 PRIMARY KEY (terminal_id, sequence))
             """,
             "CREATE INDEX transit_taps_by_unit ON transit_taps (person_id, city_code, service_week)",

@@ -89,13 +89,17 @@ public struct TransitTapRecord: Sendable, Equatable, Decodable {
     public let stopId: String
     public let routeId: String?
     public let cardholderFare: Int64
+    /// The operator's terms when the tap was accepted (`TripPricing.Tap.terms`).
+    public let riderCategoryId: String?
+    public let maxJourneySeconds: Int64
+    public let exitWithoutEntry: String
     public let serviceWeek: String
     public let batchId: String
     public let receivedAtMs: Int64
 
     public init(terminalId: String, sequence: Int64, operatorId: String, cityCode: String, personId: String, cardNumber: String,
                 fareVersionId: String, tappedAtMs: Int64, utcOffsetMinutes: Int64, kind: String, stopId: String, routeId: String?,
-                cardholderFare: Bool, serviceWeek: String, batchId: String, receivedAtMs: Int64) {
+                cardholderFare: Bool, terms: TripPricing.OperatorTerms, serviceWeek: String, batchId: String, receivedAtMs: Int64) {
         self.terminalId = terminalId
         self.sequence = sequence
         self.operatorId = operatorId
@@ -109,6 +113,9 @@ public struct TransitTapRecord: Sendable, Equatable, Decodable {
         self.stopId = stopId
         self.routeId = routeId
         self.cardholderFare = cardholderFare ? 1 : 0
+        riderCategoryId = terms.cardholderCategoryID
+        maxJourneySeconds = Int64(terms.maxJourneySeconds)
+        exitWithoutEntry = terms.exitWithoutEntry.rawValue
         self.serviceWeek = serviceWeek
         self.batchId = batchId
         self.receivedAtMs = receivedAtMs
@@ -120,6 +127,7 @@ public struct TransitTapRecord: Sendable, Equatable, Decodable {
         case terminalId = "terminal_id", sequence, operatorId = "operator_id", cityCode = "city_code", personId = "person_id"
         case cardNumber = "card_number", fareVersionId = "fare_version_id", tappedAtMs = "tapped_at_ms"
         case utcOffsetMinutes = "utc_offset_minutes", kind, stopId = "stop_id", routeId = "route_id", cardholderFare = "cardholder_fare"
+        case riderCategoryId = "rider_category_id", maxJourneySeconds = "max_journey_seconds", exitWithoutEntry = "exit_without_entry"
         case serviceWeek = "service_week", batchId = "batch_id", receivedAtMs = "received_at_ms"
     }
 
@@ -132,10 +140,14 @@ public struct TransitTapRecord: Sendable, Equatable, Decodable {
     }
 
     public func pricingTap() throws -> TripPricing.Tap {
-        guard let kind = TripPricing.TapKind(rawValue: kind) else { throw StoreError.corrupt("transit tap \(tapID): kind '\(kind)'") }
+        guard let kind = TripPricing.TapKind(rawValue: kind), let rule = TripPricing.ExitWithoutEntry(rawValue: exitWithoutEntry) else {
+            throw StoreError.corrupt("transit tap \(tapID): kind '\(kind)' or exit rule '\(exitWithoutEntry)'")
+        }
         return TripPricing.Tap(id: tapID, operatorID: operatorId, feedVersionID: fareVersionId, unixMs: tappedAtMs,
                                utcOffsetMinutes: Int(utcOffsetMinutes), kind: kind, stopID: stopId, routeID: routeId,
-                               cardholderFare: cardholderFare != 0)
+                               cardholderFare: cardholderFare != 0,
+                               terms: TripPricing.OperatorTerms(cardholderCategoryID: riderCategoryId, maxJourneySeconds: Int(maxJourneySeconds),
+                                                                exitWithoutEntry: rule))
     }
 }
 
@@ -389,15 +401,16 @@ extension StoreTx {
     /// Inserts the taps not stored yet (by terminal and sequence); returns the sequences inserted.
     public func insertTaps(_ taps: [TransitTapRecord]) async throws -> Set<Int64> {
         var inserted = Set<Int64>()
-        for chunk in chunked(taps, bindsPerItem: 16) {
+        for chunk in chunked(taps, bindsPerItem: 19) {
             var query = SQLQueryString("""
                 INSERT INTO transit_taps (terminal_id, sequence, operator_id, city_code, person_id, card_number, fare_version_id,
-                    tapped_at_ms, utc_offset_minutes, kind, stop_id, route_id, cardholder_fare, service_week, batch_id, received_at_ms) VALUES
+                    tapped_at_ms, utc_offset_minutes, kind, stop_id, route_id, cardholder_fare, rider_category_id, max_journey_seconds,
+                    exit_without_entry, service_week, batch_id, received_at_ms) VALUES
                 """)
             query.appendRows(chunk) { tap in
                 [tap.terminalId, tap.sequence, tap.operatorId, tap.cityCode, tap.personId, tap.cardNumber, tap.fareVersionId,
-                 tap.tappedAtMs, tap.utcOffsetMinutes, tap.kind, tap.stopId, tap.routeId, tap.cardholderFare, tap.serviceWeek,
-                 tap.batchId, tap.receivedAtMs]
+                 tap.tappedAtMs, tap.utcOffsetMinutes, tap.kind, tap.stopId, tap.routeId, tap.cardholderFare, tap.riderCategoryId,
+                 tap.maxJourneySeconds, tap.exitWithoutEntry, tap.serviceWeek, tap.batchId, tap.receivedAtMs]
             }
             query.appendLiteral(" ON CONFLICT (terminal_id, sequence) DO NOTHING RETURNING sequence")
             for row in try await sql.raw(query).all() { inserted.insert(try row.decode(column: "sequence", as: Int64.self)) }
