@@ -21,7 +21,7 @@ public enum HoldSweeper {
 
 /// Everything that would otherwise grow without bound or outlive its purpose, swept beside the
 /// HTTP server (`joinin serve`): expired holds, idempotency records past their retention, idle
-/// attempt counters, ended sessions, redeemed dynamic-code nonces (`Retention`). Each batch is its
+/// attempt counters, ended sessions, redeemed dynamic-code nonces, old deny-list changes (`Retention`). Each batch is its
 /// own small write, so a sweep never holds the writer long.
 public enum Sweeper {
     public struct Counts: Sendable, Equatable {
@@ -30,8 +30,9 @@ public enum Sweeper {
         public var attemptCounters = 0
         public var sessions = 0
         public var redeemedCodes = 0
+        public var denyListChanges = 0
 
-        public var total: Int { holds + idempotencyRecords + attemptCounters + sessions + redeemedCodes }
+        public var total: Int { holds + idempotencyRecords + attemptCounters + sessions + redeemedCodes + denyListChanges }
     }
 
     /// One full sweep at `nowMs`.
@@ -43,6 +44,7 @@ public enum Sweeper {
         counts.attemptCounters = try await drain(store) { tx in try await tx.sweepAttemptCounters(nowMs: nowMs) }
         counts.sessions = try await drain(store) { tx in try await tx.sweepEndedSessions(nowMs: nowMs) }
         counts.redeemedCodes = try await drain(store) { tx in try await tx.sweepRedeemedCodes(nowMs: nowMs) }
+        counts.denyListChanges = try await drain(store) { tx in try await tx.sweepDenyListChanges(nowMs: nowMs) }
         return counts
     }
 

@@ -319,6 +319,16 @@ struct TransitAPITests {
             try #require(replaced.status == .created, "\(replaced.text)")
             let next = try await h.call(.get, "/v1/transit/deny-list?since=\(head + 1)", token: t.validator)
             #expect(next["changes"] as? [[String: String]] == [["card_number": t.card, "action": "add", "reason": "replaced"]])
+            // Changes older than the retention are swept; a gate that far behind gets the whole list.
+            let swept = try await Sweeper.sweep(store: h.store, nowMs: h.clock.now + Retention.denyListChangeMs + 1)
+            #expect(swept.denyListChanges == 2)
+            let behind = try await h.call(.get, "/v1/transit/deny-list?since=\(head)", token: t.validator)
+            #expect(behind["complete"] as? Bool == true)
+            #expect(fen(behind["version"]) == head + 2)
+            #expect((behind["changes"] as? [[String: String]])?.contains { $0["card_number"] == t.card && $0["reason"] == "replaced" } == true)
+            let current = try await h.call(.get, "/v1/transit/deny-list?since=\(head + 2)", token: t.validator)
+            #expect(current["complete"] as? Bool == false)
+            #expect((current["changes"] as? [Any])?.isEmpty == true)
         }
     }
 

@@ -95,6 +95,17 @@ private struct GTFSTable {
         return value
     }
 
+    /// The row's required id, refused when an earlier row of the file had it; `lines` remembers
+    /// the line of each id seen.
+    func uniqueID(_ row: GTFSCSV.Row, _ field: String, seen lines: inout [String: Int]) throws -> String {
+        let id = try requiredID(row, field)
+        if let first = lines[id] {
+            throw error("gtfs.duplicate", row, field, "\(shown(id)) already appears on line \(first)")
+        }
+        lines[id] = row.line
+        return id
+    }
+
     /// An optional non-negative decimal integer (ASCII digits, at most 9 of them).
     func count(_ row: GTFSCSV.Row, _ field: String) throws -> Int? {
         guard let value = text(row, field) else { return nil }
@@ -257,11 +268,7 @@ private struct Builder {
         try table.csv.require("network_id")
         var lines: [String: Int] = [:]
         for row in table.rows {
-            let id = try table.requiredID(row, "network_id")
-            if let first = lines[id] {
-                throw table.error("gtfs.duplicate", row, "network_id", "\(shown(id)) already appears on line \(first)")
-            }
-            lines[id] = row.line
+            let id = try table.uniqueID(row, "network_id", seen: &lines)
             feed.networks[id] = try table.name(row, "network_name") ?? ""
         }
         networksFileIDs = Set(lines.keys)
@@ -276,11 +283,7 @@ private struct Builder {
         try table.csv.require("route_id")
         var lines: [String: Int] = [:]
         for row in table.rows {
-            let id = try table.requiredID(row, "route_id")
-            if let first = lines[id] {
-                throw table.error("gtfs.duplicate", row, "route_id", "\(shown(id)) already appears on line \(first)")
-            }
-            lines[id] = row.line
+            let id = try table.uniqueID(row, "route_id", seen: &lines)
             let network = try table.id(row, "network_id")
             if let network {
                 if routesNetworkLine == nil { routesNetworkLine = row.line }
@@ -334,11 +337,7 @@ private struct Builder {
         var lines: [String: Int] = [:]
         var parents: [(row: GTFSCSV.Row, stop: String, parent: String)] = []
         for row in table.rows {
-            let id = try table.requiredID(row, "stop_id")
-            if let first = lines[id] {
-                throw table.error("gtfs.duplicate", row, "stop_id", "\(shown(id)) already appears on line \(first)")
-            }
-            lines[id] = row.line
+            let id = try table.uniqueID(row, "stop_id", seen: &lines)
             let parent = try table.id(row, "parent_station")
             if let parent { parents.append((row, id, parent)) }
             stopNames[id] = try table.name(row, "stop_name") ?? id
@@ -358,11 +357,7 @@ private struct Builder {
         try table.csv.require("area_id")
         var lines: [String: Int] = [:]
         for row in table.rows {
-            let id = try table.requiredID(row, "area_id")
-            if let first = lines[id] {
-                throw table.error("gtfs.duplicate", row, "area_id", "\(shown(id)) already appears on line \(first)")
-            }
-            lines[id] = row.line
+            let id = try table.uniqueID(row, "area_id", seen: &lines)
             feed.areas[id] = try table.name(row, "area_name") ?? ""
         }
     }
@@ -398,11 +393,7 @@ private struct Builder {
                               "start_date", "end_date")
         var lines: [String: Int] = [:]
         for row in table.rows {
-            let id = try table.requiredID(row, "service_id")
-            if let first = lines[id] {
-                throw table.error("gtfs.duplicate", row, "service_id", "\(shown(id)) already appears on line \(first)")
-            }
-            lines[id] = row.line
+            let id = try table.uniqueID(row, "service_id", seen: &lines)
             var weekdays: [Bool] = []
             for column in Builder.weekdayColumns {
                 weekdays.append(try table.requiredChoice(row, column, 0...1) == 1)
@@ -496,11 +487,7 @@ private struct Builder {
         var lines: [String: Int] = [:]
         var defaultLine: Int?
         for row in table.rows {
-            let id = try table.requiredID(row, "rider_category_id")
-            if let first = lines[id] {
-                throw table.error("gtfs.duplicate", row, "rider_category_id", "\(shown(id)) already appears on line \(first)")
-            }
-            lines[id] = row.line
+            let id = try table.uniqueID(row, "rider_category_id", seen: &lines)
             guard let name = try table.name(row, "rider_category_name") else {
                 throw table.error("gtfs.missing_value", row, "rider_category_name", "a value is required")
             }
@@ -522,11 +509,7 @@ private struct Builder {
         try table.csv.require("fare_media_id", "fare_media_type")
         var lines: [String: Int] = [:]
         for row in table.rows {
-            let id = try table.requiredID(row, "fare_media_id")
-            if let first = lines[id] {
-                throw table.error("gtfs.duplicate", row, "fare_media_id", "\(shown(id)) already appears on line \(first)")
-            }
-            lines[id] = row.line
+            let id = try table.uniqueID(row, "fare_media_id", seen: &lines)
             let type = try table.requiredChoice(row, "fare_media_type", 0...4)
             feed.fareMedia[id] = FareFeed.FareMedium(id: id, name: try table.name(row, "fare_media_name"), type: type)
         }

@@ -64,6 +64,10 @@ struct TransitBilling: Sendable {
         var tripRecords: [TransitTripRecord] = []
         var charges: [TransitChargeRecord] = []
         var postings: [Posting] = []
+        func move(_ from: String, _ to: String, _ fen: Int64, _ kind: String, _ chargeID: String) {
+            guard fen > 0 else { return }
+            postings.append(Posting(debit: from, credit: to, amountFen: fen, kind: kind, referenceType: "transit_charge", referenceID: chargeID))
+        }
         var outcome = Outcome()
         var operatorAccounts: [String: LedgerAccountRecord] = [:]
         for unit in units.sorted() {
@@ -95,26 +99,14 @@ struct TransitBilling: Sendable {
                                                         walletBlocked: walletBalance.debitsBlocked)
                     walletFen = split.walletFen
                     debtFen = split.debtFen
-                    if split.walletFen > 0 {
-                        postings.append(Posting(debit: wallet.id, credit: operatorAccount.id, amountFen: split.walletFen, kind: "transit_fare",
-                                                referenceType: "transit_charge", referenceID: id))
-                    }
-                    if split.debtFen > 0 {
-                        postings.append(Posting(debit: debt.id, credit: operatorAccount.id, amountFen: split.debtFen, kind: "transit_fare_on_debt",
-                                                referenceType: "transit_charge", referenceID: id))
-                    }
+                    move(wallet.id, operatorAccount.id, split.walletFen, "transit_fare", id)
+                    move(debt.id, operatorAccount.id, split.debtFen, "transit_fare_on_debt", id)
                 } else {
                     let split = TransitDebtRules.credit(-delta, debtFen: -debtBalance.posted)
                     walletFen = -split.walletFen
                     debtFen = -split.debtFen
-                    if split.debtFen > 0 {
-                        postings.append(Posting(debit: operatorAccount.id, credit: debt.id, amountFen: split.debtFen, kind: "transit_adjustment",
-                                                referenceType: "transit_charge", referenceID: id))
-                    }
-                    if split.walletFen > 0 {
-                        postings.append(Posting(debit: operatorAccount.id, credit: wallet.id, amountFen: split.walletFen, kind: "transit_adjustment",
-                                                referenceType: "transit_charge", referenceID: id))
-                    }
+                    move(operatorAccount.id, debt.id, split.debtFen, "transit_adjustment", id)
+                    move(operatorAccount.id, wallet.id, split.walletFen, "transit_adjustment", id)
                 }
                 walletBalance.posted -= walletFen
                 debtBalance.posted -= debtFen

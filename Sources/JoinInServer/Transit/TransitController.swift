@@ -269,8 +269,10 @@ struct TransitController: Sendable {
         let requested = since
         let (version, complete, hasMore, changes) = try await store.read { tx -> (Int64, Bool, Bool, [Schemas.DenyListChange]) in
             let head = try await tx.denyListVersion()
+            // Changes answer only when every change after `since` is still kept (old ones are
+            // swept after `Retention.denyListChangeMs`); otherwise the whole list.
             let oldest = try await tx.oldestDenyListChange()
-            if let requested, requested <= head, requested + 1 >= (oldest ?? 1) {
+            if let requested, requested <= head, requested == head || oldest.map({ requested + 1 >= $0 }) == true {
                 let rows = try await tx.denyListChanges(since: requested, limit: Self.denyListChangesMax + 1)
                 let page = rows.prefix(Self.denyListChangesMax)
                 let reached = page.last?.version ?? requested

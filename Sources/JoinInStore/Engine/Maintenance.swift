@@ -14,6 +14,8 @@ public enum Retention {
     /// Redeemed dynamic-code nonces ten minutes after their code expired (a code is refused once
     /// expired whether or not its nonce is still on file; the margin covers clock skew).
     public static let redeemedCodeMs: Int64 = 10 * 60_000
+    /// Deny-list changes: a gate more than 30 days behind gets the whole list instead of the changes.
+    public static let denyListChangeMs: Int64 = 30 * 86_400_000
     /// Rows deleted per write, so a sweep never holds the writer long.
     public static let deleteBatchMax = 500
 }
@@ -47,6 +49,17 @@ extension StoreTx {
             DELETE FROM sessions WHERE token_hash IN (
                 SELECT token_hash FROM sessions WHERE expires_at_ms < \(bind: before) OR revoked_at_ms < \(bind: before)
                 LIMIT \(bind: Retention.deleteBatchMax))
+            RETURNING 1 AS gone
+            """).all().count
+    }
+
+    /// Deletes deny-list changes older than the retention (the current entries stay: a gate asking
+    /// for changes since a version older than the oldest kept change gets the whole list).
+    public func sweepDenyListChanges(nowMs: Int64) async throws -> Int {
+        try await sql.raw("""
+            DELETE FROM transit_deny_list_changes WHERE version IN (
+                SELECT version FROM transit_deny_list_changes WHERE at_ms < \(bind: nowMs - Retention.denyListChangeMs)
+                ORDER BY version LIMIT \(bind: Retention.deleteBatchMax))
             RETURNING 1 AS gone
             """).all().count
     }
