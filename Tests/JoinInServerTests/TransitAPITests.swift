@@ -402,6 +402,46 @@ struct TransitAPITests {
         }
     }
 
+    @Test("concurrent uploads for the same cardholder from many validators charge exactly what one upload does",
+          arguments: TestStores.engines)
+    func concurrentUploads(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
+            let a = try await h.transitWorld(dailyCapFen: 900)
+            let b = try await h.transitWorld(world: a.world, passport: "C1234567", surname: "CHARLIE")
+            var validators: [String] = []
+            for index in 0..<6 {
+                let created = try await h.call(.post, "/v1/terminals", token: a.world.admin,
+                                               json: ["kind": "transitValidator", "name": "gate \(index)", "binding_id": a.operatorID])
+                validators.append(try #require(created.string("api_key")))
+            }
+            var generator = SeededGenerator(seed: 77)
+            let journeys = TransitJourneyGenerator.taps(count: 12, generator: &generator)
+            try await h.taps(a, journeys.enumerated().map { index, tap in tap.json(sequence: index, card: a.card) })
+            // B's taps: one per validator, all uploaded at once (each also re-sent, as gates retry).
+            let parts = Dictionary(grouping: journeys.enumerated(), by: { $0.offset % validators.count })
+            let uploads: [(token: String, body: String)] = try parts.map { slot, part in
+                let body = try JSONSerialization.data(withJSONObject: ["taps": part.map { $0.element.json(sequence: $0.offset, card: b.card) }])
+                return (validators[slot], String(decoding: body, as: UTF8.self))
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for upload in uploads + uploads {
+                    group.addTask {
+                        let reply = try await h.call(.post, "/v1/transit/tap-batches", token: upload.token, raw: upload.body)
+                        #expect(reply.status == .ok, "\(reply.text)")
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await h.wallet(a) == (try await h.wallet(b)))
+            let charged: (TransitWorld) async throws -> [Int64] = { t in
+                try await h.call(.get, "/v1/ecard/transit/trips?limit=200", token: t.token).items
+                    .compactMap { fen(($0["charged"] as? [String: Any])?["amount_fen"]) }
+            }
+            #expect(try await charged(a) == (try await charged(b)))
+            #expect(try await h.store.verifyLedger().isOK)
+        }
+    }
+
     @Test("upload order does not matter: shuffled, split batches give the same wallet and trips", arguments: TestStores.engines)
     func orderIndependence(engine: Store.EngineKind) async throws {
         try await Harness.run(engine) { h in
