@@ -266,3 +266,48 @@ struct TripPricingTests {
         }
     }
 }
+
+@Suite("Transit rules: taps and settings")
+struct TransitRulesTests {
+    static let now: Int64 = 1_796_097_600_000
+
+    @Test("a tap is refused for its time, its city, or its card's state at the time of the tap")
+    func tapChecks() {
+        let active = (status: CardStatus.active, changedAtMs: Self.now - 86_400_000)
+        #expect(TransitRules.check(tapMs: Self.now - 1_000, nowMs: Self.now, cityInteroperable: true, card: active) == nil)
+        #expect(TransitRules.check(tapMs: Self.now + 300_000, nowMs: Self.now, cityInteroperable: true, card: active) == nil)
+        #expect(TransitRules.check(tapMs: Self.now + 300_001, nowMs: Self.now, cityInteroperable: true, card: active) == .timeInFuture)
+        #expect(TransitRules.check(tapMs: Self.now - 91 * 86_400_000, nowMs: Self.now, cityInteroperable: true, card: active) == .timeTooOld)
+        #expect(TransitRules.check(tapMs: Self.now, nowMs: Self.now, cityInteroperable: false, card: active) == .cityNotInteroperable)
+        #expect(TransitRules.check(tapMs: Self.now, nowMs: Self.now, cityInteroperable: true, card: nil) == .cardUnknown)
+        #expect(TransitRules.check(tapMs: Self.now, nowMs: Self.now, cityInteroperable: true, card: (.issued, 0)) == .cardNotActive)
+        // Lost at `now`: a ride a minute before is charged, one at or after the loss is not.
+        #expect(TransitRules.check(tapMs: Self.now - 60_000, nowMs: Self.now, cityInteroperable: true, card: (.lost, Self.now)) == nil)
+        #expect(TransitRules.check(tapMs: Self.now, nowMs: Self.now, cityInteroperable: true, card: (.lost, Self.now)) == .cardBlocked)
+        #expect(TransitRules.check(tapMs: Self.now, nowMs: Self.now, cityInteroperable: true, card: (.replaced, 0)) == .cardBlocked)
+        #expect(TransitRules.check(tapMs: Self.now, nowMs: Self.now, cityInteroperable: true, card: (.frozen, 0)) == nil)
+    }
+
+    @Test("places: a known stop, a platform of the validator's station, a known route")
+    func places() throws {
+        let feed = try TripPricingTests.demo
+        #expect(TransitRules.checkPlace(stopID: "GULOU-L1", routeID: "L1", boundStopID: "GULOU", feed: feed) == nil)
+        #expect(TransitRules.checkPlace(stopID: "TIANYI", routeID: nil, boundStopID: "GULOU", feed: feed) == .stopNotThisTerminal)
+        #expect(TransitRules.checkPlace(stopID: "ATLANTIS", routeID: nil, boundStopID: nil, feed: feed) == .stopUnknown)
+        #expect(TransitRules.checkPlace(stopID: "GULOU", routeID: "L9", boundStopID: nil, feed: feed) == .routeUnknown)
+    }
+
+    @Test("fare versions never start in the past; caps never change a past day")
+    func starts() throws {
+        #expect(try TransitRules.versionStart(requestedMs: nil, latestStartMs: nil, nowMs: Self.now) == 0)
+        #expect(try TransitRules.versionStart(requestedMs: nil, latestStartMs: 0, nowMs: Self.now) == Self.now)
+        #expect(throws: DomainError.self) { try TransitRules.versionStart(requestedMs: Self.now - 3_600_000, latestStartMs: 0, nowMs: Self.now) }
+        #expect(throws: DomainError.self) { try TransitRules.versionStart(requestedMs: Self.now, latestStartMs: Self.now + 1, nowMs: Self.now) }
+        let today = CivilDate(year: 2026, month: 12, day: 1) ?? CivilDate(daysSinceEpoch: 0)
+        try TransitRules.checkCaps(dailyFen: 1_500, weeklyFen: nil, effectiveFrom: today, today: today)
+        #expect(throws: DomainError.self) { try TransitRules.checkCaps(dailyFen: 0, weeklyFen: nil, effectiveFrom: today, today: today) }
+        #expect(throws: DomainError.self) { try TransitRules.checkCaps(dailyFen: nil, weeklyFen: nil, effectiveFrom: today.adding(days: -1), today: today) }
+        #expect(throws: DomainError.self) { try TransitRules.validatedJourneySeconds(minutes: 721) }
+        #expect(try TransitRules.validatedCategory("  joinin ") == "joinin")
+    }
+}

@@ -32,6 +32,7 @@ struct APIEnumTests {
         #expect(Self.same(TripPricing.ExitWithoutEntry.self, Schemas.ExitWithoutEntry.self))
         #expect(Self.same(TripPricing.TapKind.self, Schemas.Tap.KindPayload.self))
         #expect(Self.same(TripPricing.TripKind.self, Schemas.Trip.KindPayload.self))
+        #expect(Self.same(TapRejection.self, Schemas.TapRejection.self))
         // Deny-list reasons: the card states that stop a card, and transit debt.
         #expect(Set(Schemas.DenyListChange.ReasonPayload.allCases.map(\.rawValue))
                 == Set(CardStatus.allCases.filter { !$0.isLive || $0 == .lost }.map(\.rawValue)).union(["transit_debt"]))

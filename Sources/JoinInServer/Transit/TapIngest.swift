@@ -18,9 +18,9 @@ extension TransitController {
             throw DomainError.forbidden("auth.forbidden", "this validator is not bound to a transit operator")
         }
         let (body, bytes) = try await JSON.decode(Schemas.TapBatchRequest.self, from: request, limit: Self.batchBytesMax)
-        guard !body.taps.isEmpty else { throw DomainError.malformed("transit.batch_empty", "taps must hold 1-\(Self.tapsMax) taps") }
-        guard body.taps.count <= Self.tapsMax else {
-            throw DomainError.malformed("transit.batch_too_large", "at most \(Self.tapsMax) taps per batch, got \(body.taps.count)")
+        guard !body.taps.isEmpty else { throw DomainError.malformed("transit.batch_empty", "taps must hold 1-\(TransitRules.tapsPerBatchMax) taps") }
+        guard body.taps.count <= TransitRules.tapsPerBatchMax else {
+            throw DomainError.malformed("transit.batch_too_large", "at most \(TransitRules.tapsPerBatchMax) taps per batch, got \(body.taps.count)")
         }
         let taps = body.taps
         // What the schema says of each tap is a 400 for the whole batch (a gate sending malformed
@@ -62,8 +62,8 @@ extension TransitController {
         }
         let terms = try operatorRecord.terms()
         var results = [Schemas.TapOutcome?](repeating: nil, count: taps.count)
-        func reject(_ index: Int, _ reason: Schemas.TapRejection) {
-            results[index] = Schemas.TapOutcome(sequence: taps[index].sequence, result: .rejected, reason: reason)
+        func reject(_ index: Int, _ reason: TapRejection) throws {
+            results[index] = Schemas.TapOutcome(sequence: taps[index].sequence, result: .rejected, reason: try API.value(reason.rawValue))
         }
         let interoperable = try await tx.city(code: operatorRecord.cityCode)?.isInteroperable ?? false
         let boundStop = try await tx.terminalStop(terminalID: terminalID)
@@ -79,7 +79,7 @@ extension TransitController {
         var checked: [CheckedTap] = []
         var firstIndex: [Int64: Int] = [:]
         for (index, tap) in taps.enumerated() {
-            guard let time = TapTime(tap.time) else { reject(index, .timeInvalid); continue }
+            guard let time = TapTime(tap.time) else { try reject(index, .timeInvalid); continue }
             let number = try? CardNumber(validating: tap.cardNumber).value
             if let stored = previously[tap.sequence] {
                 let same = (stored.cardNumber, stored.tappedAtMs, stored.utcOffsetMinutes, stored.kind, stored.stopId, stored.routeId)
@@ -87,27 +87,23 @@ extension TransitController {
                 if same {
                     results[index] = Schemas.TapOutcome(sequence: tap.sequence, result: .duplicate)
                 } else {
-                    reject(index, .sequenceReused)
+                    try reject(index, .sequenceReused)
                 }
                 continue
             }
-            guard time.unixMs <= now + Self.futureToleranceMs else { reject(index, .timeInFuture); continue }
-            guard time.unixMs >= now - Self.ageMaxMs else { reject(index, .timeTooOld); continue }
-            guard interoperable else { reject(index, .cityNotInteroperable); continue }
-            guard let number, let card = cards[number], let status = card.cardStatus else { reject(index, .cardUnknown); continue }
-            if status == .issued { reject(index, .cardNotActive); continue }
-            if [.lost, .replaced, .cancelled].contains(status), card.statusChangedAtMs <= time.unixMs {
-                reject(index, .cardBlocked)
+            let card = number.flatMap { cards[$0] }
+            let state = card.flatMap { card in card.cardStatus.map { (status: $0, changedAtMs: card.statusChangedAtMs) } }
+            if let reason = TransitRules.check(tapMs: time.unixMs, nowMs: now, cityInteroperable: interoperable, card: state) {
+                try reject(index, reason)
                 continue
             }
-            guard let version = versions.last(where: { $0.validFromMs <= time.unixMs }) else { reject(index, .noFareData); continue }
+            guard let number, let card else { try reject(index, .cardUnknown); continue }
+            guard let version = versions.last(where: { $0.validFromMs <= time.unixMs }) else { try reject(index, .noFareData); continue }
             let feed = try await feeds.engine(tx, versionID: version.id).feed
-            guard feed.stops[tap.stopId] != nil || feed.stopAreas[tap.stopId] != nil else { reject(index, .stopUnknown); continue }
-            if let boundStop, tap.stopId != boundStop, feed.stops[tap.stopId]?.parentStation != boundStop {
-                reject(index, .stopNotThisTerminal)
+            if let reason = TransitRules.checkPlace(stopID: tap.stopId, routeID: tap.routeId, boundStopID: boundStop, feed: feed) {
+                try reject(index, reason)
                 continue
             }
-            if let route = tap.routeId, feed.routes[route] == nil { reject(index, .routeUnknown); continue }
             let local = FareEngine.LocalTime(unixMs: time.unixMs, utcOffsetMinutes: time.utcOffsetMinutes)
             let discounted = windows[card.personId]?.contains { $0.covers(date: local.date, atMs: time.unixMs) } ?? false
             let week = TripPricing.serviceDay(unixMs: time.unixMs, utcOffsetMinutes: time.utcOffsetMinutes).mondayOfWeek
@@ -121,7 +117,7 @@ extension TransitController {
                 if let earlier = checked.first(where: { $0.index == first }), earlier.record.sameTap(as: record) {
                     results[index] = Schemas.TapOutcome(sequence: tap.sequence, result: .duplicate)
                 } else {
-                    reject(index, .sequenceReused)
+                    try reject(index, .sequenceReused)
                 }
                 continue
             }
@@ -142,7 +138,7 @@ extension TransitController {
             } else if let existing = storedBySequence[sequence], existing.sameTap(as: tap.record) {
                 results[tap.index] = Schemas.TapOutcome(sequence: sequence, result: .duplicate)
             } else {
-                reject(tap.index, .sequenceReused)
+                try reject(tap.index, .sequenceReused)
             }
         }
         let outcome = try await billing.reprice(tx, units: units, batchID: batchID, nowMs: now)

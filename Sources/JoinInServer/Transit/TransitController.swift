@@ -14,10 +14,7 @@ struct TransitController: Sendable {
     let keys: CredentialKeys
     let feeds: FareFeeds
 
-    static let tapsMax = 10_000
     static let batchBytesMax = 4 << 20
-    static let futureToleranceMs: Int64 = 5 * 60_000
-    static let ageMaxMs: Int64 = 90 * 86_400_000
     static let denyListChangesMax = 10_000
     static let denyListTyp = "joinin-deny-list+jwt"
 
@@ -102,22 +99,6 @@ struct TransitController: Sendable {
         return record
     }
 
-    static func validatedCategory(_ raw: String?) throws -> String? {
-        guard let raw else { return nil }
-        let trimmed = raw.trimmingWhitespace()
-        guard (1...255).contains(trimmed.utf8.count), !trimmed.containsControlCharacters else {
-            throw DomainError.malformed("transit.category_invalid", "cardholder_category_id must be 1-255 bytes")
-        }
-        return trimmed
-    }
-
-    static func validatedJourneyMinutes(_ minutes: Int) throws -> Int64 {
-        guard (1...720).contains(minutes) else {
-            throw DomainError.malformed("transit.max_journey_invalid", "max_journey_minutes must be 1-720")
-        }
-        return Int64(minutes) * 60
-    }
-
     func createOperator(_ request: Request, _ context: AppContext) async throws -> Response {
         let admin = try context.staff()
         let (body, bytes) = try await JSON.decode(Schemas.NewTransitOperatorRequest.self, from: request, limit: config.bodyBytesMax)
@@ -126,8 +107,8 @@ struct TransitController: Sendable {
         guard !modes.isEmpty, Set(modes).count == modes.count else {
             throw DomainError.malformed("transit.modes_invalid", "modes must list 1-5 different modes")
         }
-        let category = try Self.validatedCategory(body.cardholderCategoryId)
-        let journey = try Self.validatedJourneyMinutes(body.maxJourneyMinutes ?? 180)
+        let category = try TransitRules.validatedCategory(body.cardholderCategoryId)
+        let journey = try TransitRules.validatedJourneySeconds(minutes: body.maxJourneyMinutes ?? 180)
         let exitRule = body.exitWithoutEntry?.rawValue ?? TripPricing.ExitWithoutEntry.maximumFare.rawValue
         let now = clock.nowMs()
         let record = TransitOperatorRecord(id: newID(), name: name, cityCode: body.cityCode, modes: modes, cardholderCategoryId: category,
@@ -148,8 +129,8 @@ struct TransitController: Sendable {
         try JSON.refuseNull(bytes, members: ["max_journey_minutes", "exit_without_entry"])
         // `cardholder_category_id: null` (back to the default category) and an absent member differ.
         let categoryGiven = JSON.members(of: bytes).keys.contains("cardholder_category_id")
-        let category = try Self.validatedCategory(body.cardholderCategoryId)
-        let journey = try body.maxJourneyMinutes.map(Self.validatedJourneyMinutes)
+        let category = try TransitRules.validatedCategory(body.cardholderCategoryId)
+        let journey = try body.maxJourneyMinutes.map { try TransitRules.validatedJourneySeconds(minutes: $0) }
         let now = clock.nowMs()
         let view = try await store.write { tx in
             let current = try await existingOperator(tx, id)
@@ -208,16 +189,10 @@ struct TransitController: Sendable {
         let admin = try context.staff()
         let (body, bytes) = try await JSON.decode(Schemas.TransitCityUpdate.self, from: request, limit: config.bodyBytesMax)
         try JSON.refuseNull(bytes, members: ["effective_from"])
-        for cap in [body.dailyCapFen, body.weeklyCapFen].compactMap({ $0 }) where !(1...100_000_000).contains(cap) {
-            throw DomainError.malformed("transit.cap_invalid", "caps must be 1 to 100,000,000 fen, or null")
-        }
         let time = clock.read()
         let today = TripPricing.serviceDay(unixMs: time.ms, utcOffsetMinutes: 8 * 60)
         let from = try body.effectiveFrom.map { try API.date($0, field: "effective_from") } ?? today
-        guard from >= today else {
-            throw DomainError.rule("transit.effective_from_past",
-                                        "effective_from must be today's service day (\(today)) or later: caps never change for a past day")
-        }
+        try TransitRules.checkCaps(dailyFen: body.dailyCapFen, weeklyFen: body.weeklyCapFen, effectiveFrom: from, today: today)
         let view = try await store.write { tx in
             guard try await tx.setCityInteroperable(code: code, interoperable: body.interoperable, atMs: time.ms) else {
                 throw DomainError.notFound("city.not_found", "no city \(code.prefix(6))")

@@ -63,17 +63,8 @@ public enum TransitImport {
             guard let record = try await tx.transitOperator(id: operatorID) else {
                 throw DomainError.notFound("transit.operator_not_found", "no transit operator \(operatorID.prefix(64))")
             }
-            let existing = try await tx.fareVersions(operatorID: operatorID)
-            let validFrom: Int64
-            if let latest = existing.map(\.validFromMs).max() {
-                validFrom = validFromMs ?? nowMs
-                guard validFrom >= nowMs - 60_000, validFrom > latest else {
-                    throw DomainError.rule("transit.valid_from_past",
-                                           "a new fare version starts now or later (and after the current one): taps already priced keep their version")
-                }
-            } else {
-                validFrom = validFromMs ?? 0
-            }
+            let latest = try await tx.fareVersions(operatorID: operatorID).map(\.validFromMs).max()
+            let validFrom = try TransitRules.versionStart(requestedMs: validFromMs, latestStartMs: latest, nowMs: nowMs)
             let category = cardholderCategoryID ?? record.cardholderCategoryId
             if let category, feed.riderCategories[category] == nil {
                 throw DomainError.rule("transit.category_unknown",
