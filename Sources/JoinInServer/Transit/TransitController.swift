@@ -18,8 +18,6 @@ struct TransitController: Sendable {
     static let denyListChangesMax = 10_000
     static let denyListTyp = "joinin-deny-list+jwt"
 
-    var billing: TransitBilling { TransitBilling(feeds: feeds) }
-
     func register(_ r: inout RouteRegistrar) {
         r.on(.post, "/v1/transit/operators", .staff(.admin)) { request, context in try await createOperator(request, context) }
         r.on(.get, "/v1/transit/operators", .anyone) { request, _ in

@@ -344,13 +344,6 @@ extension StoreTx {
             """).all(decoding: FareVersionRecord.self, with: .snake)
     }
 
-    public func fareVersion(id: String) async throws -> FareVersionRecord? {
-        try await sql.raw("""
-            SELECT id, operator_id, version, valid_from_ms, feed_sha256, summary, imported_by, created_at_ms
-            FROM transit_fare_versions WHERE id = \(bind: id)
-            """).first(decoding: FareVersionRecord.self, with: .snake)
-    }
-
     public func fareFeedJSON(versionID: String) async throws -> String? {
         try await sql.raw("SELECT feed_json FROM transit_fare_versions WHERE id = \(bind: versionID)").first()?
             .decode(column: "feed_json", as: String.self)
@@ -517,11 +510,6 @@ extension StoreTx {
             }
             try await sql.raw(query).run()
         }
-    }
-
-    public func transitCharges(personID: String) async throws -> [TransitChargeRecord] {
-        try await sql.raw("SELECT * FROM transit_charges WHERE person_id = \(bind: personID) ORDER BY created_at_ms, id")
-            .all(decoding: TransitChargeRecord.self, with: .snake)
     }
 
     /// Per service day of one operator: charges, adjustments and the part that became debt.
