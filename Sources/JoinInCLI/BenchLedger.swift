@@ -222,7 +222,7 @@ struct LedgerBench: Sendable {
                         """)
                     query.appendRows(0..<chunk) { row -> [any Encodable & Sendable] in
                         let index = first + offset + row
-                        return [UUID().uuidString.lowercased(), accounts[index % accounts.count], accounts[(index + 1) % accounts.count],
+                        return [TimeOrderedID.make(unixMs: Self.nowMs), accounts[index % accounts.count], accounts[(index + 1) % accounts.count],
                                 Int64(1 + index % 500), "bench", "bench", "raw-\(first)", String?.none, String?.none, Self.nowMs]
                     }
                     try await tx.sql.raw(query).run()
@@ -272,7 +272,7 @@ struct LedgerBench: Sendable {
                     try await tx.sql.raw("""
                         INSERT INTO bench_raw_transfers (id, debit_account_id, credit_account_id, amount_fen, kind, reference_type,
                             reference_id, reverses_transfer_id, hold_id, created_at_ms)
-                        VALUES (\(bind: UUID().uuidString.lowercased()), \(bind: vault), \(bind: accounts[index % accounts.count]),
+                        VALUES (\(bind: TimeOrderedID.make(unixMs: Self.nowMs)), \(bind: vault), \(bind: accounts[index % accounts.count]),
                             \(bind: Int64(1 + index % 500)), 'bench', 'bench', \(bind: "single-\(tag)-\(index)"), NULL, NULL, \(bind: Self.nowMs))
                         """).run()
                 }

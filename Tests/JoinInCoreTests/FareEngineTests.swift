@@ -311,3 +311,24 @@ struct TransitRulesTests {
         #expect(try TransitRules.validatedCategory("  joinin ") == "joinin")
     }
 }
+
+@Suite("Time-ordered ids")
+struct TimeOrderedIDTests {
+    @Test("UUIDv7 layout: version 7, RFC variant, the timestamp first; ids sort in the order they were made")
+    func layout() {
+        let ids = (0..<2_000).map { TimeOrderedID.make(unixMs: 1_796_097_600_000 + Int64($0 / 100)) }
+        #expect(ids == ids.sorted(), "made one after another, they sort as text in that order")
+        #expect(Set(ids).count == ids.count)
+        for (index, id) in ids.enumerated() where index % 150 == 0 {
+            let parts = id.split(separator: "-").map(String.init)
+            #expect(parts.map(\.count) == [8, 4, 4, 4, 12])
+            #expect(parts[2].first == "7")
+            #expect(["8", "9", "a", "b"].contains(parts[3].first))
+            let expectedMs = UInt64(1_796_097_600_000 + index / 100)
+            #expect(UInt64(parts[0] + parts[1], radix: 16) == expectedMs)
+        }
+        // Same millisecond, same order; a later millisecond sorts after whatever came before.
+        let earlier = TimeOrderedID.make(unixMs: 1_000), later = TimeOrderedID.make(unixMs: 2_000)
+        #expect(earlier < later)
+    }
+}

@@ -4,8 +4,10 @@ import JoinInStore
 
 /// Small pieces every domain's controller uses.
 
-/// A fresh object id (UUID v4, lower case).
-func newID() -> String { UUID().uuidString.lowercased() }
+/// A fresh object id: a time-ordered UUID (v7, lower case), so new rows append to their key index.
+/// The time is the machine's, not the injected clock's: an id's order is a storage matter, not a
+/// business time (those are stored in their own columns).
+func newID() -> String { TimeOrderedID.make(unixMs: Int64(Date().timeIntervalSince1970 * 1000)) }
 
 enum Timestamps {
     static func rfc3339(ms: Int64) -> String {

@@ -132,7 +132,8 @@ extension StoreTx {
         return stride(from: 0, to: items.count, by: size).map { items[$0..<min($0 + size, items.count)] }
     }
 
-    private static func newLedgerID() -> String { UUID().uuidString.lowercased() }
+    /// Time-ordered (UUIDv7) so new transfers, holds and accounts append to their key index.
+    private static func newLedgerID(atMs: Int64) -> String { TimeOrderedID.make(unixMs: atMs) }
 
     // MARK: accounts
 
@@ -143,7 +144,7 @@ extension StoreTx {
             return existing
         }
         let record = LedgerAccountRecord(
-            id: Self.newLedgerID(), kind: kind.rawValue, ownerType: ownerType, ownerId: ownerID, currency: "CNY",
+            id: Self.newLedgerID(atMs: atMs), kind: kind.rawValue, ownerType: ownerType, ownerId: ownerID, currency: "CNY",
             mayGoNegative: kind.mayGoNegative, debitsBlocked: false, postedFen: 0, pendingDebitsFen: 0, createdAtMs: atMs)
         try await sql.raw("""
             INSERT INTO ledger_accounts (id, kind, owner_type, owner_id, currency, may_go_negative, debits_blocked,
@@ -346,7 +347,7 @@ extension StoreTx {
         let before = try await balances(of: ids)
         let after = try LedgerRules.apply(postings: postings, to: before)
         let transfers = postings.map { posting in
-            LedgerTransferRecord(id: Self.newLedgerID(), debitAccountId: posting.debitAccountID, creditAccountId: posting.creditAccountID,
+            LedgerTransferRecord(id: Self.newLedgerID(atMs: atMs), debitAccountId: posting.debitAccountID, creditAccountId: posting.creditAccountID,
                                  amountFen: posting.amountFen, kind: posting.kind, referenceType: posting.referenceType,
                                  referenceId: posting.referenceID, reversesTransferId: nil, holdId: nil, createdAtMs: atMs)
         }
@@ -408,7 +409,7 @@ extension StoreTx {
         let before = try await balances(of: [posting.debitAccountID, posting.creditAccountID])
         let after = try LedgerRules.apply(postings: [posting], to: before)
         let record = LedgerTransferRecord(
-            id: Self.newLedgerID(), debitAccountId: posting.debitAccountID, creditAccountId: posting.creditAccountID,
+            id: Self.newLedgerID(atMs: atMs), debitAccountId: posting.debitAccountID, creditAccountId: posting.creditAccountID,
             amountFen: posting.amountFen, kind: kind, referenceType: posting.referenceType, referenceId: posting.referenceID,
             reversesTransferId: original.id, holdId: nil, createdAtMs: atMs)
         try await insertTransfers([record])
@@ -449,7 +450,7 @@ extension StoreTx {
         let before = try await balances(of: [terms.debitAccountID, terms.creditAccountID])
         let after = try LedgerRules.hold(terms, in: before)
         let record = LedgerHoldRecord(
-            id: Self.newLedgerID(), debitAccountId: terms.debitAccountID, creditAccountId: terms.creditAccountID,
+            id: Self.newLedgerID(atMs: atMs), debitAccountId: terms.debitAccountID, creditAccountId: terms.creditAccountID,
             amountFen: terms.amountFen, kind: terms.kind, referenceType: terms.referenceType, referenceId: terms.referenceID,
             state: HoldState.pending.rawValue, expiresAtMs: expiresAtMs, createdAtMs: atMs, closedAtMs: nil)
         try await sql.raw("""
@@ -510,7 +511,7 @@ extension StoreTx {
         let after = try LedgerRules.postHold(terms, postedFen: postedFen, in: before)
         try await closeHold(id: id, as: .posted, atMs: atMs)
         let record = LedgerTransferRecord(
-            id: Self.newLedgerID(), debitAccountId: terms.debitAccountID, creditAccountId: terms.creditAccountID,
+            id: Self.newLedgerID(atMs: atMs), debitAccountId: terms.debitAccountID, creditAccountId: terms.creditAccountID,
             amountFen: postedFen, kind: terms.kind, referenceType: terms.referenceType, referenceId: terms.referenceID,
             reversesTransferId: nil, holdId: id, createdAtMs: atMs)
         try await insertTransfers([record])
