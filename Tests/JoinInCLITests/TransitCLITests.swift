@@ -89,7 +89,7 @@ struct TransitCLITests {
         }
     }
 
-    @Test("import-gtfs reads a .zip as well", arguments: [Store.EngineKind.sqlite])
+    @Test("import-gtfs reads a .zip as well", arguments: TestStores.engines)
     func importZip(engine: Store.EngineKind) async throws {
         try await CLIFixture.with(engine) { fixture in
             let operatorID = try await Self.makeOperator(fixture)
