@@ -24,7 +24,7 @@ otp="$(sed -n 's/^  one-time password: //p' serve.log)"
 sed -n '/<!-- tour:begin -->/,/<!-- tour:end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' \
   | sed "s|^export ADMIN_OTP=.*|export ADMIN_OTP='$otp'|; s|^J=http://127.0.0.1:8080|J=http://127.0.0.1:$port|; s|swift run joinin |$binary |; s| docs/examples/| $root/docs/examples/|" > tour.sh
 # The secrets the tour holds in variables, for the scan.
-echo 'printf "%s\n" "$ADMIN_OTP" "$ADMIN" "$HR" "$OFFICER" "$CLERK" "$HOLDER" "$DESK" "$TILL" "$GATE" "$CODE" "$QR" > tour.secrets' >> tour.sh
+echo 'printf "%s\n" "$ADMIN_OTP" "$ADMIN" "$HR" "$OFFICER" "$CLERK" "$HOLDER" "$DESK" "$TILL" "$GATE" "$CODE" "$QR" "$QR2" "$WARD" "$RX" > tour.secrets' >> tour.sh
 bash -euo pipefail tour.sh > tour.out 2>&1 || { cat tour.out; echo "tour: FAILED"; exit 1; }
 grep -q '"financial_functions": true' tour.out || { cat tour.out; echo "tour: card did not get financial functions"; exit 1; }
 grep -q 'card.enable_financial_functions' tour.out || { cat tour.out; echo "tour: audit trail incomplete"; exit 1; }
@@ -48,4 +48,24 @@ text = open(sys.argv[1]).read()
 summary = text[text.rindex('"denied_at_gates"') - 400:]
 assert re.search(r'"wallet": \{\s*"amount_fen": 1710', summary), summary
 PY
+# Medical insurance: 300.00 credited; the pharmacy's 63.00 and 237.00 of the stay from the personal
+# account; the stay's fund share 2,275.45 (deductible 600.00, then 85%).
+grep -q '"accepted": 1' tour.out || { cat tour.out; echo "tour: the contribution was not accepted"; exit 1; }
+python3 - tour.out << 'PY' || { cat tour.out; echo "tour: the medical settlements are not as documented"; exit 1; }
+import re, sys
+text = open(sys.argv[1]).read()
+stay = text[text.index('"provider_reference": "ADM-0001"'):]
+assert re.search(r'"fund": \{\s*"amount_fen": 227545', stay), "fund"
+assert re.search(r'"personal_account": \{\s*"amount_fen": 23700', stay), "personal account"
+assert re.search(r'"cash": \{\s*"amount_fen": 76455', stay), "cash"
+summary = text[text.rindex('"accumulators"'):]
+assert re.search(r'"personal_account": \{\s*"amount_fen": 0,', summary), "personal account left"
+PY
+if python3 -c 'import fhir.resources' 2> /dev/null; then
+  python3 "$root/scripts/check-fhir-eob.py" eob.json
+elif [ -n "${JOININ_TOUR_REQUIRE_FHIR:-}" ]; then
+  echo "tour: fhir.resources is not installed (pip install fhir.resources)"; exit 1
+else
+  echo "tour: FHIR validation skipped: the Python package fhir.resources is not installed"
+fi
 echo "tour: passed ($(grep -c . tour.out) lines of output)"

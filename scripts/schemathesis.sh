@@ -46,7 +46,7 @@ max_examples="${JOININ_ST_MAX_EXAMPLES:-20}"
 slow_max_examples="${JOININ_ST_SLOW_MAX_EXAMPLES:-5}"
 seed="${JOININ_ST_SEED:-20261201}"
 workers="${JOININ_ST_WORKERS:-1}"
-terminal_kinds="transitValidator merchantPos medicalProvider libraryKiosk venueGate eventCheckIn counter"
+terminal_kinds="transitValidator merchantPos hospitalCounter pharmacyPOS libraryKiosk venueGate eventCheckIn counter"
 # The order matters, all runs share one store: principals that need the fixture card active, with
 # money and an unblocked PIN (terminals, the cardholder) run before the bank clerk, whose run may
 # report lost, replace or cancel the spec's example card (= the fixture card) and use up its PIN
@@ -204,19 +204,37 @@ transit_operator="$(api POST /v1/transit/operators "$admin" \
 JOININ_DATABASE_URL="$database_url" JOININ_KEYS="$work/joinin-keys/" \
   "$binary" transit import-gtfs --operator "$transit_operator" --cardholder-category joinin "$root/docs/examples/transit-demo-feed" > /dev/null
 
+# Medical insurance: this year's demo policy and catalogue, a hospital and a pharmacy, the fixture
+# holder enrolled and this month's contributions paid, so settlements reach the ledger.
+year="$(date +%Y)"; month="$(date +%Y-%m)"
+sed "s/\"year\": 2026/\"year\": $year/" "$root/docs/examples/health-demo/policy-330200-2026.json" > policy.json
+api PUT "/v1/health/policies/330200/$year" "$admin" "$(cat policy.json)" > /dev/null
+JOININ_DATABASE_URL="$database_url" JOININ_KEYS="$work/joinin-keys/" \
+  "$binary" health import-catalogue --city 330200 "$root/docs/examples/health-demo/catalogue-330200.csv" > /dev/null
+hospital="$(api POST /v1/health/providers "$admin" \
+  '{"name":{"en":"Ningbo No.2 Hospital","zh":"宁波市第二医院"},"kind":"hospital","tier":2,"city_code":"330200"}' | json id)"
+pharmacy="$(api POST /v1/health/providers "$admin" \
+  '{"name":{"en":"Haishu Pharmacy","zh":"海曙药店"},"kind":"pharmacy","city_code":"330200"}' | json id)"
+api POST /v1/health/enrolments "${tokens[employer]}" "{\"permit_number\":\"$permit_number\",\"wage_fen\":1500000,
+  \"start_month\":\"$month\",\"insurances\":[\"medical\",\"pension\"]}" > /dev/null
+api POST /v1/health/contribution-batches "${tokens[employer]}" "{\"month\":\"$month\",\"lines\":[{\"permit_number\":\"$permit_number\"}]}" > /dev/null
+
 # A terminal of every kind; the merchant POS is bound to the merchant so it can take payments, the
-# transit validator to the operator.
+# transit validator to the operator, the hospital counter and pharmacy till to their providers.
 for kind in $terminal_kinds; do
   binding=""
   [ "$kind" = merchantPos ] && binding=",\"binding_id\":\"$merchant\""
   [ "$kind" = transitValidator ] && binding=",\"binding_id\":\"$transit_operator\""
+  [ "$kind" = hospitalCounter ] && binding=",\"binding_id\":\"$hospital\""
+  [ "$kind" = pharmacyPOS ] && binding=",\"binding_id\":\"$pharmacy\""
   tokens[terminal:$kind]="$(api POST /v1/terminals "$admin" "{\"kind\":\"$kind\",\"name\":\"st $kind\"$binding}" | json api_key)"
 done
 # The served document, read from a file: given its URL, Schemathesis leaves out the operation that
 # serves it (GET /openapi.yaml).
 curl -sSf -o openapi.yaml "$base/openapi.yaml"
 echo "schemathesis: server $base (store ${pg_database:-SQLite}); fixtures: branch $branch, employer $employer_id," \
-  "merchant $merchant, permit $permit_number, card $card (active, financial functions, funded), e-card account, 7 terminals"
+  "merchant $merchant, permit $permit_number, card $card (active, financial functions, funded, insured), e-card account," \
+  "hospital $hospital, pharmacy $pharmacy, 8 terminals"
 
 # session_alive PRINCIPAL TOKEN: whether the credential still authenticates (a 401 means the run lost it).
 session_alive() {
@@ -283,6 +301,36 @@ DOCUMENTED_400 = {
         "staff.binding_required": "role-dependent binding, stated in prose only",
     },
     "POST /v1/ecard/transfers": {"card_number.invalid": CHECK_CHARACTER},
+    "GET /v1/health/enrolments": {"list.cursor_invalid": OPAQUE_CURSOR},
+    "GET /v1/ecard/health/settlements": {"list.cursor_invalid": OPAQUE_CURSOR},
+    "POST /v1/health/enrolments": {"permit_number.invalid": CHECK_CHARACTER},
+    "POST /v1/health/enrolments/{id}/end": {
+        "health.reason_invalid": "FINDING: reason is trimmed and must not be blank; the schema has minLength 1 but no non-blank pattern",
+    },
+    "POST /v1/health/settlements/{id}/reversal": {
+        "health.reason_invalid": "FINDING: reason is trimmed and must not be blank; the schema has minLength 1 but no non-blank pattern",
+    },
+    "PUT /v1/health/policies/{city_code}/{year}": {
+        "health.policy_invalid": ("cross-field rules no schema states: min_fen <= max_fen, personal_account_bp <= the medical "
+                                  "rates, a visit cap <= the annual cap, tiers for hospital visits and deductible_fen/ratio_bp "
+                                  "for pharmacy visits, personal_account_pays without repeats; each error names its JSON path"),
+        "health.policy_mismatch": "state: the document's city_code and year must be the path's",
+    },
+    "PUT /v1/health/catalogues/{city_code}": {
+        "health.catalogue_invalid": "the CSV's header, columns and rows (class A/B/C, unique codes) are text/csv no schema describes",
+    },
+    "POST /v1/health/pre-settlements": {
+        "card_number.invalid": CHECK_CHARACTER,
+        "health.identification_required": ("FINDING: card_number with pin, or dynamic_code; the description says so, "
+                                           "the schema (all optional) does not"),
+    },
+    "POST /v1/health/settlements": {
+        "card_number.invalid": CHECK_CHARACTER,
+        "health.identification_required": ("FINDING: card_number with pin, or dynamic_code; the description says so, "
+                                           "the schema (all optional) does not"),
+        "health.reference_invalid": ("FINDING: provider_reference is required to settle (not to pre-settle, which shares "
+                                     "the schema) and must not be blank"),
+    },
     "POST /v1/payments": {
         "card_number.invalid": CHECK_CHARACTER,
         # A non-blank `pattern` on merchant_reference would say it, but with it Schemathesis 4 generates

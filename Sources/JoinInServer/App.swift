@@ -67,6 +67,7 @@ struct Controllers {
         MoneyController(store: store, clock: clock, pins: pins).register(&r)
         PaymentController(store: store, config: config, clock: clock, pins: pins, dynamicCodes: dynamicCodes).register(&r)
         TransitController(store: store, config: config, clock: clock, keys: keys, feeds: FareFeeds()).register(&r)
+        HealthController(store: store, config: config, clock: clock, pins: pins, dynamicCodes: dynamicCodes).register(&r)
     }
 }
 

@@ -86,6 +86,12 @@ public enum Provisioning {
             if kind == .transitValidator {
                 try await checkValidatorBinding(tx, operatorID: bindingID, stopID: stopID, nowMs: nowMs)
             }
+            if let providerKind = HealthController.providerKind(of: kind) {
+                guard let bindingID, let provider = try await tx.provider(id: bindingID), provider.providerKind == providerKind else {
+                    throw DomainError.rule("health.provider_not_found",
+                                           "a \(kind.rawValue) terminal must be bound (binding_id) to an existing \(providerKind.rawValue)")
+                }
+            }
             try await tx.insertTerminal(id: id, kind: kind, name: name, bindingID: bindingID, keyHash: store.secretDigest(apiKey), atMs: nowMs)
             if let stopID { try await tx.setTerminalStop(terminalID: id, stopID: stopID) }
             try await tx.appendAudit(actor: actor, action: "terminal.create", objectType: "terminal", objectID: id,

@@ -71,11 +71,19 @@ struct AuthorizationMatrixTests {
             let transitOperator = try #require(try await h.call(.post, "/v1/transit/operators", token: world.admin,
                                                                 json: ["name": ["en": "Metro", "zh": "地铁"], "city_code": "330200",
                                                                        "modes": ["metro"]]).string("id"))
+            let hospitalID = try #require(try await h.call(.post, "/v1/health/providers", token: world.admin,
+                                                           json: ["name": ["en": "Hospital", "zh": "医院"], "kind": "hospital", "tier": 2,
+                                                                  "city_code": "330200"]).string("id"))
+            let pharmacyID = try #require(try await h.call(.post, "/v1/health/providers", token: world.admin,
+                                                           json: ["name": ["en": "Pharmacy", "zh": "药店"], "kind": "pharmacy",
+                                                                  "city_code": "330200"]).string("id"))
             var terminalTokens: [TerminalKind: String] = [:]
             for kind in TerminalKind.allCases {
                 var body: [String: Any] = ["kind": kind.rawValue, "name": "matrix \(kind.rawValue)"]
                 if kind == .merchantPos { body["binding_id"] = merchant }
                 if kind == .transitValidator { body["binding_id"] = transitOperator }
+                if kind == .hospitalCounter { body["binding_id"] = hospitalID }
+                if kind == .pharmacyPOS { body["binding_id"] = pharmacyID }
                 let key = try #require(try await h.call(.post, "/v1/terminals", token: world.admin, json: body).string("api_key"))
                 terminalTokens[kind] = key
                 callers.append(Caller(name: "terminal:\(kind.rawValue)", principal: .terminal(TerminalPrincipal(id: "-", kind: kind, bindingID: nil)),
@@ -100,6 +108,14 @@ struct AuthorizationMatrixTests {
             let paid = try await h.call(.post, "/v1/payments", token: till, json: ["card_number": card, "pin": "582931", "amount_fen": 1_000,
                                                                                    "merchant_reference": "M1"], headers: [.idempotencyKey: "matrix-pay"])
             let paymentID = try #require(paid.string("payment_id"), "\(paid.text)")
+            // Medical insurance: an insured holder with a settlement at the matrix's hospital; another
+            // hospital, employer and holder are the strangers.
+            let health = try await h.healthWorld(world: world, passport: "H77700001", surname: "PATIENT")
+            let settled = try await h.call(.post, "/v1/health/settlements", token: health.hospital,
+                                           json: ["card_number": health.card, "pin": "582931", "visit_type": "outpatient", "provider_reference": "BOLA",
+                                                  "lines": h.bill([("110200001", 1, 2_500)])], headers: [.idempotencyKey: "matrix-settle"])
+            let settlementID = try #require(settled.string("id"), "\(settled.text)")
+            let otherHospital = try await h.provider(world.admin, kind: "hospital", tier: 1, name: "Other hospital")
 
             // Sign-outs end the caller's session, so their admitted calls go last.
             var signOuts: [(RouteTable.Route, Caller)] = []
@@ -146,6 +162,21 @@ struct AuthorizationMatrixTests {
                                                  body: nil, ownerStatus: .ok),
                 "GET /v1/permits/{number}/decision-letter": Case(method: .get, path: "/v1/permits/\(number)/decision-letter",
                                                                  owner: world.employer, stranger: world2Employer, body: nil, ownerStatus: .ok),
+                "GET /v1/health/enrolments/{id}": Case(method: .get, path: "/v1/health/enrolments/\(health.enrolmentID)", owner: world.employer,
+                                                       stranger: world2Employer, body: nil, ownerStatus: .ok),
+                "POST /v1/health/enrolments/{id}/end": Case(method: .post, path: "/v1/health/enrolments/\(health.enrolmentID)/end",
+                                                            owner: world.employer, stranger: world2Employer,
+                                                            body: ["end_month": "2026-12", "reason": "matrix"], ownerStatus: .ok),
+                "GET /v1/health/settlements/{id}": Case(method: .get, path: "/v1/health/settlements/\(settlementID)", owner: health.hospital,
+                                                        stranger: otherHospital.key, body: nil, ownerStatus: .ok),
+                "GET /v1/health/settlements/{id}/explanation-of-benefit": Case(
+                    method: .get, path: "/v1/health/settlements/\(settlementID)/explanation-of-benefit", owner: health.token, stranger: holder,
+                    body: nil, ownerStatus: .ok),
+                "GET /v1/ecard/health/settlements/{id}": Case(method: .get, path: "/v1/ecard/health/settlements/\(settlementID)", owner: health.token,
+                                                              stranger: holder, body: nil, ownerStatus: .ok),
+                "POST /v1/health/settlements/{id}/reversal": Case(method: .post, path: "/v1/health/settlements/\(settlementID)/reversal",
+                                                                  owner: health.hospital, stranger: otherHospital.key, body: ["reason": "matrix"],
+                                                                  ownerStatus: .ok),
                 "POST /v1/payments/{id}/refunds": Case(method: .post, path: "/v1/payments/\(paymentID)/refunds", owner: till, stranger: otherTill,
                                                        body: ["amount_fen": 100], ownerStatus: .created),
             ]

@@ -24,13 +24,16 @@ public enum AccountKind: String, Sendable, Codable, CaseIterable {
     /// short (owner type `transit_debtor`, the person's id). Negative while in debt; a top-up
     /// pays it back first. Not blocked by a card loss: it is the system's claim, not the holder's money.
     case transitDebt
+    /// Social-insurance contributions entering the system from employers (per city, owner type
+    /// `city`): the mirror image of what the personal accounts and the pooling fund received.
+    case contributionClearing
 
     /// Only the system's own accounts may go negative: a vault's or clearing account's balance is
     /// the mirror image of the money it let into the ledger. Settlement accounts are amounts owed
     /// to someone outside and are never negative.
     public var mayGoNegative: Bool {
         switch self {
-        case .branchVault, .externalClearing, .medicalPoolingFund, .transitDebt: return true
+        case .branchVault, .externalClearing, .medicalPoolingFund, .transitDebt, .contributionClearing: return true
         case .financial, .transitWallet, .medicalPersonal,
              .merchantSettlement, .transitOperatorSettlement, .medicalProviderSettlement: return false
         }
@@ -40,8 +43,8 @@ public enum AccountKind: String, Sendable, Codable, CaseIterable {
     public var isCardholderAccount: Bool {
         switch self {
         case .financial, .transitWallet, .medicalPersonal: return true
-        case .branchVault, .externalClearing, .medicalPoolingFund,
-             .merchantSettlement, .transitOperatorSettlement, .medicalProviderSettlement, .transitDebt: return false
+        case .branchVault, .externalClearing, .medicalPoolingFund, .merchantSettlement, .transitOperatorSettlement,
+             .medicalProviderSettlement, .transitDebt, .contributionClearing: return false
         }
     }
 }

@@ -294,6 +294,61 @@ enum Migrations {
             "ALTER TABLE terminals ADD COLUMN stop_id TEXT",
             "UPDATE terminals SET kind = 'transitValidator' WHERE kind = 'transitValidator'",
         ]),
+        Migration(version: 8, name: "health: providers, policies, catalogues, enrolments, contributions, accumulators, settlements", statements: [
+            """
+            CREATE TABLE health_providers (
+                id TEXT PRIMARY KEY, kind TEXT NOT NULL, tier BIGINT, city_code TEXT NOT NULL REFERENCES cities(code),
+                name_en TEXT NOT NULL, name_zh TEXT NOT NULL, created_at_ms BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE health_policies (
+                city_code TEXT NOT NULL REFERENCES cities(code), year BIGINT NOT NULL, version BIGINT NOT NULL, body TEXT NOT NULL,
+                imported_by TEXT NOT NULL, created_at_ms BIGINT NOT NULL, PRIMARY KEY (city_code, year, version))
+            """,
+            """
+            CREATE TABLE health_catalogues (
+                city_code TEXT NOT NULL REFERENCES cities(code), version BIGINT NOT NULL, item_count BIGINT NOT NULL,
+                imported_by TEXT NOT NULL, created_at_ms BIGINT NOT NULL, PRIMARY KEY (city_code, version))
+            """,
+            """
+            CREATE TABLE health_catalogue_items (
+                city_code TEXT NOT NULL, version BIGINT NOT NULL, code TEXT NOT NULL, name_en TEXT NOT NULL, name_zh TEXT NOT NULL,
+                item_class TEXT NOT NULL, kind TEXT NOT NULL, unit TEXT NOT NULL, PRIMARY KEY (city_code, version, code))
+            """,
+            """
+            CREATE TABLE health_enrolments (
+                id TEXT PRIMARY KEY, person_id TEXT NOT NULL REFERENCES persons(id), employer_id TEXT NOT NULL REFERENCES employers(id),
+                permit_id TEXT NOT NULL REFERENCES permits(id), city_code TEXT NOT NULL REFERENCES cities(code), wage_fen BIGINT NOT NULL,
+                insurances TEXT NOT NULL, start_month TEXT NOT NULL, end_month TEXT, end_reason TEXT, created_by TEXT NOT NULL,
+                created_at_ms BIGINT NOT NULL, ended_at_ms BIGINT)
+            """,
+            "CREATE INDEX health_enrolments_by_person ON health_enrolments (person_id, created_at_ms)",
+            "CREATE INDEX health_enrolments_by_employer ON health_enrolments (employer_id, created_at_ms, id)",
+            """
+            CREATE TABLE health_contributions (
+                person_id TEXT NOT NULL, month TEXT NOT NULL, insurance TEXT NOT NULL, enrolment_id TEXT NOT NULL REFERENCES health_enrolments(id),
+                employer_id TEXT NOT NULL, city_code TEXT NOT NULL, base_fen BIGINT NOT NULL, employer_fen BIGINT NOT NULL,
+                employee_fen BIGINT NOT NULL, personal_account_fen BIGINT NOT NULL, batch_id TEXT NOT NULL, created_at_ms BIGINT NOT NULL,
+                PRIMARY KEY (person_id, month, insurance))
+            """,
+            """
+            CREATE TABLE health_accumulators (
+                person_id TEXT NOT NULL, year BIGINT NOT NULL, accumulator TEXT NOT NULL, amount_fen BIGINT NOT NULL,
+                PRIMARY KEY (person_id, year, accumulator))
+            """,
+            """
+            CREATE TABLE health_settlements (
+                id TEXT PRIMARY KEY, person_id TEXT NOT NULL, card_number TEXT NOT NULL, provider_id TEXT NOT NULL REFERENCES health_providers(id),
+                terminal_id TEXT NOT NULL, visit_type TEXT NOT NULL, tier BIGINT, insured_city TEXT NOT NULL, provider_city TEXT NOT NULL,
+                policy_year BIGINT NOT NULL, policy_version BIGINT NOT NULL, catalogue_version BIGINT NOT NULL, amount_fen BIGINT NOT NULL,
+                fund_fen BIGINT NOT NULL, personal_account_fen BIGINT NOT NULL, cash_fen BIGINT NOT NULL, cash_method TEXT NOT NULL,
+                deductible_counted_fen BIGINT NOT NULL, detail_sealed TEXT NOT NULL, provider_reference TEXT NOT NULL,
+                status TEXT NOT NULL, created_at_ms BIGINT NOT NULL, reversed_at_ms BIGINT, reversal_id TEXT)
+            """,
+            "CREATE INDEX health_settlements_by_person ON health_settlements (person_id, created_at_ms, id)",
+            "CREATE INDEX health_settlements_by_provider ON health_settlements (provider_id, created_at_ms, id)",
+            "UPDATE terminals SET kind = 'hospitalCounter' WHERE kind = 'medicalProvider'",
+        ]),
     ]
 }
 
