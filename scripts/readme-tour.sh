@@ -6,12 +6,13 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 binary="${JOININ_BINARY:-$root/.build/debug/joinin}"
 port="${JOININ_TOUR_PORT:-18080}"
+sip2port="${JOININ_TOUR_SIP2_PORT:-16001}"
 work="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; [ -n "${JOININ_TOUR_KEEP:-}" ] || rm -rf "$work"' EXIT
 
 cd "$work"
 # Trace level: the secret scan below checks that not even the most verbose log carries a secret.
-JOININ_LOG_LEVEL=trace "$binary" serve --port "$port" > serve.log 2>&1 &
+JOININ_LOG_LEVEL=trace "$binary" serve --port "$port" --sip2-port "$sip2port" > serve.log 2>&1 &
 server=$!
 for _ in $(seq 1 100); do
   grep -q "JoinIn listening" serve.log 2>/dev/null && break
@@ -22,9 +23,9 @@ otp="$(sed -n 's/^  one-time password: //p' serve.log)"
 [ -n "$otp" ] || { cat serve.log; echo "tour: no one-time password printed"; exit 1; }
 
 sed -n '/<!-- tour:begin -->/,/<!-- tour:end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' \
-  | sed "s|^export ADMIN_OTP=.*|export ADMIN_OTP='$otp'|; s|^J=http://127.0.0.1:8080|J=http://127.0.0.1:$port|; s|swift run joinin |$binary |; s| docs/examples/| $root/docs/examples/|" > tour.sh
+  | sed "s|^export ADMIN_OTP=.*|export ADMIN_OTP='$otp'|; s|^J=http://127.0.0.1:8080|J=http://127.0.0.1:$port|; s|swift run joinin |$binary |; s| docs/examples/| $root/docs/examples/|; s|python3 scripts/|python3 $root/scripts/|; s|127.0.0.1 6001|127.0.0.1 $sip2port|" > tour.sh
 # The secrets the tour holds in variables, for the scan.
-echo 'printf "%s\n" "$ADMIN_OTP" "$ADMIN" "$HR" "$OFFICER" "$CLERK" "$HOLDER" "$DESK" "$TILL" "$GATE" "$CODE" "$QR" "$QR2" "$WARD" "$RX" > tour.secrets' >> tour.sh
+echo 'printf "%s\n" "$ADMIN_OTP" "$ADMIN" "$HR" "$OFFICER" "$CLERK" "$HOLDER" "$DESK" "$TILL" "$GATE" "$CODE" "$QR" "$QR2" "$WARD" "$RX" "$(echo "$KIOSK" | field "['api_key']")" > tour.secrets' >> tour.sh
 bash -euo pipefail tour.sh > tour.out 2>&1 || { cat tour.out; echo "tour: FAILED"; exit 1; }
 grep -q '"financial_functions": true' tour.out || { cat tour.out; echo "tour: card did not get financial functions"; exit 1; }
 grep -q 'card.enable_financial_functions' tour.out || { cat tour.out; echo "tour: audit trail incomplete"; exit 1; }
@@ -68,4 +69,6 @@ elif [ -n "${JOININ_TOUR_REQUIRE_FHIR:-}" ]; then
 else
   echo "tour: FHIR validation skipped: the Python package fhir.resources is not installed"
 fi
+grep -q '^sip2 kiosk: ok' tour.out || { cat tour.out; echo "tour: the SIP2 checkout failed"; exit 1; }
+grep -q '"item_barcode": "TY000002"' tour.out || { cat tour.out; echo "tour: the e-card does not list the SIP2 loan"; exit 1; }
 echo "tour: passed ($(grep -c . tour.out) lines of output)"

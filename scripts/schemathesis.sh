@@ -46,7 +46,7 @@ max_examples="${JOININ_ST_MAX_EXAMPLES:-20}"
 slow_max_examples="${JOININ_ST_SLOW_MAX_EXAMPLES:-5}"
 seed="${JOININ_ST_SEED:-20261201}"
 workers="${JOININ_ST_WORKERS:-1}"
-terminal_kinds="transitValidator merchantPos hospitalCounter pharmacyPOS libraryKiosk venueGate eventCheckIn counter"
+terminal_kinds="transitValidator merchantPos hospitalCounter pharmacyPOS libraryKiosk libraryDesk venueGate eventCheckIn counter"
 # The order matters, all runs share one store: principals that need the fixture card active, with
 # money and an unblocked PIN (terminals, the cardholder) run before the bank clerk, whose run may
 # report lost, replace or cancel the spec's example card (= the fixture card) and use up its PIN
@@ -219,14 +219,23 @@ api POST /v1/health/enrolments "${tokens[employer]}" "{\"permit_number\":\"$perm
   \"start_month\":\"$month\",\"insurances\":[\"medical\",\"pension\"]}" > /dev/null
 api POST /v1/health/contribution-batches "${tokens[employer]}" "{\"month\":\"$month\",\"lines\":[{\"permit_number\":\"$permit_number\"}]}" > /dev/null
 
+# A designated library with the demo holdings, so kiosks reach real items.
+library="$(api POST /v1/libraries "$admin" \
+  '{"name":{"en":"Tianyi Library","zh":"天一图书馆"},"city_code":"330200","address":{"en":"1 Tianyi Road","zh":"天一路1号"}}' | json id)"
+JOININ_DATABASE_URL="$database_url" JOININ_KEYS="$work/joinin-keys/" \
+  "$binary" import library-items --library "$library" "$root/docs/examples/library-demo/items-tianyi.csv" > /dev/null
+
 # A terminal of every kind; the merchant POS is bound to the merchant so it can take payments, the
-# transit validator to the operator, the hospital counter and pharmacy till to their providers.
+# transit validator to the operator, the hospital counter and pharmacy till to their providers, the
+# library kiosk and desk to the library.
 for kind in $terminal_kinds; do
   binding=""
   [ "$kind" = merchantPos ] && binding=",\"binding_id\":\"$merchant\""
   [ "$kind" = transitValidator ] && binding=",\"binding_id\":\"$transit_operator\""
   [ "$kind" = hospitalCounter ] && binding=",\"binding_id\":\"$hospital\""
   [ "$kind" = pharmacyPOS ] && binding=",\"binding_id\":\"$pharmacy\""
+  [ "$kind" = libraryKiosk ] && binding=",\"binding_id\":\"$library\""
+  [ "$kind" = libraryDesk ] && binding=",\"binding_id\":\"$library\""
   tokens[terminal:$kind]="$(api POST /v1/terminals "$admin" "{\"kind\":\"$kind\",\"name\":\"st $kind\"$binding}" | json api_key)"
 done
 # The served document, read from a file: given its URL, Schemathesis leaves out the operation that
@@ -234,7 +243,7 @@ done
 curl -sSf -o openapi.yaml "$base/openapi.yaml"
 echo "schemathesis: server $base (store ${pg_database:-SQLite}); fixtures: branch $branch, employer $employer_id," \
   "merchant $merchant, permit $permit_number, card $card (active, financial functions, funded, insured), e-card account," \
-  "hospital $hospital, pharmacy $pharmacy, 8 terminals"
+  "hospital $hospital, pharmacy $pharmacy, library $library, 10 terminals"
 
 # session_alive PRINCIPAL TOKEN: whether the credential still authenticates (a 401 means the run lost it).
 session_alive() {
@@ -302,6 +311,10 @@ DOCUMENTED_400 = {
     },
     "POST /v1/ecard/transfers": {"card_number.invalid": CHECK_CHARACTER},
     "GET /v1/health/enrolments": {"list.cursor_invalid": OPAQUE_CURSOR},
+    "GET /v1/ecard/library/loans": {"list.cursor_invalid": OPAQUE_CURSOR},
+    "POST /v1/library/patron-checks": {"card_number.invalid": CHECK_CHARACTER},
+    "POST /v1/library/checkouts": {"card_number.invalid": CHECK_CHARACTER},
+    "POST /v1/library/renewals": {"card_number.invalid": CHECK_CHARACTER},
     "GET /v1/ecard/health/settlements": {"list.cursor_invalid": OPAQUE_CURSOR},
     "POST /v1/health/enrolments": {"permit_number.invalid": CHECK_CHARACTER},
     "POST /v1/health/enrolments/{id}/end": {

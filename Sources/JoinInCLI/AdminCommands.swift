@@ -65,7 +65,31 @@ struct TerminalsCommand: AsyncParsableCommand {
 }
 
 struct ImportCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "import", abstract: "Import reference data.", subcommands: [Cities.self])
+    static let configuration = CommandConfiguration(commandName: "import", abstract: "Import reference data.",
+                                                    subcommands: [Cities.self, LibraryItems.self])
+
+    struct LibraryItems: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "library-items",
+            abstract: "Import a designated library's holdings from a CSV (barcode,title,author,isbn); idempotent.",
+            discussion: "The whole file is validated first; errors name line and field. A second run adds nothing and updates only changed titles.")
+
+        @Option(help: "Library id") var library: String
+        @Argument(help: "CSV file") var file: String
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            try await runReportingErrors {
+                guard let data = FileManager.default.contents(atPath: file) else { throw CLIError(description: "error: cannot read \(file)") }
+                let (added, updated) = try await store.withStore(logger: cliLogger()) { store, _ in
+                    try await LibraryImport.importItems(store: store, libraryID: library, bytes: Array(data),
+                                                        file: URL(fileURLWithPath: file).lastPathComponent, actor: "cli:\(NSUserName())",
+                                                        nowMs: AppClock.system.nowMs())
+                }
+                print("library \(library): \(added) items added, \(updated) updated")
+            }
+        }
+    }
 
     struct Cities: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

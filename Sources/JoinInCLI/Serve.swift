@@ -24,9 +24,25 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Public base URL of this deployment, the credential issuer (env JOININ_PUBLIC_URL; default http://HOST:PORT)")
     var publicURL: String?
 
+    @Option(name: .long, help: "Also listen for SIP2 (library self-check kiosks) on this port (env JOININ_SIP2_PORT; default off)")
+    var sip2Port: Int?
+
+    @Option(name: .long, help: "Close SIP2 connections silent this long, seconds (env JOININ_SIP2_IDLE_SECONDS; default 300)")
+    var sip2IdleSeconds: Int?
+
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
+        let sip2 = try sip2Port ?? Environment.value("JOININ_SIP2_PORT").map {
+            guard let value = Int($0) else { throw CLIError(description: "error: JOININ_SIP2_PORT must be 0-65535") }
+            return value
+        }
+        if let sip2, !(0...65535).contains(sip2) { throw CLIError(description: "error: --sip2-port must be 0-65535") }
+        let sip2Idle = try sip2IdleSeconds ?? Environment.value("JOININ_SIP2_IDLE_SECONDS").map {
+            guard let value = Int($0) else { throw CLIError(description: "error: JOININ_SIP2_IDLE_SECONDS must be 1-86400") }
+            return value
+        } ?? 300
+        guard (1...86_400).contains(sip2Idle) else { throw CLIError(description: "error: --sip2-idle-seconds must be 1-86400") }
         var config = ServerConfig()
         config.publicURLOverride = publicURL ?? Environment.value("JOININ_PUBLIC_URL") ?? ""
         config.host = host ?? Environment.value("JOININ_HOST") ?? config.host
@@ -73,6 +89,13 @@ struct Serve: AsyncParsableCommand {
                 // Expired holds, idempotency records, counters, sessions and nonces are swept every 5 s beside the server, and stop with it.
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { await Sweeper.run(store: store, clock: .system, interval: .seconds(5), logger: log) }
+                    if let sip2 {
+                        group.addTask {
+                            try await SIP2Server(store: store, host: configured.host, port: sip2, idleSeconds: sip2Idle, logger: log).run { port in
+                                say("SIP2 listening on \(configured.host):\(port)  (login: CN terminal id, CO its API key; kinds libraryKiosk, libraryDesk)")
+                            }
+                        }
+                    }
                     try await app.runService()
                     group.cancelAll()
                 }

@@ -68,6 +68,7 @@ struct Controllers {
         PaymentController(store: store, config: config, clock: clock, pins: pins, dynamicCodes: dynamicCodes).register(&r)
         TransitController(store: store, config: config, clock: clock, keys: keys, feeds: FareFeeds()).register(&r)
         HealthController(store: store, config: config, clock: clock, pins: pins, dynamicCodes: dynamicCodes).register(&r)
+        LibraryController(store: store, config: config, clock: clock, circulation: Circulation(store: store, clock: clock, pins: pins)).register(&r)
     }
 }
 

@@ -86,6 +86,11 @@ public enum Provisioning {
             if kind == .transitValidator {
                 try await checkValidatorBinding(tx, operatorID: bindingID, stopID: stopID, nowMs: nowMs)
             }
+            if kind == .libraryKiosk || kind == .libraryDesk {
+                guard let bindingID, try await tx.library(id: bindingID) != nil else {
+                    throw DomainError.rule("library.not_found", "a \(kind.rawValue) terminal must be bound (binding_id) to an existing library")
+                }
+            }
             if let providerKind = HealthController.providerKind(of: kind) {
                 guard let bindingID, let provider = try await tx.provider(id: bindingID), provider.providerKind == providerKind else {
                     throw DomainError.rule("health.provider_not_found",

@@ -31,8 +31,9 @@ public enum Sweeper {
         public var sessions = 0
         public var redeemedCodes = 0
         public var denyListChanges = 0
+        public var libraryHolds = 0
 
-        public var total: Int { holds + idempotencyRecords + attemptCounters + sessions + redeemedCodes + denyListChanges }
+        public var total: Int { holds + idempotencyRecords + attemptCounters + sessions + redeemedCodes + denyListChanges + libraryHolds }
     }
 
     /// One full sweep at `nowMs`.
@@ -45,6 +46,7 @@ public enum Sweeper {
         counts.sessions = try await drain(store) { tx in try await tx.sweepEndedSessions(nowMs: nowMs) }
         counts.redeemedCodes = try await drain(store) { tx in try await tx.sweepRedeemedCodes(nowMs: nowMs) }
         counts.denyListChanges = try await drain(store) { tx in try await tx.sweepDenyListChanges(nowMs: nowMs) }
+        counts.libraryHolds = try await Circulation.sweepExpiredHolds(store: store, nowMs: nowMs)
         return counts
     }
 
@@ -68,7 +70,7 @@ public enum Sweeper {
                     logger.info("swept expired records", metadata: [
                         "holds": "\(counts.holds)", "idempotency_records": "\(counts.idempotencyRecords)",
                         "attempt_counters": "\(counts.attemptCounters)", "sessions": "\(counts.sessions)",
-                        "redeemed_codes": "\(counts.redeemedCodes)",
+                        "redeemed_codes": "\(counts.redeemedCodes)", "library_holds": "\(counts.libraryHolds)",
                     ])
                 }
             } catch is CancellationError {

@@ -123,7 +123,7 @@ struct CLITests {
     @Test("audit verify passes on an intact chain and exits 1 after tampering", arguments: TestStores.engines)
     func auditVerify(engine: Store.EngineKind) async throws {
         try await CLIFixture.with(engine) { fixture in
-            try await fixture.run(["terminals", "add", "--kind", "libraryKiosk", "--name", "Main library kiosk 1"])
+            try await fixture.run(["terminals", "add", "--kind", "counter", "--name", "Main hall counter 1"])
             try await fixture.run(["audit", "verify"])
             try await fixture.withStore { store in
                 try await store.write { tx in try await tx.sql.raw("UPDATE audit_log SET actor = 'someone-else'").run() }

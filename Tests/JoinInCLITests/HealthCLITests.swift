@@ -60,3 +60,41 @@ struct HealthCLITests {
         }
     }
 }
+
+@Suite("CLI: library holdings import")
+struct LibraryCLITests {
+    @Test("import library-items is validated whole and idempotent", arguments: TestStores.engines)
+    func importItems(engine: Store.EngineKind) async throws {
+        try await CLIFixture.with(engine) { fixture in
+            try await fixture.run(["migrate"])
+            let libraryID = UUID().uuidString.lowercased()
+            try await fixture.withStore { store in
+                try await ReferenceData.loadBuiltIn(store: store, nowMs: AppClock.system.nowMs())
+                try await store.write { tx in
+                    try await tx.insertLibrary(id: libraryID, name: LocalizedName(en: "Tianyi", zh: "天一"), cityCode: "330200",
+                                               address: LocalizedName(en: "Ningbo", zh: "宁波"), atMs: 0)
+                }
+            }
+            let items = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("docs/examples/library-demo/items-tianyi.csv").path
+            try await fixture.run(["import", "library-items", "--library", libraryID, items])
+            try await fixture.run(["import", "library-items", "--library", libraryID, items])
+            let stored = try await fixture.withStore { store in
+                try await store.read { tx in try await tx.libraryItems(cityCode: "330200", barcodes: ["TY000001", "TY000008"]) }
+            }
+            #expect(stored.count == 2 && stored["TY000001"]?.isbn == "9787020002207")
+            let bad = fixture.directory + "/bad-items.csv"
+            try "barcode,title,author,isbn\nX1,Book,A,\nX1,Again,B,\n".write(toFile: bad, atomically: true, encoding: .utf8)
+            do {
+                try await fixture.run(["import", "library-items", "--library", libraryID, bad])
+                Issue.record("a file with a barcode listed twice was imported")
+            } catch {
+                #expect("\(error)".contains("bad-items.csv line 3, field barcode"), "\(error)")
+            }
+            let none = try await fixture.withStore { store in
+                try await store.read { tx in try await tx.libraryItem(cityCode: "330200", barcode: "X1") }
+            }
+            #expect(none == nil, "nothing stored by the failed import")
+        }
+    }
+}

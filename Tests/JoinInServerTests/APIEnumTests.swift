@@ -41,6 +41,7 @@ struct APIEnumTests {
         #expect(Self.same(ItemClass.self, Schemas.SettlementLine.ClassPayload.self))
         #expect(Self.same(ItemKind.self, Schemas.CatalogueItem.KindPayload.self))
         #expect(Self.same(DeductiblePeriod.self, Schemas.VisitRules.DeductiblePeriodPayload.self))
+        #expect(Self.same(HoldStatus.self, Schemas.HoldStatus.self))
         // Deny-list reasons: the card states that stop a card, and transit debt.
         #expect(Set(Schemas.DenyListChange.ReasonPayload.allCases.map(\.rawValue))
                 == Set(CardStatus.allCases.filter { !$0.isLive || $0 == .lost }.map(\.rawValue)).union(["transit_debt"]))

@@ -77,6 +77,9 @@ struct AuthorizationMatrixTests {
             let pharmacyID = try #require(try await h.call(.post, "/v1/health/providers", token: world.admin,
                                                            json: ["name": ["en": "Pharmacy", "zh": "药店"], "kind": "pharmacy",
                                                                   "city_code": "330200"]).string("id"))
+            let libraryID = try #require(try await h.call(.post, "/v1/libraries", token: world.admin,
+                                                          json: ["name": ["en": "Library", "zh": "图书馆"], "city_code": "330200",
+                                                                 "address": ["en": "Ningbo", "zh": "宁波"]]).string("id"))
             var terminalTokens: [TerminalKind: String] = [:]
             for kind in TerminalKind.allCases {
                 var body: [String: Any] = ["kind": kind.rawValue, "name": "matrix \(kind.rawValue)"]
@@ -84,6 +87,7 @@ struct AuthorizationMatrixTests {
                 if kind == .transitValidator { body["binding_id"] = transitOperator }
                 if kind == .hospitalCounter { body["binding_id"] = hospitalID }
                 if kind == .pharmacyPOS { body["binding_id"] = pharmacyID }
+                if kind == .libraryKiosk || kind == .libraryDesk { body["binding_id"] = libraryID }
                 let key = try #require(try await h.call(.post, "/v1/terminals", token: world.admin, json: body).string("api_key"))
                 terminalTokens[kind] = key
                 callers.append(Caller(name: "terminal:\(kind.rawValue)", principal: .terminal(TerminalPrincipal(id: "-", kind: kind, bindingID: nil)),
@@ -116,6 +120,15 @@ struct AuthorizationMatrixTests {
                                                   "lines": h.bill([("110200001", 1, 2_500)])], headers: [.idempotencyKey: "matrix-settle"])
             let settlementID = try #require(settled.string("id"), "\(settled.text)")
             let otherHospital = try await h.provider(world.admin, kind: "hospital", tier: 1, name: "Other hospital")
+            // Libraries: the patient borrows an item and holds another (on loan to the first holder).
+            let books = try await h.library(world.admin, name: "Matrix library")
+            _ = try await LibraryImport.importItems(store: h.store, libraryID: books.id, bytes: Harness.libraryItems, file: "items.csv",
+                                                    actor: "test", nowMs: h.clock.now)
+            let lent = try await h.checkout(books.key, card: health.card, item: "TY000001")
+            let loanID = try #require(lent.string("id"), "\(lent.text)")
+            _ = try await h.checkout(books.key, card: card, item: "TY000002")
+            let held = try await h.call(.post, "/v1/ecard/library/holds", token: health.token, json: ["city_code": "330200", "item_barcode": "TY000002"])
+            let holdID = try #require(held.string("id"), "\(held.text)")
 
             // Sign-outs end the caller's session, so their admitted calls go last.
             var signOuts: [(RouteTable.Route, Caller)] = []
@@ -177,6 +190,10 @@ struct AuthorizationMatrixTests {
                 "POST /v1/health/settlements/{id}/reversal": Case(method: .post, path: "/v1/health/settlements/\(settlementID)/reversal",
                                                                   owner: health.hospital, stranger: otherHospital.key, body: ["reason": "matrix"],
                                                                   ownerStatus: .ok),
+                "POST /v1/ecard/library/loans/{id}/renewal": Case(method: .post, path: "/v1/ecard/library/loans/\(loanID)/renewal",
+                                                                  owner: health.token, stranger: holder, body: nil, ownerStatus: .ok),
+                "POST /v1/ecard/library/holds/{id}/cancellation": Case(method: .post, path: "/v1/ecard/library/holds/\(holdID)/cancellation",
+                                                                       owner: health.token, stranger: holder, body: nil, ownerStatus: .ok),
                 "POST /v1/payments/{id}/refunds": Case(method: .post, path: "/v1/payments/\(paymentID)/refunds", owner: till, stranger: otherTill,
                                                        body: ["amount_fen": 100], ownerStatus: .created),
             ]

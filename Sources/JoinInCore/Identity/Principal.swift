@@ -5,7 +5,7 @@ public enum StaffRole: String, Sendable, Codable, CaseIterable {
 
 /// Kinds of terminal (gates, POS, hospital systems, kiosks). Raw values are the wire spelling.
 public enum TerminalKind: String, Sendable, Codable, CaseIterable {
-    case transitValidator, merchantPos, hospitalCounter, pharmacyPOS, libraryKiosk, venueGate, eventCheckIn, counter
+    case transitValidator, merchantPos, hospitalCounter, pharmacyPOS, libraryKiosk, libraryDesk, venueGate, eventCheckIn, counter
 }
 
 /// Government departments of "one-card handling".

@@ -349,6 +349,40 @@ enum Migrations {
             "CREATE INDEX health_settlements_by_provider ON health_settlements (provider_id, created_at_ms, id)",
             "UPDATE terminals SET kind = 'hospitalCounter' WHERE kind = 'medicalProvider'",
         ]),
+        Migration(version: 9, name: "libraries: designated libraries, items, loans, holds, circulation settings", statements: [
+            """
+            CREATE TABLE libraries (
+                id TEXT PRIMARY KEY, name_en TEXT NOT NULL, name_zh TEXT NOT NULL, city_code TEXT NOT NULL REFERENCES cities(code),
+                address_en TEXT NOT NULL, address_zh TEXT NOT NULL, created_at_ms BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE library_settings (
+                city_code TEXT PRIMARY KEY REFERENCES cities(code), max_loans BIGINT NOT NULL, loan_days BIGINT NOT NULL,
+                renewals_max BIGINT NOT NULL, hold_days BIGINT NOT NULL, updated_at_ms BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE library_items (
+                city_code TEXT NOT NULL, barcode TEXT NOT NULL, library_id TEXT NOT NULL REFERENCES libraries(id),
+                location_library_id TEXT NOT NULL REFERENCES libraries(id), title TEXT NOT NULL, author TEXT NOT NULL, isbn TEXT NOT NULL,
+                status TEXT NOT NULL, created_at_ms BIGINT NOT NULL, updated_at_ms BIGINT NOT NULL, PRIMARY KEY (city_code, barcode))
+            """,
+            "CREATE INDEX library_items_by_library ON library_items (library_id, barcode)",
+            """
+            CREATE TABLE library_loans (
+                id TEXT PRIMARY KEY, person_id TEXT NOT NULL, card_number TEXT NOT NULL, city_code TEXT NOT NULL, barcode TEXT NOT NULL,
+                library_id TEXT NOT NULL REFERENCES libraries(id), terminal_id TEXT NOT NULL, checked_out_at_ms BIGINT NOT NULL,
+                due_date TEXT NOT NULL, renewals BIGINT NOT NULL, returned_at_ms BIGINT, returned_library_id TEXT)
+            """,
+            "CREATE UNIQUE INDEX library_loans_one_open_per_item ON library_loans (city_code, barcode) WHERE returned_at_ms IS NULL",
+            "CREATE INDEX library_loans_by_person ON library_loans (person_id, checked_out_at_ms, id)",
+            """
+            CREATE TABLE library_holds (
+                id TEXT PRIMARY KEY, person_id TEXT NOT NULL, city_code TEXT NOT NULL, barcode TEXT NOT NULL, status TEXT NOT NULL,
+                placed_at_ms BIGINT NOT NULL, ready_at_ms BIGINT, expires_on TEXT, pickup_library_id TEXT, closed_at_ms BIGINT)
+            """,
+            "CREATE INDEX library_holds_by_item ON library_holds (city_code, barcode, placed_at_ms)",
+            "CREATE INDEX library_holds_by_person ON library_holds (person_id, placed_at_ms, id)",
+        ]),
     ]
 }
 
