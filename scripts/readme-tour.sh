@@ -25,7 +25,7 @@ otp="$(sed -n 's/^  one-time password: //p' serve.log)"
 sed -n '/<!-- tour:begin -->/,/<!-- tour:end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' \
   | sed "s|^export ADMIN_OTP=.*|export ADMIN_OTP='$otp'|; s|^J=http://127.0.0.1:8080|J=http://127.0.0.1:$port|; s|swift run joinin |$binary |; s| docs/examples/| $root/docs/examples/|; s|python3 scripts/|python3 $root/scripts/|; s|127.0.0.1 6001|127.0.0.1 $sip2port|" > tour.sh
 # The secrets the tour holds in variables, for the scan.
-echo 'printf "%s\n" "$ADMIN_OTP" "$ADMIN" "$HR" "$OFFICER" "$CLERK" "$HOLDER" "$DESK" "$TILL" "$GATE" "$CODE" "$QR" "$QR2" "$WARD" "$RX" "$(echo "$KIOSK" | field "['api_key']")" > tour.secrets' >> tour.sh
+echo 'printf "%s\n" "$ADMIN_OTP" "$ADMIN" "$HR" "$OFFICER" "$CLERK" "$HOLDER" "$DESK" "$TILL" "$GATE" "$CODE" "$QR" "$QR2" "$WARD" "$RX" "$(echo "$KIOSK" | field "['api_key']")" "$TURNSTILE" "$QR3" > tour.secrets' >> tour.sh
 bash -euo pipefail tour.sh > tour.out 2>&1 || { cat tour.out; echo "tour: FAILED"; exit 1; }
 grep -q '"financial_functions": true' tour.out || { cat tour.out; echo "tour: card did not get financial functions"; exit 1; }
 grep -q 'card.enable_financial_functions' tour.out || { cat tour.out; echo "tour: audit trail incomplete"; exit 1; }
@@ -71,4 +71,6 @@ else
 fi
 grep -q '^sip2 kiosk: ok' tour.out || { cat tour.out; echo "tour: the SIP2 checkout failed"; exit 1; }
 grep -q '"item_barcode": "TY000002"' tour.out || { cat tour.out; echo "tour: the e-card does not list the SIP2 loan"; exit 1; }
+grep -q '"source": "qr"' tour.out || { cat tour.out; echo "tour: the museum entry by QR failed"; exit 1; }
+grep -q '"remaining_today": 499' tour.out || { cat tour.out; echo "tour: the e-card does not show 499 entries left"; exit 1; }
 echo "tour: passed ($(grep -c . tour.out) lines of output)"

@@ -69,6 +69,7 @@ struct Controllers {
         TransitController(store: store, config: config, clock: clock, keys: keys, feeds: FareFeeds()).register(&r)
         HealthController(store: store, config: config, clock: clock, pins: pins, dynamicCodes: dynamicCodes).register(&r)
         LibraryController(store: store, config: config, clock: clock, circulation: Circulation(store: store, clock: clock, pins: pins)).register(&r)
+        VenueController(store: store, config: config, clock: clock, dynamicCodes: dynamicCodes).register(&r)
     }
 }
 

@@ -86,6 +86,11 @@ public enum Provisioning {
             if kind == .transitValidator {
                 try await checkValidatorBinding(tx, operatorID: bindingID, stopID: stopID, nowMs: nowMs)
             }
+            if kind == .venueGate {
+                guard let bindingID, try await tx.venue(id: bindingID) != nil else {
+                    throw DomainError.rule("venue.not_found", "a venueGate terminal must be bound (binding_id) to an existing venue")
+                }
+            }
             if kind == .libraryKiosk || kind == .libraryDesk {
                 guard let bindingID, try await tx.library(id: bindingID) != nil else {
                     throw DomainError.rule("library.not_found", "a \(kind.rawValue) terminal must be bound (binding_id) to an existing library")

@@ -154,15 +154,15 @@ struct CLITests {
     @Test("terminals add stores only the key's hash", arguments: TestStores.engines)
     func terminalsAdd(engine: Store.EngineKind) async throws {
         try await CLIFixture.with(engine) { fixture in
-            try await fixture.run(["terminals", "add", "--kind", "venueGate", "--name", "Museum gate 4", "--binding", "ningbo-museum"])
+            try await fixture.run(["terminals", "add", "--kind", "counter", "--name", "Service desk 4", "--binding", "ningbo-hall"])
             let terminals = try await fixture.withStore { store in
                 try await store.read { tx in try await tx.sql.raw("SELECT kind, binding_id, key_hash FROM terminals").all() }
             }
             #expect(terminals.count == 1)
-            #expect(try terminals.first?.decode(column: "kind", as: String.self) == "venueGate")
+            #expect(try terminals.first?.decode(column: "kind", as: String.self) == "counter")
             #expect(try terminals.first?.decode(column: "key_hash", as: String.self).count == 64)
             await #expect(throws: (any Error).self) {
-                try await fixture.run(["terminals", "add", "--kind", "venueGate", "--name", "   "])
+                try await fixture.run(["terminals", "add", "--kind", "counter", "--name", "   "])
             }
             // A validator needs an existing transit operator.
             await #expect(throws: (any Error).self) {

@@ -42,6 +42,8 @@ struct APIEnumTests {
         #expect(Self.same(ItemKind.self, Schemas.CatalogueItem.KindPayload.self))
         #expect(Self.same(DeductiblePeriod.self, Schemas.VisitRules.DeductiblePeriodPayload.self))
         #expect(Self.same(HoldStatus.self, Schemas.HoldStatus.self))
+        #expect(Self.same(VenueKind.self, Schemas.VenueKind.self))
+        #expect(Set(Schemas.VenueEntrySource.allCases.map(\.rawValue)) == ["card", "qr", "offline"])
         // Deny-list reasons: the card states that stop a card, and transit debt.
         #expect(Set(Schemas.DenyListChange.ReasonPayload.allCases.map(\.rawValue))
                 == Set(CardStatus.allCases.filter { !$0.isLive || $0 == .lost }.map(\.rawValue)).union(["transit_debt"]))

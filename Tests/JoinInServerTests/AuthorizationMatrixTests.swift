@@ -80,6 +80,9 @@ struct AuthorizationMatrixTests {
             let libraryID = try #require(try await h.call(.post, "/v1/libraries", token: world.admin,
                                                           json: ["name": ["en": "Library", "zh": "图书馆"], "city_code": "330200",
                                                                  "address": ["en": "Ningbo", "zh": "宁波"]]).string("id"))
+            let venueID = try #require(try await h.call(.post, "/v1/venues", token: world.admin, json: [
+                "name": ["en": "Museum", "zh": "博物馆"], "kind": "museum", "city_code": "330200", "address": ["en": "Ningbo", "zh": "宁波"],
+                "opening_hours": [["weekday": 3, "opens_at": "09:00", "closes_at": "17:00"]], "daily_quota": 10]).string("id"))
             var terminalTokens: [TerminalKind: String] = [:]
             for kind in TerminalKind.allCases {
                 var body: [String: Any] = ["kind": kind.rawValue, "name": "matrix \(kind.rawValue)"]
@@ -88,6 +91,7 @@ struct AuthorizationMatrixTests {
                 if kind == .hospitalCounter { body["binding_id"] = hospitalID }
                 if kind == .pharmacyPOS { body["binding_id"] = pharmacyID }
                 if kind == .libraryKiosk || kind == .libraryDesk { body["binding_id"] = libraryID }
+                if kind == .venueGate { body["binding_id"] = venueID }
                 let key = try #require(try await h.call(.post, "/v1/terminals", token: world.admin, json: body).string("api_key"))
                 terminalTokens[kind] = key
                 callers.append(Caller(name: "terminal:\(kind.rawValue)", principal: .terminal(TerminalPrincipal(id: "-", kind: kind, bindingID: nil)),
@@ -129,6 +133,9 @@ struct AuthorizationMatrixTests {
             _ = try await h.checkout(books.key, card: card, item: "TY000002")
             let held = try await h.call(.post, "/v1/ecard/library/holds", token: health.token, json: ["city_code": "330200", "item_barcode": "TY000002"])
             let holdID = try #require(held.string("id"), "\(held.text)")
+            let reserved = try await h.call(.post, "/v1/ecard/venue-reservations", token: health.token,
+                                            json: ["venue_id": venueID, "date": "2026-12-02"])
+            let reservationID = try #require(reserved.string("id"), "\(reserved.text)")
 
             // Sign-outs end the caller's session, so their admitted calls go last.
             var signOuts: [(RouteTable.Route, Caller)] = []
@@ -194,6 +201,9 @@ struct AuthorizationMatrixTests {
                                                                   owner: health.token, stranger: holder, body: nil, ownerStatus: .ok),
                 "POST /v1/ecard/library/holds/{id}/cancellation": Case(method: .post, path: "/v1/ecard/library/holds/\(holdID)/cancellation",
                                                                        owner: health.token, stranger: holder, body: nil, ownerStatus: .ok),
+                "POST /v1/ecard/venue-reservations/{id}/cancellation": Case(
+                    method: .post, path: "/v1/ecard/venue-reservations/\(reservationID)/cancellation", owner: health.token, stranger: holder,
+                    body: nil, ownerStatus: .ok),
                 "POST /v1/payments/{id}/refunds": Case(method: .post, path: "/v1/payments/\(paymentID)/refunds", owner: till, stranger: otherTill,
                                                        body: ["amount_fen": 100], ownerStatus: .created),
             ]

@@ -238,7 +238,7 @@ struct PaymentAPITests {
             let otherPos = try #require(try await h.call(.post, "/v1/terminals", token: world.admin,
                                                          json: ["kind": "merchantPos", "name": "Till 2", "binding_id": merchantID]).string("api_key"))
             let gate = try #require(try await h.call(.post, "/v1/terminals", token: world.admin,
-                                                     json: ["kind": "venueGate", "name": "Gate"]).string("api_key"))
+                                                     json: ["kind": "counter", "name": "Service desk"]).string("api_key"))
             func pay(_ body: [String: Any], key: String, terminal: String? = nil) async throws -> Reply {
                 try await h.call(.post, "/v1/payments", token: terminal ?? pos, json: body, headers: [.idempotencyKey: key])
             }

@@ -383,6 +383,31 @@ enum Migrations {
             "CREATE INDEX library_holds_by_item ON library_holds (city_code, barcode, placed_at_ms)",
             "CREATE INDEX library_holds_by_person ON library_holds (person_id, placed_at_ms, id)",
         ]),
+        Migration(version: 10, name: "venues: museums and scenic spots, reservations, entries", statements: [
+            """
+            CREATE TABLE venues (
+                id TEXT PRIMARY KEY, name_en TEXT NOT NULL, name_zh TEXT NOT NULL, kind TEXT NOT NULL,
+                city_code TEXT NOT NULL REFERENCES cities(code), address_en TEXT NOT NULL, address_zh TEXT NOT NULL,
+                terms_json TEXT NOT NULL, created_at_ms BIGINT NOT NULL)
+            """,
+            "CREATE INDEX venues_by_city ON venues (city_code, id)",
+            """
+            CREATE TABLE venue_reservations (
+                id TEXT PRIMARY KEY, venue_id TEXT NOT NULL REFERENCES venues(id), person_id TEXT NOT NULL, day TEXT NOT NULL,
+                slot BIGINT NOT NULL, status TEXT NOT NULL, created_at_ms BIGINT NOT NULL, closed_at_ms BIGINT)
+            """,
+            "CREATE INDEX venue_reservations_by_day ON venue_reservations (venue_id, day, status)",
+            "CREATE INDEX venue_reservations_by_person ON venue_reservations (person_id, created_at_ms, id)",
+            """
+            CREATE TABLE venue_entries (
+                id TEXT PRIMARY KEY, venue_id TEXT NOT NULL REFERENCES venues(id), person_id TEXT NOT NULL, day TEXT NOT NULL,
+                at_ms BIGINT NOT NULL, source TEXT NOT NULL, terminal_id TEXT NOT NULL, sequence BIGINT, reservation_id TEXT,
+                over_quota BIGINT NOT NULL, repeat_visit BIGINT NOT NULL, received_at_ms BIGINT NOT NULL)
+            """,
+            "CREATE UNIQUE INDEX venue_entries_by_gate_sequence ON venue_entries (terminal_id, sequence)",
+            "CREATE INDEX venue_entries_by_day ON venue_entries (venue_id, day, person_id)",
+            "CREATE INDEX venue_entries_by_person ON venue_entries (person_id, at_ms, id)",
+        ]),
     ]
 }
 
