@@ -94,5 +94,11 @@ struct VenueRulesTests {
         #expect(enter(slotted, minute: 780, slot: 1, reservation: true) == "venue.closed" || enter(slotted, minute: 780, slot: 1, reservation: true) == "venue.not_your_slot")
         #expect(enter(slotted, minute: 700, slot: 0, reservation: true) == "venue.not_your_slot", "a slot that has ended")
         #expect(VenueRules.clock(570) == "09:30" && VenueRules.clock(1020) == "17:00")
+        // A booked reservation reads expired once its slot (or day) is over.
+        let slot = slotted.slots[1]
+        #expect(VenueRules.displayStatus("booked", day: tuesday, slot: slot, terms: slotted, today: tuesday, minuteNow: 779) == "booked")
+        #expect(VenueRules.displayStatus("booked", day: tuesday, slot: slot, terms: slotted, today: tuesday, minuteNow: 780) == "expired")
+        #expect(VenueRules.displayStatus("booked", day: tuesday, slot: nil, terms: quota, today: tuesday.adding(days: 1), minuteNow: 0) == "expired")
+        #expect(VenueRules.displayStatus("used", day: tuesday, slot: slot, terms: slotted, today: tuesday.adding(days: 3), minuteNow: 0) == "used")
     }
 }

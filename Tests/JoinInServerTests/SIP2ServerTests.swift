@@ -144,9 +144,10 @@ struct SIP2ServerTests {
         }
     }
 
-    @Test("bad checksums are answered 96, garbage three times or an oversized message closes, no login no service, idle connections time out")
-    func robustness() async throws {
-        try await Self.withServer(.sqlite, idleSeconds: 30) { _, w, kioskID, key, port in
+    @Test("bad checksums are answered 96, garbage three times or an oversized message closes, no login no service",
+          arguments: TestStores.engines)
+    func robustness(engine: Store.EngineKind) async throws {
+        try await Self.withServer(engine, idleSeconds: 30) { _, w, kioskID, key, port in
             let early = try SIP2TestClient(port: port)
             #expect(await early.ask(SIP2TestClient.framed("9900302.00", sequence: 0)) == nil, "no service before login")
 
@@ -167,9 +168,9 @@ struct SIP2ServerTests {
         }
     }
 
-    @Test("a connection silent past the idle timeout is closed by the server")
-    func idleTimeout() async throws {
-        try await Self.withServer(.sqlite, idleSeconds: 3) { _, _, kioskID, key, port in
+    @Test("a connection silent past the idle timeout is closed by the server", arguments: TestStores.engines)
+    func idleTimeout(engine: Store.EngineKind) async throws {
+        try await Self.withServer(engine, idleSeconds: 3) { _, _, kioskID, key, port in
             let idle = try SIP2TestClient(port: port)
             #expect(await idle.ask(SIP2TestClient.framed("9300CN\(kioskID)|CO\(key)|", sequence: 1))?.hasPrefix("941") == true)
             let started = ContinuousClock.now
@@ -195,15 +196,16 @@ struct SIP2ServerTests {
         return (process.terminationStatus, output)
     }
 
-    @Test("an independent SIP2 client (Python `sip2` package) checks out, renews and returns through the server")
-    func pythonClient() async throws {
+    @Test("an independent SIP2 client (Python `sip2` package) checks out, renews and returns through the server",
+          arguments: TestStores.engines)
+    func pythonClient(engine: Store.EngineKind) async throws {
         guard try Self.shell("python3 -c 'import Sip2.sip2'").status == 0 else {
             print("SIP2 interop test skipped: the Python package `sip2` is not installed (pip install sip2); .ci/run installs it")
             return
         }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/sip2-kiosk.py").path
-        try await Self.withServer(.sqlite) { _, w, kioskID, key, port in
+        try await Self.withServer(engine) { _, w, kioskID, key, port in
             // Waiting for the process blocks a thread: not one the server needs.
             let (status, text) = await SIP2TestClient.onOwnThread {
                 (try? Self.shell("python3 '\(script)' 127.0.0.1 \(port) \(kioskID) \(key) \(w.card) 582931 TY000004 --round-trip"))

@@ -184,9 +184,9 @@ struct VenueAPITests {
         }
     }
 
-    @Test("venues are validated whole and public")
-    func admin() async throws {
-        try await Harness.run(.sqlite) { h in
+    @Test("venues are validated whole and public", arguments: TestStores.engines)
+    func admin(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
             let admin = try await h.admin()
             let bad = try await h.call(.post, "/v1/venues", token: admin, json: [
                 "name": ["en": "X", "zh": "X"], "kind": "park", "city_code": "330200", "address": ["en": "a", "zh": "a"],

@@ -157,6 +157,16 @@ public enum VenueRules {
         }
     }
 
+    /// How a reservation reads now: a booked one whose slot (or, without slots, whose day's
+    /// opening) has ended unused is `expired` — its place is released, since capacity only counts
+    /// until the slot ends.
+    public static func displayStatus(_ status: String, day: CivilDate, slot: TimedSlot?, terms: VenueTerms, today: CivilDate,
+                                     minuteNow: Int) -> String {
+        guard status == "booked" else { return status }
+        let end = slot?.endsAt ?? terms.hours(on: day)?.closesAt ?? 1440
+        return day < today || (day == today && minuteNow >= end) ? "expired" : status
+    }
+
     /// "09:30" for 570.
     public static func clock(_ minute: Int) -> String {
         let hour = minute / 60, rest = minute % 60

@@ -119,11 +119,9 @@ struct VenueController: Sendable {
     static func reservationView(_ reservation: VenueReservationRecord, venue: VenueRecord, time: AppClock.Reading) throws -> Schemas.VenueReservation {
         let terms = try venue.terms()
         let slot = reservation.slot >= 0 && Int(reservation.slot) < terms.slots.count ? terms.slots[Int(reservation.slot)] : nil
-        var status = reservation.status
-        if status == "booked", let day = CivilDate(reservation.day) {
-            let end = slot?.endsAt ?? terms.hours(on: day)?.closesAt ?? 1440
-            if day < time.today || (day == time.today && minuteOfDay(ms: time.ms) >= end) { status = "expired" }
-        }
+        let status = CivilDate(reservation.day).map {
+            VenueRules.displayStatus(reservation.status, day: $0, slot: slot, terms: terms, today: time.today, minuteNow: minuteOfDay(ms: time.ms))
+        } ?? reservation.status
         return Schemas.VenueReservation(id: reservation.id, venueId: venue.id, venueName: API.name(venue.name), date: reservation.day,
                                         slot: reservation.slot >= 0 ? Int(reservation.slot) : nil,
                                         slotTime: slot.map { "\(VenueRules.clock($0.startsAt))-\(VenueRules.clock($0.endsAt))" },
