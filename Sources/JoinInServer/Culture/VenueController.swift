@@ -140,21 +140,13 @@ struct VenueController: Sendable {
             var left: [Int] = []
             for (index, slot) in terms.slots.enumerated() {
                 left.append(max(0, slot.capacity - (try await tx.bookedVenueReservations(venueID: venue.id, day: day, slot: index))
-                                - (try await usedInSlot(tx, venueID: venue.id, day: day, slot: index))))
+                                - (try await tx.usedVenueReservations(venueID: venue.id, day: day, slot: index))))
             }
             return (left.reduce(0, +), left)
         }
         let entries = try await tx.venueEntryCount(venueID: venue.id, day: day)
         let booked = try await tx.bookedVenueReservations(venueID: venue.id, day: day)
         return (terms.remaining(entries: entries, activeReservations: booked), [])
-    }
-
-    /// Reservations of a slot already used at the gate (they keep their place in the slot).
-    static func usedInSlot(_ tx: StoreTx, venueID: String, day: String, slot: Int) async throws -> Int {
-        Int(try await tx.sql.raw("""
-            SELECT COUNT(*) AS n FROM venue_reservations WHERE venue_id = \(bind: venueID) AND day = \(bind: day) AND slot = \(bind: Int64(slot))
-                AND status = 'used'
-            """).first()?.decode(column: "n", as: Int64.self) ?? 0)
     }
 
     /// The holder's standing today: a valid permit and an active card.
@@ -245,7 +237,7 @@ struct VenueController: Sendable {
             let reserved: Int
             if let slot = body.slot, terms.slots.indices.contains(slot) {
                 reserved = try await tx.bookedVenueReservations(venueID: venue.id, day: day, slot: slot)
-                    + (try await Self.usedInSlot(tx, venueID: venue.id, day: day, slot: slot))
+                    + (try await tx.usedVenueReservations(venueID: venue.id, day: day, slot: slot))
             } else {
                 reserved = try await tx.bookedVenueReservations(venueID: venue.id, day: day)
             }

@@ -112,6 +112,14 @@ extension StoreTx {
         return Int(try await sql.raw(query).first()?.decode(column: "n", as: Int64.self) ?? 0)
     }
 
+    /// Reservations of a slot already used at the gate (they keep their place in the slot).
+    public func usedVenueReservations(venueID: String, day: String, slot: Int) async throws -> Int {
+        Int(try await sql.raw("""
+            SELECT COUNT(*) AS n FROM venue_reservations WHERE venue_id = \(bind: venueID) AND day = \(bind: day) AND slot = \(bind: Int64(slot))
+                AND status = 'used'
+            """).first()?.decode(column: "n", as: Int64.self) ?? 0)
+    }
+
     /// The person's booked or used reservation of a venue's day.
     public func venueReservation(venueID: String, personID: String, day: String) async throws -> VenueReservationRecord? {
         try await sql.raw("""
