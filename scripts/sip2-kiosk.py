@@ -5,6 +5,7 @@ API key, checks the ACS status and the patron, checks an item out and reads it b
 --round-trip it also renews, returns and ends the session. Exits non-zero on any unexpected answer.
 
 Usage: sip2-kiosk.py HOST PORT TERMINAL_ID API_KEY CARD_NUMBER PIN ITEM_BARCODE [--round-trip]"""
+import logging
 import sys
 
 from Sip2.sip2 import Sip2
@@ -16,7 +17,10 @@ def main(argv):
     sip = Sip2()
     sip.hostName, sip.hostPort, sip.tlsEnable, sip.socketTimeout = host, int(port), False, 10
     sip.institutionId, sip.scLocation, sip.patron, sip.patronpwd = "joinin", "kiosk", card, pin
-    sip.logfile_path = ""
+    # The client would otherwise log every request, API key and PIN included, to ./sip2.log.
+    sip.log = logging.getLogger("sip2-kiosk")
+    sip.log.addHandler(logging.NullHandler())
+    sip.log.propagate = False
     sip.connect()
 
     def ask(request, parse, what):
