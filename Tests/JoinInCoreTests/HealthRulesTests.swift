@@ -1160,3 +1160,17 @@ struct HealthRulesContributionTests {
         #expect(lines.map(\.personalAccountFen) == [15_000, 0])
     }
 }
+
+@Suite("HealthRules: a permit covers contribution months")
+struct PermitCoversMonthTests {
+    @Test func fromStartToEndOrCancellation() throws {
+        let from = try #require(CivilDate("2026-12-15")), until = try #require(CivilDate("2028-12-14"))
+        #expect(ContributionRules.permitCovers(month: "2026-12", validFrom: from, validUntil: until, cancelledOn: nil))
+        #expect(!ContributionRules.permitCovers(month: "2026-11", validFrom: from, validUntil: until, cancelledOn: nil))
+        #expect(ContributionRules.permitCovers(month: "2028-12", validFrom: from, validUntil: until, cancelledOn: nil))
+        #expect(!ContributionRules.permitCovers(month: "2029-01", validFrom: from, validUntil: until, cancelledOn: nil))
+        let cancelled = try #require(CivilDate("2027-03-02"))
+        #expect(ContributionRules.permitCovers(month: "2027-03", validFrom: from, validUntil: until, cancelledOn: cancelled))
+        #expect(!ContributionRules.permitCovers(month: "2027-04", validFrom: from, validUntil: until, cancelledOn: cancelled))
+    }
+}

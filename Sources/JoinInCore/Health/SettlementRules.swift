@@ -224,6 +224,13 @@ public enum ContributionRules {
         return (year, month)
     }
 
+    /// Whether a permit covers a contribution month: from the month it starts to the month it ends,
+    /// or is cancelled, whichever is earlier (an enrolment ends with its permit).
+    public static func permitCovers(month: String, validFrom: CivilDate, validUntil: CivilDate, cancelledOn: CivilDate?) -> Bool {
+        let last = min(validUntil, cancelledOn ?? validUntil)
+        return month >= Self.month(of: validFrom) && month <= Self.month(of: last)
+    }
+
     /// The month `YYYY-MM` a date falls in.
     public static func month(of date: CivilDate) -> String {
         let text = date.description

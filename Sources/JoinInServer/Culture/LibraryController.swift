@@ -111,11 +111,7 @@ struct LibraryController: Sendable {
                 let rows = try await tx.loans(personID: holder.personID, before: cursor, limit: list.limit + 1)
                 return list.page(rows) { PageCursor(timeMs: $0.checkedOutAtMs, id: $0.id).encoded }
             }
-            var items: [Schemas.Loan] = []
-            for loan in rows {
-                let item = try await store.read { tx in try await Circulation.item(tx, cityCode: loan.cityCode, barcode: loan.barcode) }
-                items.append(try await loanView(loan, item: item))
-            }
+            let items = try await loanViews(rows)
             return try JSON.response(Schemas.LoanPage(items: items, nextCursor: next), headers: [.cacheControl: "no-store"])
         }
         r.on(.post, "/v1/ecard/library/loans/{id}/renewal", Access.cardholder.objects(.owned(by: "a holder renews only their own loans"))) {
@@ -187,17 +183,26 @@ struct LibraryController: Sendable {
                             returnedAt: loan.returnedAtMs.map(API.instant))
     }
 
+    /// Views of several loans, read in one transaction.
+    func loanViews(_ loans: [LibraryLoanRecord]) async throws -> [Schemas.Loan] {
+        let today = clock.today
+        return try await store.read { tx in
+            var views: [Schemas.Loan] = []
+            for loan in loans {
+                views.append(try await Self.loanView(tx, loan, item: try await Circulation.item(tx, cityCode: loan.cityCode, barcode: loan.barcode),
+                                                     today: today))
+            }
+            return views
+        }
+    }
+
     func loanView(_ loan: LibraryLoanRecord, item: LibraryItemRecord) async throws -> Schemas.Loan {
         let today = clock.today
         return try await store.read { tx in try await Self.loanView(tx, loan, item: item, today: today) }
     }
 
     func patronView(_ patron: Circulation.Patron) async throws -> Schemas.PatronStatus {
-        var loans: [Schemas.Loan] = []
-        for loan in patron.loans {
-            let item = try await store.read { tx in try await Circulation.item(tx, cityCode: loan.cityCode, barcode: loan.barcode) }
-            loans.append(try await loanView(loan, item: item))
-        }
+        let loans = try await loanViews(patron.loans)
         return Schemas.PatronStatus(
             name: patron.person.fullName, card: try CardNumber(validating: patron.card.cardNumber).masked, mayBorrow: patron.block == nil,
             block: patron.block.map { Schemas.PatronStatus.BlockPayload(code: $0.code, detail: $0.detail) },

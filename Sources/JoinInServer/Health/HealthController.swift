@@ -336,9 +336,9 @@ struct HealthController: Sendable {
                     outcomes.append(.rejected(.notEnrolled)); continue
                 }
                 // The enrolment ends with its permit: no month after the permit's last valid day.
-                let lastMonth = covered.cancelledAtMs.map { ContributionRules.month(of: CivilDate.shanghai(unixSeconds: $0 / 1000)) }
-                    ?? String(covered.validUntil.prefix(7))
-                guard month >= String(covered.validFrom.prefix(7)), month <= min(lastMonth, String(covered.validUntil.prefix(7))) else {
+                guard let validFrom = CivilDate(covered.validFrom), let validUntil = CivilDate(covered.validUntil),
+                      ContributionRules.permitCovers(month: month, validFrom: validFrom, validUntil: validUntil,
+                                                     cancelledOn: covered.cancelledAtMs.map { CivilDate.shanghai(unixSeconds: $0 / 1000) }) else {
                     outcomes.append(.rejected(.permitNotValid)); continue
                 }
                 if policies[enrolment.cityCode] == nil {
