@@ -25,7 +25,7 @@ otp="$(sed -n 's/^  one-time password: //p' serve.log)"
 sed -n '/<!-- tour:begin -->/,/<!-- tour:end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' \
   | sed "s|^export ADMIN_OTP=.*|export ADMIN_OTP='$otp'|; s|^J=http://127.0.0.1:8080|J=http://127.0.0.1:$port|; s|swift run joinin |$binary |; s| docs/examples/| $root/docs/examples/|; s|python3 scripts/|python3 $root/scripts/|; s|127.0.0.1 6001|127.0.0.1 $sip2port|" > tour.sh
 # The secrets the tour holds in variables, for the scan.
-echo 'printf "%s\n" "$ADMIN_OTP" "$ADMIN" "$HR" "$OFFICER" "$CLERK" "$HOLDER" "$DESK" "$TILL" "$GATE" "$CODE" "$QR" "$QR2" "$WARD" "$RX" "$(echo "$KIOSK" | field "['api_key']")" "$TURNSTILE" "$QR3" > tour.secrets' >> tour.sh
+echo 'printf "%s\n" "$ADMIN_OTP" "$ADMIN" "$HR" "$OFFICER" "$CLERK" "$HOLDER" "$DESK" "$TILL" "$GATE" "$CODE" "$QR" "$QR2" "$WARD" "$RX" "$(echo "$KIOSK" | field "['"'"'api_key'"'"']")" "$TURNSTILE" "$QR3" "$SHOP" > tour.secrets' >> tour.sh
 bash -euo pipefail tour.sh > tour.out 2>&1 || { cat tour.out; echo "tour: FAILED"; exit 1; }
 grep -q '"financial_functions": true' tour.out || { cat tour.out; echo "tour: card did not get financial functions"; exit 1; }
 grep -q 'card.enable_financial_functions' tour.out || { cat tour.out; echo "tour: audit trail incomplete"; exit 1; }
@@ -40,8 +40,9 @@ python3 "$root/scripts/scan-secrets.py" ./joinin.sqlite serve.log tour.sh tour.o
 grep -q '"wallet_top_up"' tour.out || { cat tour.out; echo "tour: the top-up failed"; exit 1; }
 grep -q '"card_transfer"' tour.out || { cat tour.out; echo "tour: the transfer failed"; exit 1; }
 grep -q '"refund_id"' tour.out || { cat tour.out; echo "tour: the payment or refund failed"; exit 1; }
-# 500.00 deposited − 20.00 top-up − 88.00 sent − 128.00 paid + 42.00 refunded = 306.00 CNY.
-grep -q '"amount_fen": 30600' tour.out || { cat tour.out; echo "tour: the financial balance is not 306.00 CNY"; exit 1; }
+# 500.00 deposited − 20.00 top-up − 88.00 sent − 115.20 paid (128.00 less the 10% offer) + 42.00
+# refunded = 318.80 CNY.
+grep -q '"amount_fen": 31880' tour.out || { cat tour.out; echo "tour: the financial balance is not 318.80 CNY"; exit 1; }
 grep -q '"transfer": true' tour.out || { cat tour.out; echo "tour: the bus ride was not a transfer"; exit 1; }
 python3 - tour.out << 'PY' || { cat tour.out; echo "tour: the transit wallet is not 20.00 - 2.90"; exit 1; }
 import re, sys
@@ -69,6 +70,17 @@ elif [ -n "${JOININ_TOUR_REQUIRE_FHIR:-}" ]; then
 else
   echo "tour: FHIR validation skipped: the Python package fhir.resources is not installed"
 fi
+# Offers: 12.80 off the bookshop's 128.00; the refund of 42.00 gives 4.66 back to the budget; the
+# shop's settlement agrees with the ledger.
+python3 - tour.out << 'PY' || { cat tour.out; echo "tour: the bookshop offer is not as documented"; exit 1; }
+import re, sys
+text = open(sys.argv[1]).read()
+assert re.search(r'"discount": \{\s*"amount_fen": 1280,', text), "discount"
+assert re.search(r'"paid": \{\s*"amount_fen": 11520,', text), "paid"
+assert re.search(r'"discount_returned": \{\s*"amount_fen": 466,', text), "discount returned"
+net = re.search(r'"ledger_net": \{\s*"amount_fen": (-?\d+),[\s\S]*?"net": \{\s*"amount_fen": (-?\d+),', text)
+assert net and net.group(1) == net.group(2) == str(12800 - 4200 - 466), net and net.groups()
+PY
 grep -q '^sip2 kiosk: ok' tour.out || { cat tour.out; echo "tour: the SIP2 checkout failed"; exit 1; }
 grep -q '"item_barcode": "TY000002"' tour.out || { cat tour.out; echo "tour: the e-card does not list the SIP2 loan"; exit 1; }
 grep -q '"source": "qr"' tour.out || { cat tour.out; echo "tour: the museum entry by QR failed"; exit 1; }

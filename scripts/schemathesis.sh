@@ -51,7 +51,7 @@ terminal_kinds="transitValidator merchantPos hospitalCounter pharmacyPOS library
 # money and an unblocked PIN (terminals, the cardholder) run before the bank clerk, whose run may
 # report lost, replace or cancel the spec's example card (= the fixture card) and use up its PIN
 # attempts; later runs still pass then, they only reach less of the happy path.
-all_roles="admin employer permitOfficer departmentClerk"
+all_roles="admin employer permitOfficer departmentClerk merchantAdmin"
 for kind in $terminal_kinds; do all_roles+=" terminal:$kind"; done
 all_roles+=" cardholder bankClerk"
 roles="${JOININ_ST_ROLES:-$all_roles}"
@@ -153,16 +153,18 @@ api POST /v1/staff "$admin" "{\"username\":\"st.employer\",\"password\":\"$staff
 api POST /v1/staff "$admin" "{\"username\":\"st.officer\",\"password\":\"$staff_password\",\"role\":\"permitOfficer\"}" > /dev/null
 api POST /v1/staff "$admin" "{\"username\":\"st.clerk\",\"password\":\"$staff_password\",\"role\":\"bankClerk\",\"branch_id\":\"$branch\"}" > /dev/null
 api POST /v1/staff "$admin" "{\"username\":\"st.hrss\",\"password\":\"$staff_password\",\"role\":\"departmentClerk\",\"department\":\"hrss\"}" > /dev/null
+api POST /v1/staff "$admin" "{\"username\":\"st.shop\",\"password\":\"$staff_password\",\"role\":\"merchantAdmin\",\"merchant_id\":\"$merchant\"}" > /dev/null
 declare -A tokens=() spare_tokens=()
 tokens[admin]="$admin"
 # Every staff account signs in twice: the run uses the first session; the second one is only for
 # the account's own sign-out (DELETE /v1/staff/sessions/current), which it ends on first success.
-declare -A usernames=([admin]=admin [employer]=st.employer [permitOfficer]=st.officer [bankClerk]=st.clerk [departmentClerk]=st.hrss)
-for role in employer permitOfficer bankClerk departmentClerk; do
+declare -A usernames=([admin]=admin [employer]=st.employer [permitOfficer]=st.officer [bankClerk]=st.clerk [departmentClerk]=st.hrss
+  [merchantAdmin]=st.shop)
+for role in employer permitOfficer bankClerk departmentClerk merchantAdmin; do
   tokens[$role]="$(sign_in "${usernames[$role]}" "$staff_password")"
 done
 spare_tokens[admin]="$(sign_in admin "$password")"
-for role in employer permitOfficer bankClerk departmentClerk; do
+for role in employer permitOfficer bankClerk departmentClerk merchantAdmin; do
   spare_tokens[$role]="$(sign_in "${usernames[$role]}" "$staff_password")"
 done
 
@@ -233,6 +235,13 @@ venue="$(api POST /v1/venues "$admin" '{"name":{"en":"Ningbo Museum","zh":"宁�
   {"weekday":5,"opens_at":"00:00","closes_at":"24:00"},{"weekday":6,"opens_at":"00:00","closes_at":"24:00"},
   {"weekday":7,"opens_at":"00:00","closes_at":"24:00"}]}' | json id)"
 
+# Offers: 10% off at Ningbo's shops for a year from a subsidy budget, so payments, quotes and
+# refunds reach the offer rules and the budget's ledger legs.
+offer_until="$(python3 -c 'import datetime; print((datetime.date.today() + datetime.timedelta(days=365)).isoformat())')"
+api POST /v1/offers "$admin" "{\"city_code\":\"330200\",\"category\":\"shopping\",\"title\":{\"en\":\"10% off at shops\",\"zh\":\"购物九折\"},
+  \"terms\":{\"en\":\"At most 50.00 off.\",\"zh\":\"最多优惠50元。\"},\"percent_off_bp\":1000,\"cap_fen\":5000,
+  \"valid_from\":\"$(date +%F)\",\"valid_until\":\"$offer_until\",\"funding\":\"subsidy\",\"budget_fen\":100000000}" > /dev/null
+
 # A terminal of every kind; the merchant POS is bound to the merchant so it can take payments, the
 # transit validator to the operator, the hospital counter and pharmacy till to their providers, the
 # library kiosk and desk to the library.
@@ -251,7 +260,7 @@ done
 # serves it (GET /openapi.yaml).
 curl -sSf -o openapi.yaml "$base/openapi.yaml"
 echo "schemathesis: server $base (store ${pg_database:-SQLite}); fixtures: branch $branch, employer $employer_id," \
-  "merchant $merchant, permit $permit_number, card $card (active, financial functions, funded, insured), e-card account," \
+  "merchant $merchant (with a 10% subsidy offer and its merchantAdmin), permit $permit_number, card $card (active, financial functions, funded, insured), e-card account," \
   "hospital $hospital, pharmacy $pharmacy, library $library, venue $venue, 10 terminals"
 
 # session_alive PRINCIPAL TOKEN: whether the credential still authenticates (a 401 means the run lost it).
@@ -294,6 +303,11 @@ DOCUMENTED_400 = {
     "GET /v1/ecard/transit/trips": {"list.cursor_invalid": OPAQUE_CURSOR},
     "GET /v1/ecard/transit/charges": {"list.cursor_invalid": OPAQUE_CURSOR},
     "GET /v1/system-accounts": {"list.cursor_invalid": OPAQUE_CURSOR},
+    "GET /v1/offers": {"list.cursor_invalid": OPAQUE_CURSOR},
+    "GET /v1/ecard/savings": {"list.cursor_invalid": OPAQUE_CURSOR},
+    "GET /v1/merchant/payments": {"list.cursor_invalid": OPAQUE_CURSOR},
+    "GET /v1/merchant/refunds": {"list.cursor_invalid": OPAQUE_CURSOR},
+    "POST /v1/payments/quotes": {"card_number.invalid": CHECK_CHARACTER},
     "POST /v1/employers": {"uscc.check_character": CHECK_CHARACTER},
     "POST /v1/permit-applications": {
         "mrz.format": CHECK_CHARACTER + " (mrz.format: the TD3 layout, e.g. 'P' first, beyond the pattern)",

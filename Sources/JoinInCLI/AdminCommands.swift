@@ -18,6 +18,7 @@ struct StaffCommand: AsyncParsableCommand {
         @Option(help: "Employer id (role employer)") var employer: String?
         @Option(help: "Branch id (role bankClerk)") var branch: String?
         @Option(help: "Department: \(DepartmentCode.allCases.map(\.rawValue).joined(separator: ", ")) (role departmentClerk)") var department: String?
+        @Option(help: "Merchant id (role merchantAdmin)") var merchant: String?
         @Flag(help: "Read the password from standard input (required).") var passwordStdin = false
         @OptionGroup var store: StoreOptions
 
@@ -27,7 +28,7 @@ struct StaffCommand: AsyncParsableCommand {
                 throw CLIError(description: "error: no password on standard input")
             }
             let request = Provisioning.NewStaffRequest(username: username, password: line, role: role, employerID: employer,
-                                                       branchID: branch, department: department)
+                                                       branchID: branch, department: department, merchantID: merchant)
             try await runReportingErrors {
                 let id = try await store.withStore(logger: cliLogger()) { store, _ in
                     try await Provisioning.addStaff(request, store: store, actor: "cli:\(NSUserName())", bcryptCost: 12,

@@ -66,6 +66,7 @@ struct Controllers {
         CredentialController(store: store, config: config, clock: clock, keys: keys, dynamicCodes: dynamicCodes).register(&r)
         MoneyController(store: store, clock: clock, pins: pins).register(&r)
         PaymentController(store: store, config: config, clock: clock, pins: pins, dynamicCodes: dynamicCodes).register(&r)
+        OfferController(store: store, config: config, clock: clock).register(&r)
         TransitController(store: store, config: config, clock: clock, keys: keys, feeds: FareFeeds()).register(&r)
         HealthController(store: store, config: config, clock: clock, pins: pins, dynamicCodes: dynamicCodes).register(&r)
         LibraryController(store: store, config: config, clock: clock, circulation: Circulation(store: store, clock: clock, pins: pins)).register(&r)

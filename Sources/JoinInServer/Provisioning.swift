@@ -12,16 +12,18 @@ public enum Provisioning {
         public var employerID: String?
         public var branchID: String?
         public var department: String?
+        public var merchantID: String?
         public var mustChangePassword: Bool
 
         public init(username: String, password: String, role: StaffRole, employerID: String? = nil, branchID: String? = nil,
-                    department: String? = nil, mustChangePassword: Bool = false) {
+                    department: String? = nil, merchantID: String? = nil, mustChangePassword: Bool = false) {
             self.username = username
             self.password = password
             self.role = role
             self.employerID = employerID
             self.branchID = branchID
             self.department = department
+            self.merchantID = merchantID
             self.mustChangePassword = mustChangePassword
         }
     }
@@ -30,7 +32,7 @@ public enum Provisioning {
     public static func addStaff(_ request: NewStaffRequest, store: Store, actor: String, bcryptCost: UInt8, nowMs: Int64) async throws -> String {
         let username = try UsernamePolicy.validate(request.username)
         let binding = try StaffBinding.validated(role: request.role, employerID: request.employerID, branchID: request.branchID,
-                                                 department: request.department)
+                                                 department: request.department, merchantID: request.merchantID)
         try PasswordPolicy.validate(request.password, identifiers: [username])
         let hash = try await PasswordHasher.hash(request.password, cost: bcryptCost)
         let id = UUID().uuidString.lowercased()
@@ -44,6 +46,10 @@ public enum Provisioning {
                 case .branch(let branchID):
                     guard try await tx.branch(id: branchID) != nil else {
                         throw DomainError.rule("branch.not_found", "branch_id \(branchID) names no branch")
+                    }
+                case .merchant(let merchantID):
+                    guard try await tx.merchant(id: merchantID) != nil else {
+                        throw DomainError.rule("merchant.not_found", "merchant_id \(merchantID.prefix(64)) names no merchant")
                     }
                 case .none, .department:
                     break

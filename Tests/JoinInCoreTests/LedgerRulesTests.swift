@@ -40,13 +40,13 @@ struct LedgerRulesTests {
 
     @Test func kindsDecideWhoMayGoNegative() {
         let negative = AccountKind.allCases.filter(\.mayGoNegative)
-        #expect(Set(negative) == [.branchVault, .externalClearing, .medicalPoolingFund, .transitDebt, .contributionClearing])
+        #expect(Set(negative) == [.branchVault, .externalClearing, .medicalPoolingFund, .transitDebt, .contributionClearing, .subsidyFunding, .merchantPromotion])
         let cardholder = AccountKind.allCases.filter(\.isCardholderAccount)
         #expect(Set(cardholder) == [.financial, .transitWallet, .medicalPersonal])
         #expect(!AccountKind.merchantSettlement.mayGoNegative && !AccountKind.merchantSettlement.isCardholderAccount)
         #expect(AccountKind(rawValue: "transitWallet") == .transitWallet)
         #expect(AccountKind.medicalProviderSettlement.rawValue == "medicalProviderSettlement")
-        #expect(AccountKind.allCases.count == 11)
+        #expect(AccountKind.allCases.count == 14)
         #expect(!AccountKind.transitDebt.isCardholderAccount, "a card loss must not block the system's claim")
     }
 

@@ -43,6 +43,9 @@ struct APIEnumTests {
         #expect(Self.same(DeductiblePeriod.self, Schemas.VisitRules.DeductiblePeriodPayload.self))
         #expect(Self.same(HoldStatus.self, Schemas.HoldStatus.self))
         #expect(Self.same(VenueKind.self, Schemas.VenueKind.self))
+        #expect(Self.same(MerchantCategory.self, Schemas.MerchantCategory.self))
+        #expect(Self.same(OfferFunding.self, Schemas.OfferFunding.self))
+        #expect(Self.same(OfferRefusal.self, Schemas.OfferRefusal.self))
         #expect(Set(Schemas.VenueEntrySource.allCases.map(\.rawValue)) == ["card", "qr", "offline"])
         // Deny-list reasons: the card states that stop a card, and transit debt.
         #expect(Set(Schemas.DenyListChange.ReasonPayload.allCases.map(\.rawValue))

@@ -54,7 +54,7 @@ struct AuthorizationMatrixTests {
             var callers: [Caller] = []
             func staff(_ role: StaffRole, _ token: String) {
                 callers.append(Caller(name: role.rawValue, principal: .staff(StaffPrincipal(
-                    id: "-", username: "-", role: role, employerID: nil, branchID: nil, department: nil, mustChangePassword: false,
+                    id: "-", username: "-", role: role, employerID: nil, branchID: nil, department: nil, merchantID: nil, mustChangePassword: false,
                     tokenHash: "-")), token: token))
             }
             staff(.admin, world.admin)
@@ -68,6 +68,7 @@ struct AuthorizationMatrixTests {
             let merchant = try #require(try await h.call(.post, "/v1/merchants", token: world.admin,
                                                          json: ["name": ["en": "Shop", "zh": "店"], "category": "shopping", "city_code": "330200"])
                 .string("id"))
+            staff(.merchantAdmin, try await h.staff(.merchantAdmin, merchant: merchant))
             let transitOperator = try #require(try await h.call(.post, "/v1/transit/operators", token: world.admin,
                                                                 json: ["name": ["en": "Metro", "zh": "地铁"], "city_code": "330200",
                                                                        "modes": ["metro"]]).string("id"))

@@ -103,10 +103,11 @@ struct Harness: Sendable {
 
     /// A staff account made directly (as the CLI would) and signed in through the API.
     func staff(_ role: StaffRole, username: String? = nil, employer: String? = nil, branch: String? = nil,
-               department: String? = nil) async throws -> String {
+               department: String? = nil, merchant: String? = nil) async throws -> String {
         let name = username ?? "\(role.rawValue.lowercased())-\(UUID().uuidString.prefix(8).lowercased())"
         _ = try await Provisioning.addStaff(
-            .init(username: name, password: Self.password, role: role, employerID: employer, branchID: branch, department: department),
+            .init(username: name, password: Self.password, role: role, employerID: employer, branchID: branch, department: department,
+                  merchantID: merchant),
             store: store, actor: "test", bcryptCost: 4, nowMs: clock.now)
         return try await signIn(name)
     }

@@ -1,6 +1,6 @@
 /// Staff roles (DESIGN.md §1). Raw values are the wire and CLI spelling.
 public enum StaffRole: String, Sendable, Codable, CaseIterable {
-    case admin, employer, permitOfficer, bankClerk, departmentClerk
+    case admin, employer, permitOfficer, bankClerk, departmentClerk, merchantAdmin
 }
 
 /// Kinds of terminal (gates, POS, hospital systems, kiosks). Raw values are the wire spelling.
@@ -13,20 +13,23 @@ public enum DepartmentCode: String, Sendable, Codable, CaseIterable {
     case hrss, education, civilAffairs, housing
 }
 
-/// What a staff account is bound to: employer staff to one employer, clerks to a branch or a department.
+/// What a staff account is bound to: employer staff to one employer, clerks to a branch or a
+/// department, merchant administrators to one merchant.
 public enum StaffBinding: Sendable, Equatable {
     case none
     case employer(String)
     case branch(String)
     case department(DepartmentCode)
+    case merchant(String)
 
     /// Checks that the binding fits the role: exactly the binding the role needs, no other.
-    public static func validated(role: StaffRole, employerID: String?, branchID: String?, department: String?) throws -> StaffBinding {
-        let given = [employerID, branchID, department].compactMap { $0 }
+    public static func validated(role: StaffRole, employerID: String?, branchID: String?, department: String?,
+                                 merchantID: String? = nil) throws -> StaffBinding {
+        let given = [employerID, branchID, department, merchantID].compactMap { $0 }
         switch role {
         case .admin, .permitOfficer:
             guard given.isEmpty else {
-                throw DomainError.malformed("staff.binding_unexpected", "role \(role.rawValue) takes no employer_id, branch_id or department")
+                throw DomainError.malformed("staff.binding_unexpected", "role \(role.rawValue) takes no employer_id, branch_id, department or merchant_id")
             }
             return .none
         case .employer:
@@ -48,6 +51,11 @@ public enum StaffBinding: Sendable, Equatable {
                 throw DomainError.malformed("staff.department_invalid", "department must be one of \(allowed), got '\(department.prefix(40))'")
             }
             return .department(code)
+        case .merchantAdmin:
+            guard let merchantID, given.count == 1 else {
+                throw DomainError.malformed("staff.binding_required", "role merchantAdmin needs merchant_id and nothing else")
+            }
+            return .merchant(merchantID)
         }
     }
 }

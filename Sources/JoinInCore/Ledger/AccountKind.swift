@@ -27,15 +27,26 @@ public enum AccountKind: String, Sendable, Codable, CaseIterable {
     /// Social-insurance contributions entering the system from employers (per city, owner type
     /// `city`): the mirror image of what the personal accounts and the pooling fund received.
     case contributionClearing
+    /// A city bureau's subsidy money entering the system to pay offers' discounts (owner type
+    /// `city`): the mirror image of what the offer budgets received.
+    case subsidyFunding
+    /// One subsidy-funded offer's budget (owner type `offer`): what it may still pay merchants in
+    /// discounts. Never negative, so the ledger itself refuses a discount the budget cannot pay.
+    case offerBudget
+    /// One merchant-funded offer's discounts (owner type `offer`): a payment credits the merchant
+    /// the discount from here (the gross sale) and the merchant pays it straight back (its
+    /// contribution), so the merchant's statement shows both and the balance returns to zero.
+    case merchantPromotion
 
     /// Only the system's own accounts may go negative: a vault's or clearing account's balance is
     /// the mirror image of the money it let into the ledger. Settlement accounts are amounts owed
     /// to someone outside and are never negative.
     public var mayGoNegative: Bool {
         switch self {
-        case .branchVault, .externalClearing, .medicalPoolingFund, .transitDebt, .contributionClearing: return true
+        case .branchVault, .externalClearing, .medicalPoolingFund, .transitDebt, .contributionClearing, .subsidyFunding, .merchantPromotion:
+            return true
         case .financial, .transitWallet, .medicalPersonal,
-             .merchantSettlement, .transitOperatorSettlement, .medicalProviderSettlement: return false
+             .merchantSettlement, .transitOperatorSettlement, .medicalProviderSettlement, .offerBudget: return false
         }
     }
 
@@ -44,7 +55,8 @@ public enum AccountKind: String, Sendable, Codable, CaseIterable {
         switch self {
         case .financial, .transitWallet, .medicalPersonal: return true
         case .branchVault, .externalClearing, .medicalPoolingFund, .merchantSettlement, .transitOperatorSettlement,
-             .medicalProviderSettlement, .transitDebt, .contributionClearing: return false
+             .medicalProviderSettlement, .transitDebt, .contributionClearing, .subsidyFunding, .offerBudget,
+             .merchantPromotion: return false
         }
     }
 }

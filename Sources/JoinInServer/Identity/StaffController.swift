@@ -27,7 +27,7 @@ struct StaffController: Sendable {
             let staff = try context.staff()
             return try JSON.response(Schemas.Staff(id: staff.id, username: staff.username, role: try API.value(staff.role.rawValue),
                                                    employerId: staff.employerID, branchId: staff.branchID,
-                                                   department: try staff.department.map { try API.value($0) },
+                                                   department: try staff.department.map { try API.value($0) }, merchantId: staff.merchantID,
                                                    mustChangePassword: staff.mustChangePassword))
         }
         r.on(.post, "/v1/staff/me/password", .anyStaffEvenBeforePasswordChange) { request, context in
@@ -38,7 +38,7 @@ struct StaffController: Sendable {
             let (body, _) = try await JSON.decode(Schemas.NewStaffRequest.self, from: request, limit: config.bodyBytesMax)
             let id = try await Provisioning.addStaff(
                 .init(username: body.username, password: body.password, role: try API.domain(body.role), employerID: body.employerId,
-                      branchID: body.branchId, department: body.department?.rawValue),
+                      branchID: body.branchId, department: body.department?.rawValue, merchantID: body.merchantId),
                 store: store, actor: admin.auditName, bcryptCost: config.bcryptCost, nowMs: clock.nowMs())
             return try JSON.response(Schemas.Id(id: id), status: .created)
         }

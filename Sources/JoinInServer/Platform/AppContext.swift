@@ -55,4 +55,13 @@ extension AppContext {
         }
         return (clerk, branchID)
     }
+
+    /// A merchant administrator and the merchant it is bound to: 403 unbound.
+    func merchantAdmin() throws -> (staff: StaffPrincipal, merchantID: String) {
+        let staff = try staff()
+        guard let merchantID = staff.merchantID else {
+            throw DomainError.forbidden("auth.forbidden", "this merchant administrator account is not bound to a merchant")
+        }
+        return (staff, merchantID)
+    }
 }

@@ -39,6 +39,7 @@ struct StaffPrincipal: Sendable {
     let employerID: String?
     let branchID: String?
     let department: String?
+    let merchantID: String?
     let mustChangePassword: Bool
     let tokenHash: String
 
@@ -140,7 +141,7 @@ struct Authenticator: Sendable {
             throw invalid
         }
         return .staff(StaffPrincipal(id: staff.id, username: staff.username, role: role, employerID: staff.employerId,
-                                     branchID: staff.branchId, department: staff.department,
+                                     branchID: staff.branchId, department: staff.department, merchantID: staff.merchantId,
                                      mustChangePassword: staff.needsPasswordChange, tokenHash: tokenHash))
     }
 }

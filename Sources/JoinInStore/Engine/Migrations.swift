@@ -408,6 +408,41 @@ enum Migrations {
             "CREATE INDEX venue_entries_by_day ON venue_entries (venue_id, day, person_id)",
             "CREATE INDEX venue_entries_by_person ON venue_entries (person_id, at_ms, id)",
         ]),
+        // Partner merchants' offers (issue 12). A payment now records the offer it used, its
+        // discount and how much of it refunds have given back; `amount_fen` stays what the card
+        // paid, so the price is amount + discount and older payments read unchanged.
+        Migration(version: 11, name: "offers: merchant groups, offers, discounts on payments, refunds, merchant staff", statements: [
+            """
+            CREATE TABLE merchant_groups (
+                id TEXT PRIMARY KEY, name_en TEXT NOT NULL, name_zh TEXT NOT NULL, created_at_ms BIGINT NOT NULL)
+            """,
+            "ALTER TABLE merchants ADD COLUMN group_id TEXT REFERENCES merchant_groups(id)",
+            "CREATE INDEX merchants_by_group ON merchants (group_id)",
+            "ALTER TABLE staff ADD COLUMN merchant_id TEXT REFERENCES merchants(id)",
+            """
+            CREATE TABLE offers (
+                id TEXT PRIMARY KEY, city_code TEXT NOT NULL REFERENCES cities(code), scope_type TEXT NOT NULL, scope_value TEXT NOT NULL,
+                title_en TEXT NOT NULL, title_zh TEXT NOT NULL, terms_text_en TEXT NOT NULL, terms_text_zh TEXT NOT NULL,
+                rules_json TEXT NOT NULL, funding TEXT NOT NULL, budget_fen BIGINT, discounted_fen BIGINT NOT NULL,
+                uses BIGINT NOT NULL, valid_from TEXT NOT NULL, valid_until TEXT NOT NULL, status TEXT NOT NULL,
+                created_by TEXT NOT NULL, created_at_ms BIGINT NOT NULL, withdrawn_at_ms BIGINT,
+                CHECK (discounted_fen >= 0), CHECK (budget_fen IS NULL OR discounted_fen <= budget_fen))
+            """,
+            "CREATE INDEX offers_by_city ON offers (city_code, status, valid_until)",
+            "ALTER TABLE payments ADD COLUMN offer_id TEXT REFERENCES offers(id)",
+            "ALTER TABLE payments ADD COLUMN discount_fen BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE payments ADD COLUMN discount_returned_fen BIGINT NOT NULL DEFAULT 0",
+            "CREATE INDEX payments_by_offer_person ON payments (offer_id, person_id, created_at_ms)",
+            "CREATE INDEX payments_by_person ON payments (person_id, created_at_ms, id)",
+            """
+            CREATE TABLE payment_refunds (
+                id TEXT PRIMARY KEY, payment_id TEXT NOT NULL REFERENCES payments(id), merchant_id TEXT NOT NULL,
+                terminal_id TEXT NOT NULL, amount_fen BIGINT NOT NULL, discount_returned_fen BIGINT NOT NULL,
+                created_at_ms BIGINT NOT NULL)
+            """,
+            "CREATE INDEX payment_refunds_by_payment ON payment_refunds (payment_id, created_at_ms)",
+            "CREATE INDEX payment_refunds_by_merchant ON payment_refunds (merchant_id, created_at_ms, id)",
+        ]),
     ]
 }
 

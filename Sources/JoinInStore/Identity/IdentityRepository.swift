@@ -9,6 +9,7 @@ public struct StaffRecord: Sendable, Equatable, Decodable {
     public let employerId: String?
     public let branchId: String?
     public let department: String?
+    public let merchantId: String?
     public let mustChangePassword: Int64
     public let createdAtMs: Int64
     public let disabledAtMs: Int64?
@@ -61,17 +62,20 @@ extension StoreTx {
     }
 
     public func insertStaff(_ staff: NewStaff, atMs: Int64) async throws {
-        var employer: String?, branch: String?, department: String?
+        var employer: String?, branch: String?, department: String?, merchant: String?
         switch staff.binding {
         case .none: break
         case .employer(let id): employer = id
         case .branch(let id): branch = id
         case .department(let code): department = code.rawValue
+        case .merchant(let id): merchant = id
         }
         try await sql.raw("""
-            INSERT INTO staff (id, username, password_hash, role, employer_id, branch_id, department, must_change_password, created_at_ms)
+            INSERT INTO staff (id, username, password_hash, role, employer_id, branch_id, department, merchant_id, must_change_password,
+                created_at_ms)
             VALUES (\(bind: staff.id), \(bind: staff.username), \(bind: staff.passwordHash), \(bind: staff.role.rawValue),
-                    \(bind: employer), \(bind: branch), \(bind: department), \(bind: staff.mustChangePassword.storedFlag), \(bind: atMs))
+                    \(bind: employer), \(bind: branch), \(bind: department), \(bind: merchant), \(bind: staff.mustChangePassword.storedFlag),
+                    \(bind: atMs))
             """).run()
     }
 
