@@ -25,7 +25,7 @@ otp="$(sed -n 's/^  one-time password: //p' serve.log)"
 sed -n '/<!-- tour:begin -->/,/<!-- tour:end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' \
   | sed "s|^export ADMIN_OTP=.*|export ADMIN_OTP='$otp'|; s|^J=http://127.0.0.1:8080|J=http://127.0.0.1:$port|; s|swift run joinin |$binary |; s| docs/examples/| $root/docs/examples/|; s|python3 scripts/|python3 $root/scripts/|; s|127.0.0.1 6001|127.0.0.1 $sip2port|" > tour.sh
 # The secrets the tour holds in variables, for the scan.
-echo 'printf "%s\n" "$ADMIN_OTP" "$ADMIN" "$HR" "$OFFICER" "$CLERK" "$HOLDER" "$DESK" "$TILL" "$GATE" "$CODE" "$QR" "$QR2" "$WARD" "$RX" "$(echo "$KIOSK" | field "['"'"'api_key'"'"']")" "$TURNSTILE" "$QR3" "$SHOP" > tour.secrets' >> tour.sh
+echo 'printf "%s\n" "$ADMIN_OTP" "$ADMIN" "$HR" "$OFFICER" "$CLERK" "$HOLDER" "$DESK" "$TILL" "$GATE" "$CODE" "$QR" "$QR2" "$WARD" "$RX" "$(echo "$KIOSK" | field "['"'"'api_key'"'"']")" "$TURNSTILE" "$QR3" "$SHOP" "$HRSS" "$QR4" "$ORGANIZER" "$HOLDER2" > tour.secrets' >> tour.sh
 bash -euo pipefail tour.sh > tour.out 2>&1 || { cat tour.out; echo "tour: FAILED"; exit 1; }
 grep -q '"financial_functions": true' tour.out || { cat tour.out; echo "tour: card did not get financial functions"; exit 1; }
 grep -q 'card.enable_financial_functions' tour.out || { cat tour.out; echo "tour: audit trail incomplete"; exit 1; }
@@ -81,6 +81,10 @@ assert re.search(r'"discount_returned": \{\s*"amount_fen": 466,', text), "discou
 net = re.search(r'"ledger_net": \{\s*"amount_fen": (-?\d+),[\s\S]*?"net": \{\s*"amount_fen": (-?\d+),', text)
 assert net and net.group(1) == net.group(2) == str(12800 - 4200 - 466), net and net.groups()
 PY
+# Services and events: the certificate verified by joserfc (when installed), the waitlist promotion in his inbox.
+grep -q '^check-certificate: \(valid\|skipped\)' tour.out || { cat tour.out; echo "tour: the contribution certificate did not verify"; exit 1; }
+grep -q '"kind": "waitlist_promoted"' tour.out || { cat tour.out; echo "tour: the waitlist promotion did not reach the inbox"; exit 1; }
+grep -q 'Social-insurance contribution certificate' certificate.html || { echo "tour: no printable certificate"; exit 1; }
 grep -q '^sip2 kiosk: ok' tour.out || { cat tour.out; echo "tour: the SIP2 checkout failed"; exit 1; }
 grep -q '"item_barcode": "TY000002"' tour.out || { cat tour.out; echo "tour: the e-card does not list the SIP2 loan"; exit 1; }
 grep -q '"source": "qr"' tour.out || { cat tour.out; echo "tour: the museum entry by QR failed"; exit 1; }

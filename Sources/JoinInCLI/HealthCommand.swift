@@ -55,3 +55,28 @@ struct HealthCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct ServicesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "services", abstract: "One-card government services.",
+                                                    subcommands: [ImportCatalogue.self])
+
+    struct ImportCatalogue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import-catalogue",
+            abstract: "Import the departments' service catalogue (JSON) as its next version.",
+            discussion: "The whole document is validated first; errors name the JSON path. See docs/services.md.")
+
+        @Argument(help: "Catalogue JSON file") var file: String
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            try await runReportingErrors {
+                let bytes = try HealthCommand.read(file)
+                let (version, count) = try await store.withStore(logger: cliLogger()) { store, _ in
+                    try await ServiceImport.importCatalogue(store: store, bytes: bytes, actor: "cli:\(NSUserName())", nowMs: AppClock.system.nowMs())
+                }
+                print("imported service catalogue version \(version): \(count) services")
+            }
+        }
+    }
+}

@@ -97,6 +97,11 @@ public enum Provisioning {
                     throw DomainError.rule("venue.not_found", "a venueGate terminal must be bound (binding_id) to an existing venue")
                 }
             }
+            if kind == .eventCheckIn {
+                guard let bindingID, try await tx.staff(id: bindingID)?.staffRole == .eventOrganizer else {
+                    throw DomainError.rule("event.organizer_not_found", "an eventCheckIn terminal must be bound (binding_id) to an event organiser's staff id")
+                }
+            }
             if kind == .libraryKiosk || kind == .libraryDesk {
                 guard let bindingID, try await tx.library(id: bindingID) != nil else {
                     throw DomainError.rule("library.not_found", "a \(kind.rawValue) terminal must be bound (binding_id) to an existing library")

@@ -1,4 +1,5 @@
 public import JoinInStore
+import JoinInCore
 public import Logging
 
 /// Voids ledger holds whose expiry has passed (DESIGN §6: holds are posted, voided, or expire and
@@ -32,8 +33,14 @@ public enum Sweeper {
         public var redeemedCodes = 0
         public var denyListChanges = 0
         public var libraryHolds = 0
+        public var eventNoShows = 0
+        public var inboxMessages = 0
+        public var reminders = 0
 
-        public var total: Int { holds + idempotencyRecords + attemptCounters + sessions + redeemedCodes + denyListChanges + libraryHolds }
+        public var total: Int {
+            holds + idempotencyRecords + attemptCounters + sessions + redeemedCodes + denyListChanges + libraryHolds + eventNoShows
+                + inboxMessages + reminders
+        }
     }
 
     /// One full sweep at `nowMs`.
@@ -47,7 +54,36 @@ public enum Sweeper {
         counts.redeemedCodes = try await drain(store) { tx in try await tx.sweepRedeemedCodes(nowMs: nowMs) }
         counts.denyListChanges = try await drain(store) { tx in try await tx.sweepDenyListChanges(nowMs: nowMs) }
         counts.libraryHolds = try await Circulation.sweepExpiredHolds(store: store, nowMs: nowMs)
+        counts.eventNoShows = try await drain(store) { tx in
+            try await tx.markEventNoShows(endedBeforeMs: nowMs, atMs: nowMs, limit: Retention.deleteBatchMax)
+        }
+        counts.inboxMessages = try await store.write { tx in
+            try await tx.sweepInbox(beforeMs: nowMs - Int64(InboxRules.retentionDays) * 86_400_000, keep: InboxRules.perPersonMax,
+                                    limit: Retention.deleteBatchMax)
+        }
+        counts.reminders = try await reminders(store: store, nowMs: nowMs)
         return counts
+    }
+
+    /// Messages time produces: library items due within 3 days, permits expiring within 60 days.
+    /// Each is produced once (its dedupe key names the loan and due date, or the permit).
+    static func reminders(store: Store, nowMs: Int64) async throws -> Int {
+        let today = CivilDate.shanghai(unixSeconds: nowMs / 1000)
+        return try await store.write { tx in
+            var posted = 0
+            for loan in try await tx.loansDueSoon(from: today, to: today.adding(days: InboxRules.libraryDueSoonDays), limit: 500) {
+                if try await Inbox.post(tx, personID: loan.personID, kind: .libraryDueSoon, plain: ["title": loan.title, "due": loan.due],
+                                        link: (type: "library_loan", id: loan.loanID), dedupeKey: "loan-due:\(loan.loanID):\(loan.due)",
+                                        nowMs: nowMs) { posted += 1 }
+            }
+            for permit in try await tx.permitsExpiring(from: today, to: today.adding(days: InboxRules.permitExpiryWarningDays), limit: 500) {
+                let days = (CivilDate(permit.validUntil)?.daysSinceEpoch ?? today.daysSinceEpoch) - today.daysSinceEpoch
+                if try await Inbox.post(tx, personID: permit.personID, kind: .permitExpiring,
+                                        plain: ["valid_until": permit.validUntil, "days": String(days)], link: (type: "permit", id: permit.permitID),
+                                        dedupeKey: "permit-expiring:\(permit.permitID)", nowMs: nowMs) { posted += 1 }
+            }
+            return posted
+        }
     }
 
     /// Repeats one batch delete until a batch comes back short.
@@ -71,6 +107,7 @@ public enum Sweeper {
                         "holds": "\(counts.holds)", "idempotency_records": "\(counts.idempotencyRecords)",
                         "attempt_counters": "\(counts.attemptCounters)", "sessions": "\(counts.sessions)",
                         "redeemed_codes": "\(counts.redeemedCodes)", "library_holds": "\(counts.libraryHolds)",
+                        "event_no_shows": "\(counts.eventNoShows)", "inbox_messages": "\(counts.inboxMessages)", "reminders": "\(counts.reminders)",
                     ])
                 }
             } catch is CancellationError {

@@ -61,7 +61,11 @@ struct AuthorizationMatrixTests {
             staff(.employer, world.employer)
             staff(.permitOfficer, world.officer)
             staff(.bankClerk, world.clerk)
-            staff(.departmentClerk, try await h.staff(.departmentClerk, department: "hrss"))
+            let hrssClerk = try await h.staff(.departmentClerk, department: "hrss")
+            staff(.departmentClerk, hrssClerk)
+            let organizer = try await h.staff(.eventOrganizer)
+            staff(.eventOrganizer, organizer)
+            let organizerID = try #require(try await h.call(.get, "/v1/staff/me", token: organizer).string("id"))
             let (card, holder) = try await h.bankedHolder(world)
             callers.append(Caller(name: "cardholder", principal: .cardholder(CardholderPrincipal(id: "-", personID: "-", permitNumber: "-", tokenHash: "-")),
                                   token: holder))
@@ -93,6 +97,7 @@ struct AuthorizationMatrixTests {
                 if kind == .pharmacyPOS { body["binding_id"] = pharmacyID }
                 if kind == .libraryKiosk || kind == .libraryDesk { body["binding_id"] = libraryID }
                 if kind == .venueGate { body["binding_id"] = venueID }
+                if kind == .eventCheckIn { body["binding_id"] = organizerID }
                 let key = try #require(try await h.call(.post, "/v1/terminals", token: world.admin, json: body).string("api_key"))
                 terminalTokens[kind] = key
                 callers.append(Caller(name: "terminal:\(kind.rawValue)", principal: .terminal(TerminalPrincipal(id: "-", kind: kind, bindingID: nil)),
@@ -137,6 +142,41 @@ struct AuthorizationMatrixTests {
             let reserved = try await h.call(.post, "/v1/ecard/venue-reservations", token: health.token,
                                             json: ["venue_id": venueID, "date": "2026-12-02"])
             let reservationID = try #require(reserved.string("id"), "\(reserved.text)")
+
+            // Services: the demo catalogue; the patient's requests at the hrss counter — one completed
+            // (with its certificate), one submitted, one waiting for the patient's information (which
+            // also puts a message in the patient's inbox). An education clerk is the stranger.
+            let catalogue = try String(contentsOfFile: Harness.repositoryFile("docs/examples/services-demo/catalogue.json"), encoding: .utf8)
+            let imported = try await h.call(.put, "/v1/services/catalogue", token: world.admin, raw: catalogue)
+            try #require(imported.status == .created, "\(imported.text)")
+            func counterRequest(_ key: String) async throws -> String {
+                let opened = try await h.call(.post, "/v1/service-requests", token: hrssClerk, json: [
+                    "service_code": "contribution_certificate", "card_number": health.card, "pin": "582931", "values": ["purpose": "visa"],
+                    "documents_checked": ["passport"]], headers: [.idempotencyKey: key])
+                return try #require(opened.string("id"), "\(opened.text)")
+            }
+            let completedRequest = try await counterRequest("matrix-service-1")
+            for action in ["accept", "start", "complete"] {
+                let moved = try await h.call(.post, "/v1/service-requests/\(completedRequest)/actions", token: hrssClerk, json: ["action": action])
+                try #require(moved.status == .ok, "\(action): \(moved.text)")
+            }
+            let openRequest = try await counterRequest("matrix-service-2")
+            let askedRequest = try await counterRequest("matrix-service-3")
+            let asked = try await h.call(.post, "/v1/service-requests/\(askedRequest)/actions", token: hrssClerk,
+                                         json: ["action": "ask_info", "note": "Which visa?"])
+            try #require(asked.status == .ok, "\(asked.text)")
+            let educationClerk = try await h.staff(.departmentClerk, department: "education")
+            let messageID = try #require(try await h.call(.get, "/v1/ecard/inbox", token: health.token).items.first?["id"] as? String)
+            // Events: the organiser's event, the patient registered; another organiser is the stranger.
+            let otherOrganizer = try await h.staff(.eventOrganizer)
+            func at(_ hours: Int64) -> String { Timestamps.rfc3339(ms: h.clock.now + hours * 3_600_000) }
+            let event = try await h.call(.post, "/v1/events", token: organizer, json: [
+                "title": ["en": "Harbour walk", "zh": "港口徒步"], "description": ["en": "A walk", "zh": "徒步"], "place": ["en": "Quay", "zh": "码头"],
+                "city_code": "330200", "starts_at": at(48), "ends_at": at(50), "capacity": 10, "registration_opens_at": at(-1),
+                "registration_closes_at": at(47), "cancellation_deadline": at(24), "waitlist_max": 5])
+            let eventID = try #require(event.string("id"), "\(event.text)")
+            let registered = try await h.call(.post, "/v1/ecard/events/\(eventID)/registrations", token: health.token)
+            try #require(registered.status == .created, "\(registered.text)")
 
             // Sign-outs end the caller's session, so their admitted calls go last.
             var signOuts: [(RouteTable.Route, Caller)] = []
@@ -205,17 +245,42 @@ struct AuthorizationMatrixTests {
                 "POST /v1/ecard/venue-reservations/{id}/cancellation": Case(
                     method: .post, path: "/v1/ecard/venue-reservations/\(reservationID)/cancellation", owner: health.token, stranger: holder,
                     body: nil, ownerStatus: .ok),
+                "GET /v1/service-requests/{id}": Case(method: .get, path: "/v1/service-requests/\(openRequest)", owner: hrssClerk,
+                                                      stranger: educationClerk, body: nil, ownerStatus: .ok),
+                "POST /v1/service-requests/{id}/actions": Case(method: .post, path: "/v1/service-requests/\(openRequest)/actions", owner: hrssClerk,
+                                                               stranger: educationClerk, body: ["action": "accept"], ownerStatus: .ok),
+                "GET /v1/service-requests/{id}/certificate": Case(method: .get, path: "/v1/service-requests/\(completedRequest)/certificate",
+                                                                  owner: hrssClerk, stranger: educationClerk, body: nil, ownerStatus: .ok),
+                "GET /v1/ecard/service-requests/{id}": Case(method: .get, path: "/v1/ecard/service-requests/\(openRequest)", owner: health.token,
+                                                            stranger: holder, body: nil, ownerStatus: .ok),
+                "POST /v1/ecard/service-requests/{id}/answer": Case(method: .post, path: "/v1/ecard/service-requests/\(askedRequest)/answer",
+                                                                    owner: health.token, stranger: holder, body: ["note": "Tourist visa"],
+                                                                    ownerStatus: .ok),
+                "GET /v1/ecard/service-requests/{id}/certificate": Case(
+                    method: .get, path: "/v1/ecard/service-requests/\(completedRequest)/certificate", owner: health.token, stranger: holder,
+                    body: nil, ownerStatus: .ok),
+                "POST /v1/ecard/inbox/{id}/read": Case(method: .post, path: "/v1/ecard/inbox/\(messageID)/read", owner: health.token,
+                                                       stranger: holder, body: nil, ownerStatus: .ok),
+                "GET /v1/events/{id}": Case(method: .get, path: "/v1/events/\(eventID)", owner: organizer, stranger: otherOrganizer, body: nil,
+                                            ownerStatus: .ok),
+                "GET /v1/events/{id}/registrations": Case(method: .get, path: "/v1/events/\(eventID)/registrations", owner: organizer,
+                                                          stranger: otherOrganizer, body: nil, ownerStatus: .ok),
+                "POST /v1/ecard/events/{id}/registration/cancellation": Case(
+                    method: .post, path: "/v1/ecard/events/\(eventID)/registration/cancellation", owner: health.token, stranger: holder,
+                    body: nil, ownerStatus: .ok),
+                "POST /v1/events/{id}/cancellation": Case(method: .post, path: "/v1/events/\(eventID)/cancellation", owner: organizer,
+                                                          stranger: otherOrganizer, body: nil, ownerStatus: .ok),
                 "POST /v1/payments/{id}/refunds": Case(method: .post, path: "/v1/payments/\(paymentID)/refunds", owner: till, stranger: otherTill,
                                                        body: ["amount_fen": 100], ownerStatus: .created),
             ]
             let owned = Set(routes.filter { if case .owned = $0.access.objects { return true } else { return false } }
                 .map { "\($0.method) \($0.path)" })
             #expect(owned == Set(cases.keys), "every route with owned objects needs a wrong-owner case: \(owned.symmetricDifference(cases.keys))")
-            for (name, test) in cases.sorted(by: { $0.key < $1.key }) {
+            for (index, (name, test)) in cases.sorted(by: { $0.key < $1.key }).enumerated() {
                 let stranger = try await h.call(test.method, test.path, token: test.stranger, json: test.body,
-                                                headers: [.idempotencyKey: "bola-stranger"])
+                                                headers: [.idempotencyKey: "bola-stranger-\(index)"])
                 #expect(stranger.status == .notFound, "\(name) by a stranger: \(stranger.status) \(stranger.text)")
-                let owner = try await h.call(test.method, test.path, token: test.owner, json: test.body, headers: [.idempotencyKey: "bola-owner"])
+                let owner = try await h.call(test.method, test.path, token: test.owner, json: test.body, headers: [.idempotencyKey: "bola-owner-\(index)"])
                 #expect(owner.status == test.ownerStatus, "\(name) by its owner: \(owner.status) \(owner.text)")
             }
             for (route, caller) in signOuts {

@@ -120,6 +120,12 @@ struct Harness: Sendable {
 
     func admin() async throws -> String { try await staff(.admin) }
 
+    /// A file of this repository (demo data under docs/examples), by its path from the root.
+    static func repositoryFile(_ path: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(path).path
+    }
+
     // MARK: fixtures through the API
 
     struct World: Sendable {

@@ -1,6 +1,6 @@
 /// Staff roles (DESIGN.md §1). Raw values are the wire and CLI spelling.
 public enum StaffRole: String, Sendable, Codable, CaseIterable {
-    case admin, employer, permitOfficer, bankClerk, departmentClerk, merchantAdmin
+    case admin, employer, permitOfficer, bankClerk, departmentClerk, merchantAdmin, eventOrganizer
 }
 
 /// Kinds of terminal (gates, POS, hospital systems, kiosks). Raw values are the wire spelling.
@@ -27,7 +27,7 @@ public enum StaffBinding: Sendable, Equatable {
                                  merchantID: String? = nil) throws -> StaffBinding {
         let given = [employerID, branchID, department, merchantID].compactMap { $0 }
         switch role {
-        case .admin, .permitOfficer:
+        case .admin, .permitOfficer, .eventOrganizer:
             guard given.isEmpty else {
                 throw DomainError.malformed("staff.binding_unexpected", "role \(role.rawValue) takes no employer_id, branch_id, department or merchant_id")
             }

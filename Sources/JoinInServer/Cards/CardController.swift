@@ -135,6 +135,10 @@ struct CardController: Sendable {
         try await tx.revokeCredentials(cardNumber: card.cardNumber, atMs: nowMs)
         try await tx.setDebitsBlocked(ownerType: "person", ownerID: card.personId, blocked: true)
         try await TransitBilling.listCardChange(tx, card: card, to: next, nowMs: nowMs)
+        if next == .lost {
+            try await Inbox.post(tx, personID: card.personId, kind: .cardLost, plain: ["card": try CardNumber(validating: card.cardNumber).masked],
+                                 link: (type: "card", id: try CardNumber(validating: card.cardNumber).masked), nowMs: nowMs)
+        }
         try await tx.appendAudit(actor: actor, action: audit, objectType: "card", objectID: card.cardNumber,
                                  detail: "\(from.rawValue)->\(next.rawValue)\(note)", atMs: nowMs)
         return next

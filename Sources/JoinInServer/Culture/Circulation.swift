@@ -108,6 +108,10 @@ struct Circulation: Sendable {
             }
             _ = try await tx.setItemStatus(cityCode: item.cityCode, barcode: item.barcode, from: current, to: .onHoldShelf,
                                            locationLibraryID: libraryID, atMs: nowMs)
+            let library = try await tx.library(id: libraryID)
+            try await Inbox.post(tx, personID: next.personId, kind: .libraryHoldReady, plain: ["title": item.title, "until": expires],
+                                 localized: ["library": LocalizedName(en: library?.nameEn ?? libraryID, zh: library?.nameZh ?? libraryID)],
+                                 link: (type: "library_hold", id: next.id), nowMs: nowMs)
             return try await tx.libraryHold(id: next.id)
         }
         _ = try await tx.setItemStatus(cityCode: item.cityCode, barcode: item.barcode, from: current, to: .available,

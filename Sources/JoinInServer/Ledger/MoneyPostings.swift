@@ -37,6 +37,8 @@ enum MoneyPostings {
         let transfers = try await tx.post([Posting(debit: movement.debit.id, credit: movement.credit.id, amountFen: movement.amountFen,
                                                    kind: movement.transferKind, referenceType: movement.referenceType, referenceID: id)],
                                           atMs: nowMs)
+        try await Inbox.noteDebit(tx, account: movement.debit, amountFen: movement.amountFen,
+                                  what: MoneyController.describe(kind: movement.transferKind, incoming: false, reversal: false), nowMs: nowMs)
         // Money into a transit wallet pays the holder's transit debt first (issue 9).
         if AccountKind(rawValue: movement.credit.kind) == .transitWallet {
             try await TransitBilling.settleDebt(tx, personID: movement.credit.ownerId, nowMs: nowMs)

@@ -129,6 +129,8 @@ struct PaymentController: Sendable {
                                                         paymentID: paymentID, nowMs: now)
             }
             _ = try await tx.post(postings, atMs: now)
+            try await Inbox.noteDebit(tx, account: source, amountFen: payment.amountFen,
+                                      what: LocalizedName(en: "Card payment at \(merchant.nameEn)", zh: "在\(merchant.nameZh)刷卡消费"), nowMs: now)
             let offerDetail = applied.map { " offer=\($0.record.id) discount_fen=\($0.discountFen)" } ?? ""
             try await tx.appendAudit(actor: actor, action: "money.payment", objectType: "card", objectID: current.cardNumber,
                                      detail: "operation=\(paymentID) fen=\(payment.amountFen) merchant=\(merchantID) ref=\(reference.prefix(64))\(offerDetail)",

@@ -134,6 +134,12 @@ struct TransitBilling: Sendable {
             if owed > 0 || owedBefore[person, default: 0] > 0 {
                 try await Self.refreshDenyListing(tx, personID: person, owedFen: owed, nowMs: nowMs)
             }
+            // A new or larger transit debt: tell the holder (once per Shanghai day at most).
+            if owed > owedBefore[person, default: 0] {
+                let day = CivilDate.shanghai(unixSeconds: nowMs / 1000)
+                try await Inbox.post(tx, personID: person, kind: .transitDebt, plain: ["amount": InboxRules.yuan(owed)],
+                                     link: (type: "account", id: "transitWallet"), dedupeKey: "transit-debt:\(day)", nowMs: nowMs)
+            }
         }
         return outcome
     }

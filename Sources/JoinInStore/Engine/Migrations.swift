@@ -443,6 +443,58 @@ enum Migrations {
             "CREATE INDEX payment_refunds_by_payment ON payment_refunds (payment_id, created_at_ms)",
             "CREATE INDEX payment_refunds_by_merchant ON payment_refunds (merchant_id, created_at_ms, id)",
         ]),
+        // One-card government services, local events and the e-card inbox (issue 13). Form values,
+        // clerks' notes, outcome documents and message bodies are personal data: sealed.
+        Migration(version: 12, name: "services: catalogue, requests; events, registrations; inbox", statements: [
+            """
+            CREATE TABLE service_catalogues (
+                version BIGINT PRIMARY KEY, document TEXT NOT NULL, imported_by TEXT NOT NULL, imported_at_ms BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE service_requests (
+                id TEXT PRIMARY KEY, person_id TEXT NOT NULL, department TEXT NOT NULL, service_code TEXT NOT NULL,
+                catalogue_version BIGINT NOT NULL REFERENCES service_catalogues(version), status TEXT NOT NULL, resume_status TEXT,
+                channel TEXT NOT NULL, form_sealed TEXT NOT NULL, documents_json TEXT NOT NULL, received_on TEXT NOT NULL,
+                due_on TEXT NOT NULL, opened_by TEXT NOT NULL, outcome_sealed TEXT, certificate_jws TEXT,
+                created_at_ms BIGINT NOT NULL, updated_at_ms BIGINT NOT NULL, closed_at_ms BIGINT)
+            """,
+            "CREATE INDEX service_requests_by_queue ON service_requests (department, status, due_on, id)",
+            "CREATE INDEX service_requests_by_person ON service_requests (person_id, created_at_ms, id)",
+            """
+            CREATE TABLE service_request_history (
+                id TEXT PRIMARY KEY, request_id TEXT NOT NULL REFERENCES service_requests(id), at_ms BIGINT NOT NULL,
+                actor TEXT NOT NULL, action TEXT NOT NULL, from_status TEXT, to_status TEXT NOT NULL, note_sealed TEXT)
+            """,
+            "CREATE INDEX service_request_history_by_request ON service_request_history (request_id, at_ms, id)",
+            """
+            CREATE TABLE events (
+                id TEXT PRIMARY KEY, organizer_id TEXT NOT NULL REFERENCES staff(id), title_en TEXT NOT NULL, title_zh TEXT NOT NULL,
+                description_en TEXT NOT NULL, description_zh TEXT NOT NULL, place_en TEXT NOT NULL, place_zh TEXT NOT NULL,
+                city_code TEXT NOT NULL REFERENCES cities(code), terms_json TEXT NOT NULL, starts_at_ms BIGINT NOT NULL,
+                ends_at_ms BIGINT NOT NULL, capacity BIGINT NOT NULL, waitlist_max BIGINT NOT NULL, confirmed BIGINT NOT NULL, waitlisted BIGINT NOT NULL,
+                status TEXT NOT NULL, created_at_ms BIGINT NOT NULL, cancelled_at_ms BIGINT,
+                CHECK (confirmed >= 0 AND confirmed <= capacity), CHECK (waitlisted >= 0 AND waitlisted <= waitlist_max))
+            """,
+            "CREATE INDEX events_by_city ON events (city_code, starts_at_ms, id)",
+            "CREATE INDEX events_by_organizer ON events (organizer_id, starts_at_ms, id)",
+            """
+            CREATE TABLE event_registrations (
+                id TEXT PRIMARY KEY, event_id TEXT NOT NULL REFERENCES events(id), person_id TEXT NOT NULL, status TEXT NOT NULL,
+                created_at_ms BIGINT NOT NULL, updated_at_ms BIGINT NOT NULL, promoted_at_ms BIGINT, checked_in_at_ms BIGINT,
+                check_in_terminal TEXT)
+            """,
+            "CREATE UNIQUE INDEX event_registrations_one_active ON event_registrations (event_id, person_id) WHERE status IN ('confirmed', 'waitlisted')",
+            "CREATE INDEX event_registrations_by_event ON event_registrations (event_id, status, created_at_ms, id)",
+            "CREATE INDEX event_registrations_by_person ON event_registrations (person_id, created_at_ms, id)",
+            """
+            CREATE TABLE inbox_messages (
+                id TEXT PRIMARY KEY, person_id TEXT NOT NULL, kind TEXT NOT NULL, title_en TEXT NOT NULL, title_zh TEXT NOT NULL,
+                body_sealed TEXT NOT NULL, link_type TEXT, link_id TEXT, dedupe_key TEXT, created_at_ms BIGINT NOT NULL, read_at_ms BIGINT)
+            """,
+            "CREATE INDEX inbox_messages_by_person ON inbox_messages (person_id, created_at_ms, id)",
+            "CREATE UNIQUE INDEX inbox_messages_dedupe ON inbox_messages (person_id, dedupe_key)",
+            "CREATE INDEX inbox_messages_by_time ON inbox_messages (created_at_ms)",
+        ]),
     ]
 }
 
