@@ -16,6 +16,8 @@ struct InboxRulesTests {
         "title": LocalizedName(en: "Fortress Besieged", zh: "围城"),
         "library": LocalizedName(en: "Shanghai Library East", zh: "上海图书馆东馆"),
         "account": LocalizedName(en: "bank account", zh: "银行账户"),
+        "place": LocalizedName(en: "Jing'an Community Centre", zh: "静安社区中心"),
+        "what": LocalizedName(en: "Cash withdrawal", zh: "现金取款"),
     ]
 
     /// What the body must show for `key` in each language.
@@ -63,11 +65,23 @@ struct InboxRulesTests {
 
         let promoted = InboxRules.text(.waitlistPromoted, plain: Self.plain, localized: Self.localized)
         #expect(promoted.title.zh == "候补成功")
-        #expect(promoted.body.zh == "“包饺子之夜”（2026-12-12 19:00开始）有名额空出，您已由候补转为报名成功。如不能参加，请及时取消，把名额留给其他人。")
+        #expect(promoted.body.zh == "“包饺子之夜”（2026-12-12 19:00开始）有名额空出，您已由候补转为报名成功。地点：静安社区中心。"
+            + "如不能参加，请及时取消，把名额留给其他人。")
+        let promotedNoPlace = InboxRules.text(.waitlistPromoted, plain: Self.plain, localized: ["event": Self.localized["event"]!])
+        #expect(promotedNoPlace.body.en == "A place has opened up at Dumpling night (starts 2026-12-12 19:00, Beijing time) and your registration"
+            + " is now confirmed. If you can no longer go, please cancel so that someone else can have the place.")
 
         let debit = InboxRules.text(.largeDebit, plain: ["amount": "500000"], localized: ["account": InboxRules.accountName(.financial)])
         #expect(debit.body.zh == "您的银行账户刚刚支出5,000.00元。如非本人操作，请立即挂失并联系发卡银行。")
-        #expect(debit.body.en.hasPrefix("5,000.00 yuan has just been paid out of your bank account."))
+        #expect(debit.body.en.hasPrefix("5,000.00 yuan has just been paid out of your bank account. If this"))
+        let withdrawal = InboxRules.text(.largeDebit, plain: Self.plain, localized: Self.localized)
+        #expect(withdrawal.body.en == "1,234.56 yuan has just been paid out of your bank account (Cash withdrawal)."
+            + " If this wasn't you, report your card lost at once and contact your bank.")
+        #expect(withdrawal.body.zh == "您的银行账户刚刚支出1,234.56元（现金取款）。如非本人操作，请立即挂失并联系发卡银行。")
+        let cancelled = InboxRules.text(.eventCancelled, plain: Self.plain, localized: Self.localized)
+        #expect(cancelled.body.zh == "主办方已取消原定于2026-12-12 19:00开始的“包饺子之夜”（地点：静安社区中心），您的报名已随之取消，无需另行操作。")
+        #expect(cancelled.body.en == "The organiser has cancelled Dumpling night, which was to start at 2026-12-12 19:00 (Beijing time)."
+            + " Venue: Jing'an Community Centre. Your registration has been cancelled; you don't need to do anything.")
 
         let debt = InboxRules.text(.transitDebt, plain: ["amount": "350"], localized: [:])
         #expect(debt.body.zh.hasPrefix("您有3.50元公交、地铁车费未付。"))

@@ -46,6 +46,15 @@ struct APIEnumTests {
         #expect(Self.same(MerchantCategory.self, Schemas.MerchantCategory.self))
         #expect(Self.same(OfferFunding.self, Schemas.OfferFunding.self))
         #expect(Self.same(OfferRefusal.self, Schemas.OfferRefusal.self))
+        #expect(Self.same(InboxKind.self, Schemas.InboxKind.self))
+        #expect(Self.same(RegistrationStatus.self, Schemas.RegistrationStatus.self))
+        #expect(Self.same(PrefillSource.self, Schemas.PrefillSource.self))
+        #expect(Self.same(FormFieldType.self, Schemas.FormField._TypePayload.self))
+        #expect(Self.same(ServiceOutcome.self, Schemas.Service.OutcomePayload.self))
+        #expect(Self.same(RequestStatus.self, Schemas.ServiceRequest.StatusPayload.self))
+        // The clerk's actions are every action but the cardholder's answer.
+        #expect(Set(Schemas.ServiceRequestAction.ActionPayload.allCases.map(\.rawValue))
+                == Set(RequestAction.allCases.filter { $0 != .answer }.map(\.rawValue)))
         #expect(Set(Schemas.VenueEntrySource.allCases.map(\.rawValue)) == ["card", "qr", "offline"])
         // Deny-list reasons: the card states that stop a card, and transit debt.
         #expect(Set(Schemas.DenyListChange.ReasonPayload.allCases.map(\.rawValue))

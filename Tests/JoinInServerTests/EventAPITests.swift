@@ -203,6 +203,28 @@ struct EventAPITests {
         }
     }
 
+    @Test("a library item due within 3 days gets one reminder per due date", arguments: TestStores.engines)
+    func dueSoon(engine: Store.EngineKind) async throws {
+        try await Harness.run(engine) { h in
+            let w = try await h.libraryWorld()
+            let loan = try await h.checkout(w.kiosk, card: w.card, item: "TY000003")
+            let due = try #require(loan.string("due_date"), "\(loan.text)")
+            #expect(try await Sweeper.sweep(store: h.store, nowMs: h.clock.now).reminders == 0, "not due for a while")
+            // Four days before the due date: not yet; three days before: the reminder, once.
+            let dueMs = try #require(TapTime("\(due)T09:00:00+08:00")?.unixMs)
+            h.clock.advance(seconds: (dueMs - 4 * 86_400_000 - h.clock.now) / 1000)
+            #expect(try await Sweeper.sweep(store: h.store, nowMs: h.clock.now).reminders == 0)
+            h.clock.advance(seconds: 86_400)
+            #expect(try await Sweeper.sweep(store: h.store, nowMs: h.clock.now).reminders == 1)
+            #expect(try await Sweeper.sweep(store: h.store, nowMs: h.clock.now).reminders == 0)
+            let session = try await h.call(.post, "/v1/ecard/sessions", json: ["permit_number": w.permitNumber, "password": "moonlit harbour walk"])
+            let token = try #require(session.string("token"), "\(session.text)")
+            let inbox = try await h.call(.get, "/v1/ecard/inbox", token: token)
+            let message = try #require(inbox.items.first { $0["kind"] as? String == "library_due_soon" }, "\(inbox.text)")
+            #expect(((message["body"] as? [String: Any])?["zh"] as? String)?.contains(due) == true, "\(message)")
+        }
+    }
+
     @Test("the inbox hears of a lost card, a large debit, a permit about to expire and a library item due soon", arguments: TestStores.engines)
     func inboxProducers(engine: Store.EngineKind) async throws {
         try await Harness.run(engine) { h in

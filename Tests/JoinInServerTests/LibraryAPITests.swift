@@ -188,6 +188,11 @@ struct LibraryAPITests {
             #expect(back.value("hold_shelf") as? Bool == true && back.string("hold_expires_on") == "2026-12-08", "\(back.text)")
             let bHolds = try await h.call(.get, "/v1/ecard/library/holds", token: bToken)
             #expect(bHolds.items.first?["status"] as? String == "ready")
+            // B's inbox says so, in the checkin's transaction (issue 13).
+            let bInbox = try await h.call(.get, "/v1/ecard/inbox", token: bToken)
+            let ready = try #require(bInbox.items.first { $0["kind"] as? String == "library_hold_ready" }, "\(bInbox.text)")
+            #expect(((ready["body"] as? [String: Any])?["en"] as? String)?.contains("2026-12-08") == true, "\(ready)")
+            #expect(try await h.call(.get, "/v1/ecard/inbox", token: cToken).items.isEmpty)
             #expect((bHolds.items.first?["pickup_library"] as? [String: Any])?["en"] as? String == "Eastern Branch SMITH")
             #expect(try await h.checkout(w.desk, card: cCard, item: "TY000007").code == "library.item_on_hold")
 

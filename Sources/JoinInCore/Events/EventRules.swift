@@ -133,7 +133,7 @@ public enum EventRules {
                                    "registration closed at \(shanghaiTime(terms.registrationClosesAtMs)) (Beijing time)")
         }
         if alreadyRegistered { throw DomainError.conflict("event.already_registered", "you are already registered for this event") }
-        if confirmedCount <= terms.capacity { return .confirmed }
+        if confirmedCount < terms.capacity && waitlistedCount <= 0 { return .confirmed }
         if waitlistedCount < terms.waitlistMax { return .waitlisted }
         throw DomainError.rule("event.full", terms.waitlistMax == 0
             ? "all \(terms.capacity) places are taken"

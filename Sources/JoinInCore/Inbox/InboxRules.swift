@@ -10,16 +10,19 @@
 /// | request_needs_info   | service, reference, note               | service usually localized; note optional           |
 /// | request_completed    | service, reference, note               | note optional                                      |
 /// | request_rejected     | service, reference, note               | note: the reason, optional                         |
-/// | waitlist_promoted    | event, starts                          | starts: "YYYY-MM-DD HH:MM" (EventRules.shanghaiTime)|
-/// | event_cancelled      | event, starts                          |                                                    |
+/// | waitlist_promoted    | event, starts, place                   | starts: "YYYY-MM-DD HH:MM" (EventRules.shanghaiTime)|
+/// |                      |                                        | in Beijing time; place (the venue) optional        |
+/// | event_cancelled      | event, starts, place                   | place optional                                     |
 /// | library_due_soon     | title, due                             | due: YYYY-MM-DD                                    |
 /// | library_hold_ready   | title, library, until                  | until: YYYY-MM-DD, the last day it is held         |
-/// | transit_debt         | amount                                 | amount: fen as an integer ("1250" → 12.50 yuan)    |
+/// | transit_debt         | amount                                 | amount: fen ("1250" → 12.50) or yuan(fen)          |
 /// | card_lost            | card                                   | card: the masked card number                       |
 /// | permit_expiring      | valid_until, days                      | days: whole days from today to valid_until         |
-/// | large_debit          | amount, account                        | amount in fen; account e.g. `accountName(_:)`      |
+/// | large_debit          | amount, account, what                  | account e.g. `accountName(_:)`; what (the kind of  |
+/// |                      |                                        | transaction, e.g. Cash withdrawal) optional        |
 ///
-/// An `amount` that is not an integer is shown as given.
+/// An `amount` may be whole fen ("123456", shown as 1,234.56) or text already in yuan
+/// (`yuan(fen)`, always with a decimal point): anything that is not an integer is shown as given.
 
 public enum InboxKind: String, Sendable, CaseIterable, Codable {
     case requestNeedsInfo = "request_needs_info", requestCompleted = "request_completed", requestRejected = "request_rejected",
@@ -31,13 +34,13 @@ public enum InboxKind: String, Sendable, CaseIterable, Codable {
     public var parameterKeys: [String] {
         switch self {
         case .requestNeedsInfo, .requestCompleted, .requestRejected: return ["service", "reference", "note"]
-        case .waitlistPromoted, .eventCancelled: return ["event", "starts"]
+        case .waitlistPromoted, .eventCancelled: return ["event", "starts", "place"]
         case .libraryDueSoon: return ["title", "due"]
         case .libraryHoldReady: return ["title", "library", "until"]
         case .transitDebt: return ["amount"]
         case .cardLost: return ["card"]
         case .permitExpiring: return ["valid_until", "days"]
-        case .largeDebit: return ["amount", "account"]
+        case .largeDebit: return ["amount", "account", "what"]
         }
     }
 }
@@ -95,15 +98,17 @@ public enum InboxRules {
                 title: LocalizedName(en: "You're off the waitlist", zh: "候补成功"),
                 body: LocalizedName(
                     en: "A place has opened up at \(p.en("event")) (starts \(p.en("starts")), Beijing time) and your registration is now confirmed."
-                        + " If you can no longer go, please cancel so that someone else can have the place.",
-                    zh: "“\(p.zh("event"))”（\(p.zh("starts"))开始）有名额空出，您已由候补转为报名成功。如不能参加，请及时取消，把名额留给其他人。"))
+                        + p.sentence("place", en: "Venue: ", end: ".") + " If you can no longer go, please cancel so that someone else can have the place.",
+                    zh: "“\(p.zh("event"))”（\(p.zh("starts"))开始）有名额空出，您已由候补转为报名成功。" + p.sentence("place", zh: "地点：", end: "。")
+                        + "如不能参加，请及时取消，把名额留给其他人。"))
         case .eventCancelled:
             return InboxText(
                 title: LocalizedName(en: "Event cancelled", zh: "活动已取消"),
                 body: LocalizedName(
                     en: "The organiser has cancelled \(p.en("event")), which was to start at \(p.en("starts")) (Beijing time)."
-                        + " Your registration has been cancelled; you don't need to do anything.",
-                    zh: "主办方已取消原定于\(p.zh("starts"))开始的“\(p.zh("event"))”，您的报名已随之取消，无需另行操作。"))
+                        + p.sentence("place", en: "Venue: ", end: ".") + " Your registration has been cancelled; you don't need to do anything.",
+                    zh: "主办方已取消原定于\(p.zh("starts"))开始的“\(p.zh("event"))”" + p.sentence("place", zh: "（地点：", end: "）")
+                        + "，您的报名已随之取消，无需另行操作。"))
         case .libraryDueSoon:
             return InboxText(
                 title: LocalizedName(en: "Library loan due soon", zh: "借阅即将到期"),
@@ -148,9 +153,10 @@ public enum InboxRules {
             return InboxText(
                 title: LocalizedName(en: "Large payment from your account", zh: "大额支出提醒"),
                 body: LocalizedName(
-                    en: "\(p.amount("amount", en: true)) yuan has just been paid out of your \(p.en("account"))."
-                        + " If this wasn't you, report your card lost at once and contact your bank.",
-                    zh: "您的\(p.zh("account"))刚刚支出\(p.amount("amount", en: false))元。如非本人操作，请立即挂失并联系发卡银行。"))
+                    en: "\(p.amount("amount", en: true)) yuan has just been paid out of your \(p.en("account"))"
+                        + p.sentence("what", en: "(", end: ")") + ". If this wasn't you, report your card lost at once and contact your bank.",
+                    zh: "您的\(p.zh("account"))刚刚支出\(p.amount("amount", en: false))元" + p.sentence("what", zh: "（", end: "）")
+                        + "。如非本人操作，请立即挂失并联系发卡银行。"))
         }
     }
 
@@ -189,15 +195,16 @@ public enum InboxRules {
         func en(_ key: String) -> String { localized[key]?.en ?? plain[key] ?? "" }
         func zh(_ key: String) -> String { localized[key]?.zh ?? plain[key] ?? "" }
 
-        /// " <prefix><value>" as a closing sentence, or "" when the value is empty.
-        func sentence(_ key: String, en prefix: String) -> String {
+        /// " <prefix><value><end>" (English, after a space), or "" when the value is empty.
+        func sentence(_ key: String, en prefix: String, end: String = "") -> String {
             let value = en(key).trimmingWhitespace()
-            return value.isEmpty ? "" : " " + prefix + value
+            return value.isEmpty ? "" : " " + prefix + value + end
         }
 
-        func sentence(_ key: String, zh prefix: String) -> String {
+        /// "<prefix><value><end>" (Chinese, no spaces), or "" when the value is empty.
+        func sentence(_ key: String, zh prefix: String, end: String = "") -> String {
             let value = zh(key).trimmingWhitespace()
-            return value.isEmpty ? "" : prefix + value
+            return value.isEmpty ? "" : prefix + value + end
         }
 
         /// An integer amount in fen as yuan; anything else as given.

@@ -186,7 +186,8 @@ struct EventController: Sendable {
                 let terms = try event.terms()
                 let (permitValid, city) = try await Self.standing(tx, personID: holder.personID, today: time.today)
                 let existing = try await tx.eventRegistration(eventID: eventID, personID: holder.personID)
-                let active = existing.map { $0.status == RegistrationStatus.confirmed.rawValue || $0.status == RegistrationStatus.waitlisted.rawValue } ?? false
+                // Any registration not cancelled counts (also one already checked in: it holds a place).
+                let active = existing?.registrationStatus?.countsAsRegistered ?? false
                 let decided = try EventRules.register(terms, nowMs: time.ms, eventCancelled: event.isCancelled, permitValid: permitValid,
                                                       cityMatches: terms.cityOnly.map { $0 == city } ?? true, alreadyRegistered: active,
                                                       confirmedCount: Int(event.confirmed), waitlistedCount: Int(event.waitlisted))

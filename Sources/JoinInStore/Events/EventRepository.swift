@@ -175,11 +175,11 @@ extension StoreTx {
         try await sql.raw("SELECT * FROM event_registrations WHERE id = \(bind: id)").first(decoding: EventRegistrationRecord.self, with: .snake)
     }
 
-    /// The person's active (confirmed or waitlisted) registration for an event, else their latest one.
+    /// The person's registration for an event that is not cancelled, else their latest one.
     public func eventRegistration(eventID: String, personID: String) async throws -> EventRegistrationRecord? {
         try await sql.raw("""
             SELECT * FROM event_registrations WHERE event_id = \(bind: eventID) AND person_id = \(bind: personID)
-            ORDER BY CASE WHEN status IN ('confirmed', 'waitlisted') THEN 0 ELSE 1 END, created_at_ms DESC, id DESC LIMIT 1
+            ORDER BY CASE WHEN status <> 'cancelled' THEN 0 ELSE 1 END, created_at_ms DESC, id DESC LIMIT 1
             """).first(decoding: EventRegistrationRecord.self, with: .snake)
     }
 
