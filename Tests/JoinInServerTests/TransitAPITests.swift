@@ -281,6 +281,10 @@ struct TransitAPITests {
             try await h.taps(t, [tap(1, t.card, Harness.at("08:00"), "GULOU", "entry", route: "L1"),
                                  tap(2, t.card, Harness.at("08:20"), "NINGBO-STN", "exit", route: "L1")])
             #expect(try await h.wallet(t) == (0, 140))
+            // The holder's inbox hears of the debt in the batch's transaction (issue 13).
+            let inbox = try await h.call(.get, "/v1/ecard/inbox", token: t.token)
+            let debt = try #require(inbox.items.first { $0["kind"] as? String == "transit_debt" }, "\(inbox.text)")
+            #expect(((debt["body"] as? [String: Any])?["en"] as? String)?.contains("1.40") == true, "\(debt)")
             let listed = try await h.call(.get, "/v1/transit/deny-list?since=\(start)", token: t.validator)
             #expect(listed["complete"] as? Bool == false)
             #expect(listed["changes"] as? [[String: String]] == [["card_number": t.card, "action": "add", "reason": "transit_debt"]])

@@ -22,16 +22,7 @@ enum Inbox {
     static func noteDebit(_ tx: StoreTx, account: LedgerAccountRecord, amountFen: Int64, what: LocalizedName, nowMs: Int64) async throws {
         guard amountFen >= InboxRules.largeDebitFen, let kind = AccountKind(rawValue: account.kind), kind.isCardholderAccount else { return }
         try await post(tx, personID: account.ownerId, kind: .largeDebit, plain: ["amount": InboxRules.yuan(amountFen)],
-                       localized: ["account": accountName(kind), "what": what], nowMs: nowMs)
-    }
-
-    static func accountName(_ kind: AccountKind) -> LocalizedName {
-        switch kind {
-        case .financial: return LocalizedName(en: "bank account", zh: "银行账户")
-        case .transitWallet: return LocalizedName(en: "transit wallet", zh: "交通钱包")
-        case .medicalPersonal: return LocalizedName(en: "medical personal account", zh: "医保个人账户")
-        default: return LocalizedName(en: kind.rawValue, zh: kind.rawValue)
-        }
+                       localized: ["account": InboxRules.accountName(kind), "what": what], nowMs: nowMs)
     }
 }
 

@@ -92,9 +92,7 @@ extension StoreTx {
     }
 
     public func libraries(ids: Set<String>) async throws -> [String: LibraryRecord] {
-        guard !ids.isEmpty else { return [:] }
-        let rows = try await sql.raw("SELECT * FROM libraries WHERE id IN (\(binds: ids.sorted()))").all(decoding: LibraryRecord.self, with: .snake)
-        return Dictionary(uniqueKeysWithValues: rows.map { ($0.id, $0) })
+        try await rows(of: "libraries", ids: ids, as: LibraryRecord.self, id: \.id)
     }
 
     public func libraries(cityCode: String?, afterID: String?, limit: Int) async throws -> [LibraryRecord] {

@@ -20,6 +20,17 @@ extension SQLQueryString {
 }
 
 extension StoreTx {
+    /// Rows of `table` by their `id` column, keyed by id (ids that name no row are absent).
+    func rows<Row: Decodable>(of table: String, ids: Set<String>, as _: Row.Type, id: (Row) -> String) async throws -> [String: Row] {
+        var found: [String: Row] = [:]
+        for chunk in chunked(ids.sorted(), bindsPerItem: 1) {
+            for row in try await sql.raw("SELECT * FROM \(unsafeRaw: table) WHERE id IN (\(binds: Array(chunk)))").all(decoding: Row.self, with: .snake) {
+                found[id(row)] = row
+            }
+        }
+        return found
+    }
+
     /// Next value of a named counter (1, 2, …), inside the current write transaction.
     public func nextCounter(_ name: String) async throws -> Int64 {
         try await sql.raw("INSERT INTO counters (name, value) VALUES (\(bind: name), 0) ON CONFLICT (name) DO NOTHING").run()

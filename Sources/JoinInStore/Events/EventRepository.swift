@@ -96,13 +96,7 @@ extension StoreTx {
     }
 
     public func events(ids: Set<String>) async throws -> [String: EventRecord] {
-        var found: [String: EventRecord] = [:]
-        for chunk in chunked(ids.sorted(), bindsPerItem: 1) {
-            for row in try await sql.raw("SELECT * FROM events WHERE id IN (\(binds: Array(chunk)))").all(decoding: EventRecord.self, with: .snake) {
-                found[row.id] = row
-            }
-        }
-        return found
+        try await rows(of: "events", ids: ids, as: EventRecord.self, id: \.id)
     }
 
     /// Events starting at or after `fromMs`, soonest first: of one organizer, or published ones of a city (or of every city).

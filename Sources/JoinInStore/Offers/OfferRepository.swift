@@ -133,25 +133,11 @@ extension StoreTx {
     }
 
     public func merchantGroups(ids: Set<String>) async throws -> [String: MerchantGroupRecord] {
-        var found: [String: MerchantGroupRecord] = [:]
-        for chunk in chunked(ids.sorted(), bindsPerItem: 1) {
-            for row in try await sql.raw("SELECT * FROM merchant_groups WHERE id IN (\(binds: Array(chunk)))")
-                .all(decoding: MerchantGroupRecord.self, with: .snake) {
-                found[row.id] = row
-            }
-        }
-        return found
+        try await rows(of: "merchant_groups", ids: ids, as: MerchantGroupRecord.self, id: \.id)
     }
 
     public func merchants(ids: Set<String>) async throws -> [String: MerchantRecord] {
-        var found: [String: MerchantRecord] = [:]
-        for chunk in chunked(ids.sorted(), bindsPerItem: 1) {
-            for row in try await sql.raw("SELECT * FROM merchants WHERE id IN (\(binds: Array(chunk)))")
-                .all(decoding: MerchantRecord.self, with: .snake) {
-                found[row.id] = row
-            }
-        }
-        return found
+        try await rows(of: "merchants", ids: ids, as: MerchantRecord.self, id: \.id)
     }
 
     /// The categories of a group's merchants (an offer for a group lists under each of them).
@@ -185,13 +171,7 @@ extension StoreTx {
     }
 
     public func offers(ids: Set<String>) async throws -> [String: OfferRecord] {
-        var found: [String: OfferRecord] = [:]
-        for chunk in chunked(ids.sorted(), bindsPerItem: 1) {
-            for row in try await sql.raw("SELECT * FROM offers WHERE id IN (\(binds: Array(chunk)))").all(decoding: OfferRecord.self, with: .snake) {
-                found[row.id] = row
-            }
-        }
-        return found
+        try await rows(of: "offers", ids: ids, as: OfferRecord.self, id: \.id)
     }
 
     /// Offers, newest first, optionally of one city and status.
