@@ -241,7 +241,7 @@ venue="$(api POST /v1/venues "$admin" '{"name":{"en":"Ningbo Museum","zh":"宁�
 offer_until="$(python3 -c 'import datetime; print((datetime.date.today() + datetime.timedelta(days=365)).isoformat())')"
 api POST /v1/offers "$admin" "{\"city_code\":\"330200\",\"category\":\"shopping\",\"title\":{\"en\":\"10% off at shops\",\"zh\":\"购物九折\"},
   \"terms\":{\"en\":\"At most 50.00 off.\",\"zh\":\"最多优惠50元。\"},\"percent_off_bp\":1000,\"cap_fen\":5000,
-  \"valid_from\":\"$(date +%F)\",\"valid_until\":\"$offer_until\",\"funding\":\"subsidy\",\"budget_fen\":100000000}" > /dev/null
+  \"valid_from\":\"$(date +%F)\",\"valid_until\":\"$offer_until\",\"funding\":\"subsidy\",\"budget_fen\":100000000}" st-offer-1 > /dev/null
 
 # Services and events: the demo service catalogue (imported with the CLI, as the bureau would), and
 # an event of the organiser open for registration now, starting in two days, so registrations,

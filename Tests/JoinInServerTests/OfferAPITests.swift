@@ -40,7 +40,7 @@ extension Harness {
         var full: [String: Any] = ["city_code": "330200", "title": ["en": "Offer", "zh": "优惠"], "terms": ["en": "Terms", "zh": "条款"],
                                    "valid_from": "2026-12-01", "valid_until": "2026-12-31", "funding": "merchant"]
         full.merge(body) { $1 }
-        let reply = try await call(.post, "/v1/offers", token: admin, json: full)
+        let reply = try await call(.post, "/v1/offers", token: admin, json: full, headers: [.idempotencyKey: "offer-\(UUID().uuidString)"])
         try #require(reply.status == .created, "\(reply.text)")
         return try #require(reply.string("id"))
     }
@@ -368,7 +368,7 @@ struct OfferAPITests {
             func create(_ change: [String: Any?]) async throws -> Reply {
                 var body = base
                 for (key, value) in change { body[key] = value }
-                return try await h.call(.post, "/v1/offers", token: w.world.admin, json: body)
+                return try await h.call(.post, "/v1/offers", token: w.world.admin, json: body, headers: [.idempotencyKey: UUID().uuidString])
             }
             let cases: [([String: Any?], String, String)] = [
                 (["amount_off_fen": 100], "offer.terms_invalid", "percent_off_bp"),
@@ -397,6 +397,7 @@ struct OfferAPITests {
             #expect(try await create(["cap_fen": NSNull()]).code == "request.invalid_json")
             #expect(try await create(["funding": "bank"]).status == .badRequest)
             #expect(try await h.call(.post, "/v1/offers", token: w.merchantAdmin, json: base).status == .forbidden)
+            #expect(try await h.call(.post, "/v1/offers", token: w.world.admin, json: base).code == "idempotency.key_required")
             #expect(try await h.call(.get, "/v1/offers", token: w.world.admin).items.isEmpty, "nothing was created")
 
             // Merchant administrators are bound to exactly one existing merchant.

@@ -134,7 +134,10 @@ struct ServiceAPITests {
             func act(_ body: [String: Any]) async throws -> Reply {
                 try await h.call(.post, "/v1/service-requests/\(firstID)/actions", token: clerkNow, json: body)
             }
-            #expect(try await act(["action": "accept"]).string("status") == "accepted")
+            #expect(try await act(["action": "accept", "documents_checked": ["passport"]]).code == "service.document_unknown")
+            let accepted = try await act(["action": "accept", "documents_checked": ["lease_contract", "landlord_id"]])
+            #expect(accepted.string("status") == "accepted" && accepted.value("documents_checked") as? [String] == ["lease_contract", "landlord_id"],
+                    "\(accepted.text)")
             let asked = try await act(["action": "ask_info", "note": "Please give the landlord's mobile number again."])
             #expect(asked.string("status") == "needs_info", "\(asked.text)")
             let inbox = try await h.call(.get, "/v1/ecard/inbox?unread=true", token: fresh)

@@ -219,6 +219,20 @@ public enum ServiceRules {
         status.isOpen && today > due
     }
 
+    /// Documents recorded as checked must be the service's; at the counter (`complete`) every one
+    /// of them must be: the clerk has seen the originals before the request is opened.
+    public static func checkDocuments(_ checked: [String], of service: ServiceDefinition, complete: Bool) throws {
+        let known = Set(service.documents.map(\.code))
+        if let unknown = checked.first(where: { !known.contains($0) }) {
+            throw DomainError.rule("service.document_unknown", "documents_checked: \(unknown.prefix(40)) is not a document of \(service.code)")
+        }
+        guard complete else { return }
+        let missing = service.documents.map(\.code).filter { !checked.contains($0) }
+        guard missing.isEmpty else {
+            throw DomainError.rule("service.documents_missing", "the originals of \(missing.joined(separator: ", ")) must be checked at the counter")
+        }
+    }
+
     // MARK: Pre-filled values
 
     /// The values of the schema's pre-filled fields from the verified `data`, in field order; a

@@ -152,7 +152,8 @@ struct OfferController: Sendable {
         }
         let id = newID()
         let offer = NewOffer(id: id, cityCode: city, scope: scope, title: title, termsText: termsText, terms: terms, createdBy: admin.auditName)
-        return try await Idempotency.write(store: store, request: request, body: bytes, principal: admin.auditName, nowMs: time.ms) { tx in
+        return try await Idempotency.write(store: store, request: request, body: bytes, principal: admin.auditName, nowMs: time.ms,
+                                           keyRequired: true) { tx in
             try await tx.requireCity(city)
             switch scope {
             case .merchant(let merchantID):

@@ -239,14 +239,7 @@ struct ServiceController: Sendable {
                                            "\(service.code) is a service of \(service.department.rawValue), not of your department")
                 }
             }
-            let known = Set(opening.service.documents.map(\.code))
-            if let unknown = checked.first(where: { !known.contains($0) }) {
-                throw DomainError.rule("service.document_unknown", "documents_checked: \(unknown.prefix(40)) is not a document of \(opening.service.code)")
-            }
-            let missing = opening.service.documents.map(\.code).filter { !checked.contains($0) }
-            guard missing.isEmpty else {
-                throw DomainError.rule("service.documents_missing", "the originals of \(missing.joined(separator: ", ")) must be checked at the counter")
-            }
+            try ServiceRules.checkDocuments(checked, of: opening.service, complete: true)
             return try .json(try await open(tx, id: id, personID: personID, opening: opening, channel: "counter", documents: checked,
                                             actor: actor, note: note, time: time))
         }
@@ -348,15 +341,14 @@ struct ServiceController: Sendable {
                     certificate = try await contributionCertificate(tx, request: current, time: time)
                 }
             }
-            if let checked = body.documentsChecked {
-                let known = Set(service.documents.map(\.code))
-                if let unknown = checked.first(where: { !known.contains($0) }) {
-                    throw DomainError.rule("service.document_unknown", "documents_checked: \(unknown.prefix(40)) is not a document of \(service.code)")
-                }
-            }
+            if let checked = body.documentsChecked { try ServiceRules.checkDocuments(checked, of: service, complete: false) }
             guard try await tx.moveServiceRequest(id: id, from: status, to: next, resume: action == .askInfo ? status : nil,
                                                   actor: clerk.auditName, action: action, note: note, atMs: time.ms, historyID: newID()) else {
                 throw DomainError.conflict("service.request_changed", "the request changed meanwhile; reload it")
+            }
+            if let checked = body.documentsChecked, !Set(checked).isSubset(of: current.documentsChecked) {
+                let all = service.documents.map(\.code).filter { checked.contains($0) || current.documentsChecked.contains($0) }
+                try await tx.setServiceRequestDocuments(id: id, documents: all)
             }
             if outcome != nil || certificate != nil {
                 try await tx.setServiceRequestOutcome(id: id, outcome: outcome, certificateJWS: certificate)

@@ -239,6 +239,12 @@ extension StoreTx {
         try await sql.raw("UPDATE service_requests SET form_sealed = \(bind: sealed), updated_at_ms = \(bind: atMs) WHERE id = \(bind: id)").run()
     }
 
+    /// Records more originals as checked (an online request's documents seen at the counter later).
+    public func setServiceRequestDocuments(id: String, documents: [String]) async throws {
+        let json = String(decoding: try JSONEncoder().encode(documents), as: UTF8.self)
+        try await sql.raw("UPDATE service_requests SET documents_json = \(bind: json) WHERE id = \(bind: id)").run()
+    }
+
     public func setServiceRequestOutcome(id: String, outcome: String?, certificateJWS: String?) async throws {
         try await sql.raw("""
             UPDATE service_requests SET outcome_sealed = \(bind: try outcome.map { try seal($0, column: Self.serviceOutcomeColumn) }),
