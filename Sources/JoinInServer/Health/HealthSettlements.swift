@@ -368,6 +368,8 @@ struct HealthSettlements: Sendable {
                     let financial = try await MoneyPostings.cardAccount(tx, card: c.card, kind: .financial, nowMs: time.ms)
                     postings.append(Posting(debit: financial.id, credit: providerAccount.id, amountFen: total.cashFen, kind: "medical_copay",
                                             referenceType: Self.referenceType, referenceID: id))
+                    try await Inbox.noteDebit(tx, account: financial, amountFen: total.cashFen,
+                                              what: LocalizedName(en: "Medical bill at \(provider.nameEn)", zh: "在\(provider.nameZh)结算医疗费用"), nowMs: time.ms)
                 }
             }
             let detail = Self.detail(c)
