@@ -23,12 +23,17 @@ enum Problem {
         }
     }
 
+    /// The problem+json response for `error`, its `title` and `detail` in `language` (the caller's
+    /// `Accept-Language`, see `ProblemLanguage.negotiate`); `code`, `type` and `status` never change.
     static func response(_ error: DomainError, path: String?, requestID: String?,
-                         overridingStatus: HTTPResponse.Status? = nil) -> Response {
+                         overridingStatus: HTTPResponse.Status? = nil, language: ProblemLanguage = .en) -> Response {
         let status = overridingStatus ?? status(for: error.kind)
-        let problem = Schemas.Problem(_type: "https://joinin.example/problems/\(error.code)", title: error.title, status: Int(status.code),
-                                      detail: error.detail, code: error.code, instance: path ?? "", requestId: requestID)
+        let text = ProblemText.localized(error, language)
+        let problem = Schemas.Problem(_type: "https://joinin.example/problems/\(error.code)", title: text.title, status: Int(status.code),
+                                      detail: text.detail, code: error.code, instance: path ?? "", requestId: requestID)
         var headers: HTTPFields = [.contentType: "application/problem+json"]
+        headers[.contentLanguage] = language.rawValue
+        headers[.vary] = HTTPField.Name.acceptLanguage.rawName
         if let retry = error.retryAfterSeconds { headers[.retryAfter] = String(retry) }
         if error.kind == .unauthenticated { headers[.wwwAuthenticate] = "Bearer" }
         let body = (try? JSON.encoder.encode(problem)) ?? Data(#"{"title":"error"}"#.utf8)
@@ -41,18 +46,19 @@ enum Problem {
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let requestID = context.logger[metadataKey: "hb.request.id"]?.description
+        let language = ProblemLanguage.negotiate(request.headers[.acceptLanguage])
         do {
             return try await next(request, context)
         } catch let error as DomainError {
-            return Problem.response(error, path: request.uri.path, requestID: requestID)
+            return Problem.response(error, path: request.uri.path, requestID: requestID, language: language)
         } catch is NIOTooManyBytesError {
             return Problem.response(DomainError(.tooLarge, code: "request.too_large", title: "Request body too large",
                                                 detail: "the request body exceeds the limit for this endpoint"),
-                                    path: request.uri.path, requestID: requestID)
+                                    path: request.uri.path, requestID: requestID, language: language)
         } catch where isUniqueViolation(error) {
             // Two requests raced to create the same thing; the loser may retry and will then see it.
             return Problem.response(.conflict("store.concurrent_conflict", "a concurrent request created the same data; retry the request"),
-                                    path: request.uri.path, requestID: requestID)
+                                    path: request.uri.path, requestID: requestID, language: language)
         } catch StoreError.retriesExhausted(let attempts) {
             // Heavy contention on the same rows (PostgreSQL serialization failures): nothing was
             // written; the client retries, with the same Idempotency-Key for money.
@@ -61,23 +67,25 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             let busy = DomainError(.conflict, code: "store.busy", title: "Service busy",
                                    detail: "the request conflicted with concurrent updates \(attempts) times and was not applied; retry it",
                                    retryAfterSeconds: 1)
-            return Problem.response(busy, path: request.uri.path, requestID: requestID, overridingStatus: .serviceUnavailable)
+            return Problem.response(busy, path: request.uri.path, requestID: requestID, overridingStatus: .serviceUnavailable,
+                                    language: language)
         } catch StoreError.writerQueueFull(let limit) {
             // Overload: more writes waiting than the bound. Nothing was written; shed load early.
             context.logger.warning("write refused: writer queue full", metadata: ["queue_length_max": "\(limit)",
                                                                                  "route": "\(context.endpointPath ?? "-")"])
             let busy = DomainError(.conflict, code: "store.busy", title: "Service busy",
                                    detail: "too many writes are waiting; the request was not applied; retry it", retryAfterSeconds: 1)
-            return Problem.response(busy, path: request.uri.path, requestID: requestID, overridingStatus: .serviceUnavailable)
+            return Problem.response(busy, path: request.uri.path, requestID: requestID, overridingStatus: .serviceUnavailable,
+                                    language: language)
         } catch let error as HTTPError {
-            return Problem.response(Self.domainError(for: error), path: request.uri.path, requestID: requestID)
+            return Problem.response(Self.domainError(for: error), path: request.uri.path, requestID: requestID, language: language)
         } catch {
             // The route template, not the concrete path: paths carry card and permit numbers.
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))",
                                                                "route": "\(context.endpointPath ?? "-")"])
             return Problem.response(DomainError(.conflict, code: "internal", title: "Internal error",
                                                 detail: "an unexpected error occurred; quote request id \(requestID ?? "-")"),
-                                    path: request.uri.path, requestID: requestID, overridingStatus: .internalServerError)
+                                    path: request.uri.path, requestID: requestID, overridingStatus: .internalServerError, language: language)
         }
     }
 

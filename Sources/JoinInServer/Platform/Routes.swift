@@ -91,7 +91,8 @@ struct MethodNotAllowedMiddleware: RouterMiddleware {
             var response = Problem.response(
                 .init(.malformed, code: "route.method_not_allowed", title: "Method not allowed",
                       detail: "\(request.method.rawValue) is not allowed on \(request.uri.path); use \(names)"),
-                path: request.uri.path, requestID: context.requestID, overridingStatus: .methodNotAllowed)
+                path: request.uri.path, requestID: context.requestID, overridingStatus: .methodNotAllowed,
+                language: ProblemLanguage.negotiate(request.headers[.acceptLanguage]))
             response.headers[.allow] = names
             return response
         }
