@@ -266,6 +266,30 @@ public struct QRCode: Sendable, Equatable {
         """
     }
 
+    // MARK: - PGM
+
+    /// Binary greyscale PGM (netpbm "P5", maxval 255): dark modules 0, light 255, `quietZone`
+    /// light modules on every side, `moduleSize` pixels per module. A raster any decoder reads
+    /// (zbarimg through ImageMagick), for checking symbols with an independent implementation.
+    public func pgm(moduleSize: Int = 4, quietZone: Int = 4) -> [UInt8] {
+        let unit = max(1, moduleSize)
+        let margin = max(0, quietZone)
+        let side = (size + 2 * margin) * unit
+        let header = Array("P5\n\(side) \(side)\n255\n".utf8)
+        var result = header
+        result.reserveCapacity(header.count + side * side)
+        var row = [UInt8](repeating: 255, count: side)
+        for moduleY in -margin..<(size + margin) {
+            for moduleX in -margin..<(size + margin) {
+                let value: UInt8 = isDark(x: moduleX, y: moduleY) ? 0 : 255
+                let start = (moduleX + margin) * unit
+                for pixel in start..<(start + unit) { row[pixel] = value }
+            }
+            for _ in 0..<unit { result.append(contentsOf: row) }
+        }
+        return result
+    }
+
     static func escapeXML(_ text: String) -> String {
         var result = ""
         for character in text {
