@@ -37,6 +37,10 @@ public func buildRouter(
     Controllers(store: store, config: config, clock: clock, keys: keys, registry: metricsRegistry, dummyPasswordHash: dummyHash)
         .register(&registrar)
     tableBox.set(RouteTable(registrar.routes))
+    // The browser apps are served beside the API and call it in-process through the finished router.
+    let responders = InternalAPI.ResponderBox()
+    WebApp(store: store, config: config, clock: clock, responders: responders).register(router)
+    responders.set(router.buildResponder())
     return router
 }
 
