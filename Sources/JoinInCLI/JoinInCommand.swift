@@ -11,7 +11,7 @@ public struct JoinInCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "joinin",
         abstract: "JoinIn: the Join In Card (聚英卡) platform — work permits, cards and the e-card.",
-        subcommands: [Serve.self, Migrate.self, StaffCommand.self, TerminalsCommand.self, ImportCommand.self, AuditCommand.self,
+        subcommands: [Serve.self, DemoCommand.self, Migrate.self, StaffCommand.self, TerminalsCommand.self, ImportCommand.self, AuditCommand.self,
                       KeysCommand.self, VerifyCommand.self, BenchCommand.self, LedgerCommand.self, TransitCommand.self, HealthCommand.self, ServicesCommand.self],
         defaultSubcommand: nil)
 }

@@ -22,10 +22,10 @@ final class LoopbackHTTPConnection: Sendable {
     private let jobs: AsyncStream<Job>.Continuation
     private let task: Task<Void, any Error>
 
-    /// Connects to 127.0.0.1:`port`; the connection lives until `close()`.
-    init(port: Int) async throws {
+    /// Connects to `host`:`port` (default 127.0.0.1); the connection lives until `close()`.
+    init(host: String = "127.0.0.1", port: Int) async throws {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
+            .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)

@@ -30,6 +30,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Close SIP2 connections silent this long, seconds (env JOININ_SIP2_IDLE_SECONDS; default 300)")
     var sip2IdleSeconds: Int?
 
+    @Flag(help: "On a new database, seed the demo city Ningbo through the API once listening and print how to sign in as each person (docs/demo.md)")
+    var demo = false
+
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
@@ -57,6 +60,7 @@ struct Serve: AsyncParsableCommand {
             throw CLIError(description: "error: the card prefix must be 6-10 digits")
         }
         let configured = config
+        let demo = self.demo
         var logger = Logger(label: "joinin")
         logger.logLevel = Environment.value("JOININ_LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .info
         let log = logger
@@ -65,8 +69,10 @@ struct Serve: AsyncParsableCommand {
         try await runReportingErrors {
             try await store.withStore(logger: log) { store, keys in
                 if keys.created { say("created keys in \(configured.keysPath) (mode 0600; back them up: they decrypt personal data)") }
-                if let password = try await Provisioning.bootstrapAdmin(store: store, bcryptCost: configured.bcryptCost,
-                                                                          nowMs: AppClock.system.nowMs()) {
+                let oneTimePassword = try await Provisioning.bootstrapAdmin(store: store, bcryptCost: configured.bcryptCost,
+                                                                            nowMs: AppClock.system.nowMs())
+                // With --demo the demo city replaces the one-time password and prints the new one.
+                if let password = oneTimePassword, !demo {
                     say("""
                     ------------------------------------------------------------------
                     First start: created the administrator account.
@@ -77,14 +83,18 @@ struct Serve: AsyncParsableCommand {
                     """)
                 }
                 let signing = try CredentialKeys(keys.signingKeys)
+                let (listening, listened) = AsyncStream.makeStream(of: Int.self)
                 let app = buildApplication(store: store, config: configured, keys: signing, metricsRegistry: registry, logger: log) { port in
                     let base = "http://\(configured.host):\(port ?? configured.port)"
                     say("""
                     JoinIn listening on \(base)  (database: \(store.kind.rawValue) \(configured.databaseURL.redactingPassword))
-                    Sign in:  curl -s -X POST \(base)/v1/staff/sessions -H 'content-type: application/json' \\
+                    In a browser: the e-card at \(base)/ and the staff console at \(base)/console (user admin)
+                    By the API:  curl -s -X POST \(base)/v1/staff/sessions -H 'content-type: application/json' \\
                                 -d '{"username":"admin","password":"<password>"}'
                     Health: \(base)/healthz  Ready: \(base)/readyz  Spec: \(base)/openapi.yaml
                     """)
+                    listened.yield(port ?? configured.port)
+                    listened.finish()
                 }
                 // Expired holds, idempotency records, counters, sessions and nonces are swept every 5 s beside the server, and stop with it.
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -96,7 +106,12 @@ struct Serve: AsyncParsableCommand {
                             }
                         }
                     }
-                    try await app.runService()
+                    if demo {
+                        try await DemoCity.serve(app, listening: listening, store: store, host: configured.host,
+                                                 adminOneTimePassword: oneTimePassword)
+                    } else {
+                        try await app.runService()
+                    }
                     group.cancelAll()
                 }
             }
