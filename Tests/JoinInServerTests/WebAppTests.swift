@@ -437,6 +437,21 @@ struct WebAppTests {
             let registrations = try await organiser.get("/console/events/\(eventID)")
             #expect(registrations.html.contains("SMITH JANE ANN") && registrations.html.contains("confirmed"), "\(registrations.html.prefix(300))")
             #expect(try await hrss.get("/console/events/\(eventID)").status == .forbidden, "another role gets the API's refusal")
+
+            // The clerk reports the card lost and replaces it; the new card waits for its PIN.
+            let card = try await clerk.submit("/console/cards", to: "/console/cards/find", [("card_number", w.card)])
+            let lost = try await clerk.request(.post, "/console/cards/loss", form: [("csrf", try #require(card.hidden("csrf"))), ("card_number", w.card)])
+            #expect(lost.html.contains("id=\"card-status\">Reported lost") && lost.html.contains("id=\"card-replace-form\""), "\(lost.problemCode ?? "-")")
+            let replaceIdem = try #require(lost.html.range(of: "id=\"card-replace-form\"").flatMap { range -> String? in
+                let rest = lost.html[range.upperBound...]
+                return rest.range(of: "name=\"idem\" value=\"").map { String(rest[$0.upperBound...].prefix { $0 != "\"" }) }
+            })
+            let replaced = try await clerk.request(.post, "/console/cards/replacement", form: [
+                ("csrf", try #require(lost.hidden("csrf"))), ("card_number", w.card), ("idem", replaceIdem)])
+            #expect(replaced.html.contains("id=\"card-notice\"") && replaced.html.contains("id=\"activate-form\""), "\(replaced.problemCode ?? "-")")
+            let newNumber = try #require(replaced.html.range(of: "id=\"card-number\">").map { String(replaced.html[$0.upperBound...].prefix(19)) })
+            #expect(newNumber != w.card)
+            #expect(try await h.call(.get, "/v1/ecard/me", token: w.token).string("card.status") == "issued")
         }
     }
 }

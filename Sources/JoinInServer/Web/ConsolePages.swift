@@ -291,10 +291,16 @@ struct ConsolePages: Sendable {
     }
 
     func cardFacts(_ card: Schemas.Card, _ l: Language, csrf: String) -> HTML {
-        let loss: HTML = card.status == .active || card.status == .issued ? """
+        var loss: HTML = card.status == .active || card.status == .issued ? """
             <form id="card-loss-form" method="post" action="/console/cards/loss">\(Field.hidden("csrf", csrf))\
             \(Field.hidden("card_number", card.cardNumber))\(Field.submit(T.reportLoss(l), danger: true))</form>
             """ : .empty
+        if [.issued, .active, .lost, .frozen].contains(card.status) {
+            loss = """
+                \(loss)<form id="card-replace-form" method="post" action="/console/cards/replacement">\(Field.hidden("csrf", csrf))\
+                \(Field.hidden("card_number", card.cardNumber))\(Field.hidden("idem", WebRequest.nonce()))\(Field.submit(CT.replace(l)))</form>
+                """
+        }
         return """
             <section class="card" id="card-result"><h2>\(T.card(l))</h2><dl class="facts">
             <dt>\(T.cardNumber(l))</dt><dd id="card-number">\(card.cardNumber)</dd>

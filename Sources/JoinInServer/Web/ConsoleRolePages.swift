@@ -36,6 +36,16 @@ struct ConsoleRolePages: Sendable {
         // Bank clerk: card services on a found card
         web.page(router, .post, "/console/cards/financial-functions", .console) { request, context in try await enableFinance(&request, context) }
         web.page(router, .post, "/console/cards/cash", .console) { request, context in try await cash(&request, context) }
+        web.page(router, .post, "/console/cards/replacement", .console) { request, context in
+            let number = try cardNumber(request)
+            let (reply, answer) = try await post("/v1/cards/\(number)/replacement", [:], request, context, idempotent: true)
+            let next = J.s(answer, "card.card_number")
+            guard reply.ok, next.count == 19 else {
+                return try await console.cardResult(&request, context, number: number, reply: reply)
+            }
+            // The new card, to be activated by its holder at the PIN pad.
+            return try await console.cardResult(&request, context, number: next, notice: CT.replaced(request.language))
+        }
         web.page(router, .post, "/console/cards/activation", .console) { request, context in
             let number = try cardNumber(request)
             let (reply, _) = try await post("/v1/cards/\(number)/activation", ["pin": request.field("pin")], request, context)
@@ -518,6 +528,8 @@ enum CT {
     static let withdrawal = Text("Withdrawal", "取款")
     static let pin = Text("PIN (withdrawals)", "交易密码（取款）")
     static let pinHint = Text("Typed by the cardholder on the PIN pad.", "由持卡人在密码键盘上输入。")
+    static let replace = Text("Replace the card", "补换卡")
+    static let replaced = Text("A new card replaces the old one; the holder now sets its PIN.", "新卡已替换旧卡，请持卡人设置交易密码。")
     static let activate = Text("Activate the card", "激活卡片")
     static let activated = Text("The card is active.", "卡片已激活。")
     static let newPIN = Text("New PIN (6 digits)", "新交易密码（6 位数字）")
