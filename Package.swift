@@ -97,6 +97,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            // The demo city's data files: docs/examples, linked (one copy in the repository).
+            resources: [.copy("Resources/examples")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

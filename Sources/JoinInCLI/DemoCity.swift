@@ -462,7 +462,7 @@ private struct Seeder {
         ])).string("id")
         do {
             _ = try await TransitImport.importFeed(store: store, operatorID: operatorID,
-                                                   files: DemoData.transitFeed.mapValues { Array($0.utf8) }, validFromMs: nil,
+                                                   files: try DemoData.transitFeed.mapValues { Array($0.utf8) }, validFromMs: nil,
                                                    cardholderCategoryID: "joinin", actor: "demo", nowMs: nowMs)
         } catch let error as DomainError {
             throw CLIError(description: "error: demo city: import the fare feed failed: \(error.code): \(error.detail)")
@@ -497,10 +497,10 @@ private struct Seeder {
     /// contributions (2% of the wage to the personal account), and a pharmacy settlement each.
     private func health(admin: String, employers: [String], holders: [Holder], year: Int, month: String) async throws {
         try await api.call("import this year's medical policy", .PUT, "/v1/health/policies/\(DemoCity.city)/\(year)", token: admin,
-                           .text(DemoData.healthPolicy2026.replacingOccurrences(of: "\"year\": 2026", with: "\"year\": \(year)"),
+                           .text(try DemoData.healthPolicy2026.replacingOccurrences(of: "\"year\": 2026", with: "\"year\": \(year)"),
                                  contentType: "application/json"))
         try await api.call("import the drug and service catalogue", .PUT, "/v1/health/catalogues/\(DemoCity.city)", token: admin,
-                           .text(DemoData.healthCatalogue, contentType: "text/csv; charset=utf-8"))
+                           .text(try DemoData.healthCatalogue, contentType: "text/csv; charset=utf-8"))
         for (employer, holder) in zip(employers, holders) {
             try await api.call("enrol \(holder.resident.name) in social insurance", .POST, "/v1/health/enrolments", token: employer, .json([
                 "permit_number": holder.permit, "wage_fen": holder.resident.wageFen, "start_month": month,
@@ -534,7 +534,7 @@ private struct Seeder {
             "address": Self.name("1 Tianyi Road, Haishu", "海曙区天一路1号"),
         ])).string("id")
         do {
-            _ = try await LibraryImport.importItems(store: store, libraryID: library, bytes: Array(DemoData.libraryItems.utf8),
+            _ = try await LibraryImport.importItems(store: store, libraryID: library, bytes: Array(try DemoData.libraryItems.utf8),
                                                     file: "items-tianyi.csv", actor: "demo", nowMs: Int64(Date().timeIntervalSince1970 * 1000))
         } catch let error as DomainError {
             throw CLIError(description: "error: demo city: import the library's holdings failed: \(error.code): \(error.detail)")
@@ -591,7 +591,7 @@ private struct Seeder {
     /// certificate with the e-card's QR, and the clerk completes it (the inbox says it is ready).
     private func services(admin: String, clerk: String, holders: [Holder]) async throws {
         try await api.call("import the service catalogue", .PUT, "/v1/services/catalogue", token: admin,
-                           .text(DemoData.serviceCatalogue, contentType: "application/json"))
+                           .text(try DemoData.serviceCatalogue, contentType: "application/json"))
         for holder in holders {
             let code = try await dynamicCode(holder, for: "service counter")
             let request = try await api.call("open the certificate request of \(holder.resident.name)", .POST, "/v1/service-requests",
@@ -628,405 +628,38 @@ private struct Seeder {
         }
     }
 }
-/// Copies of docs/examples (a deployed binary has no checkout beside it); DemoCityTests keeps them identical to the files.
+/// The example data files (docs/examples), bundled with the executable as its resources: a
+/// deployed binary has no checkout beside it, and the repository keeps one copy of each file.
 enum DemoData {
-    /// docs/examples/health-demo/policy-330200-2026.json
-    static let healthPolicy2026 = #"""
-        {
-          "city_code": "330200",
-          "year": 2026,
-          "note": "Demo policy shaped like a prefecture city's employee medical insurance (城镇职工基本医疗保险); figures are illustrative.",
-          "contribution_base": {"min_fen": 420000, "max_fen": 2100000},
-          "rates": {
-            "medical": {"employer_bp": 750, "employee_bp": 200},
-            "pension": {"employer_bp": 1600, "employee_bp": 800},
-            "unemployment": {"employer_bp": 50, "employee_bp": 50},
-            "work_injury": {"employer_bp": 40, "employee_bp": 0},
-            "maternity": {"employer_bp": 50, "employee_bp": 0}
-          },
-          "personal_account_bp": 200,
-          "class_b_self_pay_bp": 1000,
-          "annual_fund_cap_fen": 40000000,
-          "visits": {
-            "outpatient": {
-              "deductible_period": "year",
-              "annual_fund_cap_fen": 500000,
-              "personal_account_pays": ["class_b_self_pay", "deductible", "copay"],
-              "tiers": {
-                "1": {"deductible_fen": 30000, "ratio_bp": 7000},
-                "2": {"deductible_fen": 30000, "ratio_bp": 6000},
-                "3": {"deductible_fen": 30000, "ratio_bp": 5000}
-              }
-            },
-            "inpatient": {
-              "deductible_period": "visit",
-              "personal_account_pays": ["class_b_self_pay", "deductible", "copay"],
-              "tiers": {
-                "1": {"deductible_fen": 30000, "ratio_bp": 9000},
-                "2": {"deductible_fen": 60000, "ratio_bp": 8500},
-                "3": {"deductible_fen": 80000, "ratio_bp": 8000}
-              }
-            },
-            "pharmacy": {
-              "deductible_period": "year",
-              "deductible_fen": 0,
-              "ratio_bp": 0,
-              "personal_account_pays": ["class_b_self_pay", "deductible", "copay"]
-            }
-          }
+    static func directory() throws -> URL {
+        guard let url = Bundle.module.url(forResource: "examples", withExtension: nil) else {
+            throw CLIError(description: "error: demo city: the example data is missing from the executable's resources (joinin_JoinInCLI.resources)")
         }
+        return url
+    }
 
-        """#
-
-    /// docs/examples/health-demo/catalogue-330200.csv
-    static let healthCatalogue = #"""
-        code,name_en,name_zh,class,unit,kind
-        XA01BAA001,Amoxicillin capsules 0.25 g,阿莫西林胶囊,A,box,drug
-        XN02BEA002,Paracetamol tablets 0.5 g,对乙酰氨基酚片,A,box,drug
-        XC10AAA003,Atorvastatin calcium tablets 20 mg,阿托伐他汀钙片,B,box,drug
-        XR06AEA004,Cetirizine hydrochloride tablets 10 mg,盐酸西替利嗪片,B,box,drug
-        ZA0001,Vitamin C effervescent tablets,维生素C泡腾片,C,tube,drug
-        110200001,General outpatient consultation,普通门诊诊查费,A,visit,service
-        250101001,Complete blood count,血常规检查,A,test,service
-        210300001,Chest CT scan,胸部CT检查,B,scan,service
-        310800001,Inpatient bed (standard ward),普通病房床位费,A,day,service
-        330100001,Appendectomy,阑尾切除术,A,operation,service
-        311300001,Dental whitening,牙齿美白,C,session,service
-
-        """#
-
-    /// docs/examples/library-demo/items-tianyi.csv
-    static let libraryItems = #"""
-        barcode,title,author,isbn
-        TY000001,Dream of the Red Chamber / 红楼梦,Cao Xueqin,9787020002207
-        TY000002,The Three-Body Problem / 三体,Liu Cixin,9787532152797
-        TY000003,Fortress Besieged / 围城,Qian Zhongshu,9787020024391
-        TY000004,Ningbo: A History of the Port City / 宁波港史,Zhang Wei,9787308112345
-        TY000005,Learning Chinese Characters,Alison Matthews,9780804838160
-        TY000006,Chinese Cooking at Home / 家常菜,Wang Hong,
-        TY000007,Tea Culture of Zhejiang / 浙江茶文化,Chen Li,9787213011221
-        TY000008,A Brief History of Time,Stephen Hawking,9780553380163
-
-        """#
-
-    /// docs/examples/services-demo/catalogue.json
-    static let serviceCatalogue = #"""
-        {
-          "departments": {
-            "hrss": {"en": "Human Resources and Social Security Bureau", "zh": "人力资源和社会保障局"},
-            "education": {"en": "Education Bureau", "zh": "教育局"},
-            "civilAffairs": {"en": "Civil Affairs Bureau", "zh": "民政局"},
-            "housing": {"en": "Housing and Urban-Rural Development Bureau", "zh": "住房和城乡建设局"}
-          },
-          "holidays": [
-            "2026-01-01", "2026-01-02", "2026-01-03",
-            "2026-02-15", "2026-02-16", "2026-02-17", "2026-02-18", "2026-02-19", "2026-02-20", "2026-02-21", "2026-02-22", "2026-02-23",
-            "2026-04-04", "2026-04-05", "2026-04-06",
-            "2026-05-01", "2026-05-02", "2026-05-03", "2026-05-04", "2026-05-05",
-            "2026-06-19", "2026-06-20", "2026-06-21",
-            "2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04", "2026-10-05", "2026-10-06", "2026-10-07"
-          ],
-          "workdays": ["2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"],
-          "services": [
-            {
-              "code": "contribution_certificate",
-              "department": "hrss",
-              "name": {"en": "Social-insurance contribution certificate", "zh": "社会保险缴费证明"},
-              "description": {
-                "en": "A certificate of your social-insurance contributions month by month, generated from the records your employer has paid in. Visa, school and home-purchase offices accept it.",
-                "zh": "根据用人单位缴纳记录生成的个人社会保险逐月缴费证明，可用于签证、子女入学、购房等。"
-              },
-              "form": {
-                "fields": [
-                  {"name": "full_name", "type": "string", "title": {"en": "Name", "zh": "姓名"}, "prefill": "full_name"},
-                  {"name": "permit_number", "type": "string", "title": {"en": "Permit number", "zh": "工作许可证号"}, "prefill": "permit_number"},
-                  {"name": "purpose", "type": "string", "title": {"en": "Purpose", "zh": "用途"},
-                   "enum": ["visa", "housing", "school", "car_purchase", "other"]},
-                  {"name": "from_month", "type": "string", "title": {"en": "From month (YYYY-MM)", "zh": "起始月份（年-月）"}, "min_length": 7, "max_length": 7},
-                  {"name": "to_month", "type": "string", "title": {"en": "To month (YYYY-MM)", "zh": "截止月份（年-月）"}, "min_length": 7, "max_length": 7}
-                ],
-                "required": ["full_name", "permit_number", "purpose"]
-              },
-              "documents": [{"code": "passport", "name": {"en": "Passport", "zh": "护照"}}],
-              "time_limit_working_days": 3,
-              "outcome": "contribution_certificate",
-              "online": true
-            },
-            {
-              "code": "employment_registration",
-              "department": "hrss",
-              "name": {"en": "Employment registration of a foreign employee", "zh": "外国人就业登记"},
-              "description": {
-                "en": "Registers your employment with the labour administration after your work permit is issued; the employer's human-resources contact usually files it with you.",
-                "zh": "取得工作许可后，向劳动保障行政部门办理就业登记，一般由用人单位人事专员协助办理。"
-              },
-              "form": {
-                "fields": [
-                  {"name": "full_name", "type": "string", "title": {"en": "Name", "zh": "姓名"}, "prefill": "full_name"},
-                  {"name": "nationality", "type": "string", "title": {"en": "Nationality", "zh": "国籍"}, "prefill": "nationality"},
-                  {"name": "permit_number", "type": "string", "title": {"en": "Permit number", "zh": "工作许可证号"}, "prefill": "permit_number"},
-                  {"name": "permit_category", "type": "string", "title": {"en": "Permit category", "zh": "许可类别"}, "prefill": "permit_category"},
-                  {"name": "permit_valid_until", "type": "date", "title": {"en": "Permit valid until", "zh": "许可有效期至"}, "prefill": "permit_valid_until"},
-                  {"name": "employer_name", "type": "string", "title": {"en": "Employer", "zh": "用人单位"}, "prefill": "employer_name"},
-                  {"name": "job_title", "type": "string", "title": {"en": "Job title", "zh": "职位"}, "min_length": 1, "max_length": 100},
-                  {"name": "start_date", "type": "date", "title": {"en": "Start of employment", "zh": "入职日期"}},
-                  {"name": "monthly_salary_yuan", "type": "integer", "title": {"en": "Monthly salary (yuan)", "zh": "月工资（元）"},
-                   "minimum": 1, "maximum": 10000000}
-                ],
-                "required": ["full_name", "nationality", "permit_number", "permit_category", "permit_valid_until", "employer_name",
-                             "job_title", "start_date", "monthly_salary_yuan"]
-              },
-              "documents": [
-                {"code": "passport", "name": {"en": "Passport", "zh": "护照"}},
-                {"code": "labour_contract", "name": {"en": "Labour contract", "zh": "劳动合同"}},
-                {"code": "employer_licence", "name": {"en": "Employer's business licence", "zh": "用人单位营业执照"}}
-              ],
-              "time_limit_working_days": 5,
-              "outcome": "document",
-              "online": true
-            },
-            {
-              "code": "school_enrolment",
-              "department": "education",
-              "name": {"en": "Public-school enrolment of a foreign child", "zh": "外籍人员子女公办学校入学申请"},
-              "description": {
-                "en": "Applies for a place for your child at a public primary or junior middle school near your home. Bring the originals to the district education bureau's enrolment counter.",
-                "zh": "为随迁子女申请就近入读公办小学或初中，请携带原件到区教育局招生窗口办理。"
-              },
-              "form": {
-                "fields": [
-                  {"name": "parent_name", "type": "string", "title": {"en": "Parent's name", "zh": "家长姓名"}, "prefill": "full_name"},
-                  {"name": "child_name", "type": "string", "title": {"en": "Child's name (as in the passport)", "zh": "子女姓名（与护照一致）"},
-                   "min_length": 1, "max_length": 100},
-                  {"name": "child_date_of_birth", "type": "date", "title": {"en": "Child's date of birth", "zh": "子女出生日期"}},
-                  {"name": "child_nationality", "type": "string", "title": {"en": "Child's nationality (ISO 3166 code, e.g. DEU)", "zh": "子女国籍（三位字母代码）"},
-                   "min_length": 3, "max_length": 3},
-                  {"name": "grade", "type": "string", "title": {"en": "Grade applied for", "zh": "申请年级"},
-                   "enum": ["primary_1", "primary_2", "primary_3", "primary_4", "primary_5", "primary_6", "junior_1", "junior_2", "junior_3"]},
-                  {"name": "home_address", "type": "string", "title": {"en": "Home address", "zh": "居住地址"}, "min_length": 5, "max_length": 300},
-                  {"name": "preferred_school", "type": "string", "title": {"en": "Preferred school", "zh": "意向学校"}, "max_length": 100},
-                  {"name": "needs_chinese_support", "type": "boolean", "title": {"en": "Needs Chinese-language support", "zh": "需要汉语辅导"}}
-                ],
-                "required": ["parent_name", "child_name", "child_date_of_birth", "child_nationality", "grade", "home_address"]
-              },
-              "documents": [
-                {"code": "child_passport", "name": {"en": "Child's passport with residence permit", "zh": "子女护照及居留许可"}},
-                {"code": "birth_certificate", "name": {"en": "Child's birth certificate (translated)", "zh": "子女出生证明（附中文译本）"}},
-                {"code": "vaccination_record", "name": {"en": "Vaccination record", "zh": "预防接种证"}},
-                {"code": "residence_proof", "name": {"en": "Lease or property certificate of the home", "zh": "住所租赁合同或房产证"}}
-              ],
-              "time_limit_working_days": 20,
-              "outcome": "document",
-              "online": false
-            },
-            {
-              "code": "marriage_registration",
-              "department": "civilAffairs",
-              "name": {"en": "Marriage registration with a Chinese citizen", "zh": "涉外婚姻登记"},
-              "description": {
-                "en": "Books the joint appearance of both partners at the marriage registry of the Chinese partner's household registration. Both partners must come in person.",
-                "zh": "预约到中国公民一方常住户口所在地的婚姻登记机关办理结婚登记，双方须亲自到场。"
-              },
-              "form": {
-                "fields": [
-                  {"name": "full_name", "type": "string", "title": {"en": "Your name", "zh": "本人姓名"}, "prefill": "full_name"},
-                  {"name": "nationality", "type": "string", "title": {"en": "Your nationality", "zh": "本人国籍"}, "prefill": "nationality"},
-                  {"name": "previously_married", "type": "boolean", "title": {"en": "Previously married", "zh": "曾有婚史"}},
-                  {"name": "spouse_name", "type": "string", "title": {"en": "Partner's name", "zh": "对方姓名"}, "min_length": 1, "max_length": 100},
-                  {"name": "spouse_id_number", "type": "string", "title": {"en": "Partner's resident identity card number", "zh": "对方居民身份证号码"},
-                   "min_length": 18, "max_length": 18},
-                  {"name": "spouse_date_of_birth", "type": "date", "title": {"en": "Partner's date of birth", "zh": "对方出生日期"}},
-                  {"name": "spouse_previously_married", "type": "boolean", "title": {"en": "Partner previously married", "zh": "对方曾有婚史"}},
-                  {"name": "appointment_date", "type": "date", "title": {"en": "Preferred appointment date", "zh": "预约登记日期"}}
-                ],
-                "required": ["full_name", "nationality", "previously_married", "spouse_name", "spouse_id_number", "spouse_date_of_birth",
-                             "spouse_previously_married", "appointment_date"]
-              },
-              "documents": [
-                {"code": "passport", "name": {"en": "Passport", "zh": "护照"}},
-                {"code": "no_marriage_certificate", "name": {"en": "Certificate of no marriage, notarised and legalised",
-                                                             "zh": "经公证认证的无配偶证明"}},
-                {"code": "spouse_id_card", "name": {"en": "Partner's resident identity card", "zh": "对方居民身份证"}},
-                {"code": "spouse_hukou", "name": {"en": "Partner's household register", "zh": "对方户口簿"}},
-                {"code": "photos", "name": {"en": "Three joint 2-inch photos", "zh": "双方近期半身免冠合影照片三张"}}
-              ],
-              "time_limit_working_days": 1,
-              "outcome": "none",
-              "online": false
-            },
-            {
-              "code": "rental_registration",
-              "department": "housing",
-              "name": {"en": "Residential lease registration", "zh": "房屋租赁登记备案"},
-              "description": {
-                "en": "Registers the lease of the home you rent; the registration certificate is needed for a residence permit, school enrolment and provident-fund withdrawal for rent.",
-                "zh": "办理住房租赁合同登记备案，备案证明可用于办理居留许可、子女入学和提取住房公积金支付房租。"
-              },
-              "form": {
-                "fields": [
-                  {"name": "full_name", "type": "string", "title": {"en": "Tenant's name", "zh": "承租人姓名"}, "prefill": "full_name"},
-                  {"name": "permit_number", "type": "string", "title": {"en": "Permit number", "zh": "工作许可证号"}, "prefill": "permit_number"},
-                  {"name": "address", "type": "string", "title": {"en": "Address of the home", "zh": "房屋地址"}, "min_length": 5, "max_length": 300},
-                  {"name": "floor_area_m2", "type": "integer", "title": {"en": "Floor area (m²)", "zh": "建筑面积（平方米）"}, "minimum": 5, "maximum": 2000},
-                  {"name": "landlord_name", "type": "string", "title": {"en": "Landlord's name", "zh": "出租人姓名或名称"}, "min_length": 1, "max_length": 100},
-                  {"name": "landlord_phone", "type": "string", "title": {"en": "Landlord's telephone", "zh": "出租人联系电话"}, "min_length": 5, "max_length": 20},
-                  {"name": "lease_start", "type": "date", "title": {"en": "Lease starts", "zh": "租赁起始日期"}},
-                  {"name": "lease_end", "type": "date", "title": {"en": "Lease ends", "zh": "租赁终止日期"}},
-                  {"name": "monthly_rent_yuan", "type": "integer", "title": {"en": "Monthly rent (yuan)", "zh": "月租金（元）"}, "minimum": 1, "maximum": 1000000}
-                ],
-                "required": ["full_name", "permit_number", "address", "landlord_name", "landlord_phone", "lease_start", "lease_end", "monthly_rent_yuan"]
-              },
-              "documents": [
-                {"code": "lease_contract", "name": {"en": "Signed lease", "zh": "房屋租赁合同"}},
-                {"code": "property_certificate", "name": {"en": "Landlord's property certificate", "zh": "出租人房屋所有权证明"}},
-                {"code": "landlord_id", "name": {"en": "Landlord's identity document", "zh": "出租人身份证明"}}
-              ],
-              "time_limit_working_days": 3,
-              "outcome": "document",
-              "online": true
-            },
-            {
-              "code": "provident_fund_withdrawal",
-              "department": "housing",
-              "name": {"en": "Housing provident fund withdrawal", "zh": "住房公积金提取"},
-              "description": {
-                "en": "Withdraws from your housing provident fund account to pay rent or a home purchase, or closes it when you leave China for good. The money is paid to your bank account.",
-                "zh": "提取住房公积金用于支付房租、购房，或在出境定居时销户提取，款项转入本人银行账户。"
-              },
-              "form": {
-                "fields": [
-                  {"name": "full_name", "type": "string", "title": {"en": "Name", "zh": "姓名"}, "prefill": "full_name"},
-                  {"name": "permit_number", "type": "string", "title": {"en": "Permit number", "zh": "工作许可证号"}, "prefill": "permit_number"},
-                  {"name": "contribution_months", "type": "integer", "title": {"en": "Months contributed", "zh": "缴存月数"}, "prefill": "contribution_months"},
-                  {"name": "amount_yuan", "type": "integer", "title": {"en": "Amount (yuan)", "zh": "提取金额（元）"}, "minimum": 100, "maximum": 500000},
-                  {"name": "reason", "type": "string", "title": {"en": "Reason", "zh": "提取原因"},
-                   "enum": ["rent", "home_purchase", "leaving_china", "retirement", "serious_illness"]},
-                  {"name": "bank_account", "type": "string", "title": {"en": "Bank account number", "zh": "本人银行账号"}, "min_length": 10, "max_length": 30}
-                ],
-                "required": ["full_name", "permit_number", "amount_yuan", "reason", "bank_account"]
-              },
-              "documents": [
-                {"code": "bank_card", "name": {"en": "Your bank card", "zh": "本人银行卡"}},
-                {"code": "reason_proof", "name": {"en": "Proof of the reason (lease, purchase contract, exit record)", "zh": "提取原因证明材料（租赁合同、购房合同或出境证明）"}}
-              ],
-              "time_limit_working_days": 3,
-              "outcome": "none",
-              "online": true
-            }
-          ]
+    static func text(_ path: String) throws -> String {
+        let url = try directory().appendingPathComponent(path)
+        do {
+            return try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw CLIError(description: "error: demo city: cannot read the example file \(path)")
         }
+    }
 
-        """#
+    static var healthPolicy2026: String { get throws { try text("health-demo/policy-330200-2026.json") } }
+    static var healthCatalogue: String { get throws { try text("health-demo/catalogue-330200.csv") } }
+    static var libraryItems: String { get throws { try text("library-demo/items-tianyi.csv") } }
+    static var serviceCatalogue: String { get throws { try text("services-demo/catalogue.json") } }
 
-    /// docs/examples/transit-demo-feed, file by file.
-    static let transitFeed: [String: String] = [
-        "areas.txt": #"""
-            area_id,area_name
-            zone1,City centre
-            zone2,Inner ring
-            zone3,Airport
-
-            """#,
-        "fare_leg_rules.txt": #"""
-            leg_group_id,network_id,from_area_id,to_area_id,fare_product_id
-            metro,metro,zone1,zone1,metro_1zone
-            metro,metro,zone2,zone2,metro_1zone
-            metro,metro,zone3,zone3,metro_1zone
-            metro,metro,zone1,zone2,metro_2zone
-            metro,metro,zone2,zone1,metro_2zone
-            metro,metro,zone2,zone3,metro_2zone
-            metro,metro,zone3,zone2,metro_2zone
-            metro,metro,zone1,zone3,metro_3zone
-            metro,metro,zone3,zone1,metro_3zone
-            bus,bus,,,bus_flat
-
-            """#,
-        "fare_media.txt": #"""
-            fare_media_id,fare_media_name,fare_media_type
-            card,Transit card,2
-            app,Ningbo transit app,4
-
-            """#,
-        "fare_products.txt": #"""
-            fare_product_id,fare_product_name,rider_category_id,fare_media_id,amount,currency
-            metro_1zone,Metro 1 zone,adult,,2.00,CNY
-            metro_1zone,Metro 1 zone,joinin,card,1.60,CNY
-            metro_2zone,Metro 2 zones,adult,,3.00,CNY
-            metro_2zone,Metro 2 zones,joinin,card,2.40,CNY
-            metro_3zone,Metro 3 zones,adult,,5.00,CNY
-            metro_3zone,Metro 3 zones,joinin,card,4.00,CNY
-            bus_flat,Bus,adult,,2.00,CNY
-            bus_flat,Bus,joinin,card,1.60,CNY
-            metro_bus_transfer,Metro to bus transfer,adult,,1.00,CNY
-            metro_bus_transfer,Metro to bus transfer,joinin,card,0.50,CNY
-
-            """#,
-        "fare_transfer_rules.txt": #"""
-            from_leg_group_id,to_leg_group_id,duration_limit,duration_limit_type,fare_transfer_type,fare_product_id
-            metro,bus,5400,2,0,metro_bus_transfer
-
-            """#,
-        "networks.txt": #"""
-            network_id,network_name
-            metro,Ningbo Rail Transit
-            bus,Ningbo Bus
-
-            """#,
-        "rider_categories.txt": #"""
-            rider_category_id,rider_category_name,is_default_fare_category
-            adult,Adult,1
-            joinin,Join In cardholder,0
-
-            """#,
-        "route_networks.txt": #"""
-            network_id,route_id
-            metro,L1
-            metro,L2
-            bus,B8
-
-            """#,
-        "routes.txt": #"""
-            route_id,route_short_name,route_long_name,route_type
-            L1,1,Line 1,1
-            L2,2,Line 2,1
-            B8,8,Bus 8,3
-
-            """#,
-        "stop_areas.txt": #"""
-            area_id,stop_id
-            zone1,GULOU
-            zone1,DONGMENKOU
-            zone1,TIANYI
-            zone2,NINGBO-STN
-            zone3,AIRPORT
-
-            """#,
-        "stops.txt": #"""
-            stop_id,stop_name,location_type,parent_station
-            GULOU,Gulou,1,
-            GULOU-L1,Gulou Line 1,0,GULOU
-            DONGMENKOU,Dongmenkou,1,
-            TIANYI,Tianyi Square,1,
-            NINGBO-STN,Ningbo Railway Station,1,
-            AIRPORT,Lishe Airport,1,
-            B-TIANYI,Tianyi Square (bus),0,
-            B-MOON,Moon Lake (bus),0,
-
-            """#,
-        "translations.txt": #"""
-            table_name,field_name,language,translation,record_id
-            stops,stop_name,zh,鼓楼,GULOU
-            stops,stop_name,zh,鼓楼(1号线),GULOU-L1
-            stops,stop_name,zh,东门口,DONGMENKOU
-            stops,stop_name,zh,天一广场,TIANYI
-            stops,stop_name,zh,宁波火车站,NINGBO-STN
-            stops,stop_name,zh,栎社机场,AIRPORT
-            stops,stop_name,zh,天一广场(公交),B-TIANYI
-            stops,stop_name,zh,月湖(公交),B-MOON
-            routes,route_long_name,zh,1号线,L1
-            routes,route_long_name,zh,2号线,L2
-            routes,route_long_name,zh,8路,B8
-
-            """#,
-    ]
+    /// transit-demo-feed, file by file (the GTFS text files only).
+    static var transitFeed: [String: String] {
+        get throws {
+            let feed = try directory().appendingPathComponent("transit-demo-feed")
+            let names = try FileManager.default.contentsOfDirectory(atPath: feed.path).filter { $0.hasSuffix(".txt") }
+            var files: [String: String] = [:]
+            for name in names { files[name] = try text("transit-demo-feed/" + name) }
+            return files
+        }
+    }
 }
