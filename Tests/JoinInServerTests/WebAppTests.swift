@@ -98,6 +98,8 @@ struct WebAppTests {
             var officer = try await h.consoleStaff(.permitOfficer, username: "officer.web")
             let arrivals = try await officer.get("/console/applications?status=submitted")
             #expect(arrivals.status == .ok && arrivals.html.contains("/console/applications/\(applicationID)"), "\(arrivals.html)")
+            #expect(arrivals.html.contains("href=\"/console/applications?status=submitted\" aria-current=\"page\"")
+                    && !arrivals.html.contains("href=\"/console/applications\" aria-current"), "the menu marks the arrivals, not all applications")
             let detail = try await officer.get("/console/applications/\(applicationID)")
             #expect(detail.html.contains("id=\"decision-form\"") && detail.html.contains("E98765432"))
             let unchecked = try await officer.submit("/console/applications/\(applicationID)", to: "/console/applications/\(applicationID)/decision",

@@ -25,6 +25,7 @@ enum DecisionLetter {
         </style>
         </head>
         <body>
+        <main>
         <h1>外国人工作许可决定书</h1>
         <h2>Work Permit Decision Letter for Foreigners</h2>
         <p class="no">编号 No. \(e(permit.decisionLetterNumber))</p>
@@ -48,6 +49,7 @@ enum DecisionLetter {
         在电子社保卡应用中用工作许可证号、姓名和此激活码注册。Register in the Electronic Social Security Card app with
         your work permit number, your name and this one-time code.</p>
         """ } ?? "")
+        </main>
         </body>
         </html>
         """

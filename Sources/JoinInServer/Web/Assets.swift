@@ -48,9 +48,10 @@ enum Assets {
     .card { border: 1px solid var(--line); border-radius: .75rem; padding: 1rem; margin: 0 0 1rem;
       background: linear-gradient(135deg, #eef4fb, #ffffff); }
     .card h2 { margin-top: 0; }
-    dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; margin: 0; }
+    dl.facts { display: grid; grid-template-columns: fit-content(45%) 1fr; gap: .25rem 1rem; margin: 0; }
     dl.facts dt { font-weight: 600; color: var(--muted); }
-    dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+    dl.facts dd { margin: 0; overflow-wrap: break-word; min-width: 0; }
+    section form, main > form { margin-top: .75rem; }
     figure.qr { margin: 0 0 1rem; text-align: center; }
     figure.qr svg, figure.qr img { width: 100%; max-width: 22rem; height: auto; image-rendering: pixelated; }
     figcaption { color: var(--muted); font-size: .9375rem; text-align: left; }

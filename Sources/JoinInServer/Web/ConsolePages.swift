@@ -11,7 +11,7 @@ struct ConsolePages: Sendable {
     let web: WebApp
 
     static func menu(for role: Schemas.StaffRole) -> [Layout.MenuItem] {
-        var items: [Layout.MenuItem] = [.init(path: "/console", label: T.home)]
+        var items: [Layout.MenuItem] = [.init(path: "/console", label: T.overview)]
         switch role {
         case .permitOfficer: items += [.init(path: "/console/applications?status=submitted", label: T.arrivals),
                                        .init(path: "/console/applications", label: T.applications)]
@@ -98,7 +98,7 @@ struct ConsolePages: Sendable {
 
     func layout(_ request: inout WebRequest, _ me: Schemas.Staff?) -> Layout {
         let csrf = request.csrfToken(web, area: .console)
-        return Layout(language: request.language, area: "/console", currentPath: request.path,
+        return Layout(language: request.language, area: "/console", currentPath: request.path, currentQuery: request.rawQuery,
                       menu: me.map { Self.menu(for: $0.role) } ?? [], signOutCSRF: me == nil ? nil : csrf)
     }
 

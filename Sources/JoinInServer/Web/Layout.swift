@@ -14,6 +14,8 @@ struct Layout {
     /// `/` for the e-card, `/console` for the staff console.
     let area: String
     let currentPath: String
+    /// The page's query string, for menu items that differ only by it (the officer's arrivals).
+    var currentQuery = ""
     var menu: [MenuItem] = []
     /// The sign-out form's CSRF token, when someone is signed in.
     var signOutCSRF: String?
@@ -26,7 +28,10 @@ struct Layout {
         let switchHref = "/language?to=\(other.rawValue)&back=\(back.addingPercentEncodingForQuery())"
         let menuHTML: HTML = menu.isEmpty ? .empty : """
             <nav class="menu" aria-label="\(T.mainMenu(language))"><ul>\(menu.map { item -> HTML in
-                let current = item.path == currentPath
+                // The item for the full address if there is one (arrivals = applications?status=…),
+                // else the item for the path (a list page with a cursor stays marked).
+                let full = currentPath + "?" + currentQuery
+                let current = menu.contains { $0.path == full } ? item.path == full : item.path == currentPath
                 return "<li><a href=\"\(item.path)\"\(HTML(raw: current ? " aria-current=\"page\"" : ""))>\(item.label(language))</a></li>"
             })</ul></nav>
             """

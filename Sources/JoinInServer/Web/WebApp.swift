@@ -69,7 +69,8 @@ struct WebApp: Sendable {
                 ?? Language.negotiate(request.headers[.acceptLanguage])
             var query: [String: String] = [:]
             for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
-            var web = WebRequest(method: method, path: request.uri.path, query: query, cookies: cookies, language: language)
+            var web = WebRequest(method: method, path: request.uri.path, rawQuery: request.uri.query ?? "", query: query, cookies: cookies,
+                                 language: language)
             do {
                 if method == .post {
                     let form = try await WebForm.read(request)

@@ -46,6 +46,8 @@ enum Cookie {
 struct WebRequest: Sendable {
     let method: HTTPRequest.Method
     let path: String
+    /// The raw query string ("" when none): with the path, the address a menu item is matched on.
+    var rawQuery = ""
     let query: [String: String]
     var cookies: [String: String]
     let language: Language

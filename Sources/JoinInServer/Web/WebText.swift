@@ -140,6 +140,7 @@ enum T {
 
     // Console
     static let username = Text("User name", "用户名")
+    static let overview = Text("Overview", "概览")
     static let consoleSignInTitle = Text("Staff sign-in", "工作人员登录")
     static let changePasswordTitle = Text("Choose your own password", "设置您的密码")
     static let changePasswordIntro = Text("Your one-time password must be replaced before you can work.",
