@@ -456,4 +456,27 @@ struct WebAppTests {
             #expect(try await h.call(.get, "/v1/ecard/me", token: w.token).string("card.status") == "issued")
         }
     }
+
+    @Test("a merchant administrator's day: settlement figures and payments as the API computes them")
+    func merchantDay() async throws {
+        try await Harness.run { h in
+            let w = try await h.offerWorld()
+            let paid = try await h.pay(w, amount: 12_800, key: "web-pay-1")
+            try #require(paid.status == .created, "\(paid.text)")
+            _ = try await Provisioning.addStaff(.init(username: "shop.bound", password: Harness.password, role: .merchantAdmin, merchantID: w.merchantID),
+                                                store: h.store, actor: "test", bcryptCost: 4, nowMs: h.clock.now)
+            var bound = Browser(h)
+            _ = try await bound.submit("/console", to: "/console/signin", [("username", "shop.bound"), ("password", Harness.password)])
+            let day = try await bound.get("/console/merchant?date=2026-12-01")
+            let api = try await h.call(.get, "/v1/merchant/settlement?date=2026-12-01", token: w.merchantAdmin)
+            let net = try #require(api.value("net.amount_fen") as? Int)
+            #expect(day.status == .ok && day.html.contains("CNY \(InboxRules.yuan(Int64(net)))") && day.html.contains("<table id=\"payments\">"),
+                    "\(day.html.prefix(400))")
+            #expect(day.html.contains("623091*********"), "cards are shown masked")
+            #expect(try await bound.get("/console").html.contains("/console/merchant"))
+            #expect(try await bound.get("/console/merchant?date=2026-12-02").html.contains("<p id=\"payments\">"), "another day: no payments")
+            var clerk = try await h.consoleStaff(.bankClerk, username: "clerk.shop", branch: w.world.branchID)
+            #expect(try await clerk.get("/console/merchant").problemCode == "auth.forbidden", "other roles get the API's refusal")
+        }
+    }
 }

@@ -28,6 +28,9 @@ struct BenefitPages: Sendable {
             try await act(&request, context, "/v1/ecard/library/holds/\(try ConsolePages.uuid(request.path, at: 2))/cancellation", back: "/library")
         }
         web.page(router, .get, "/venues", .ecard) { request, context in try await venues(&request, context) }
+        web.page(router, .post, "/venues/reservations/{id}/cancellation", .ecard) { request, context in
+            try await act(&request, context, "/v1/ecard/venue-reservations/\(try ConsolePages.uuid(request.path, at: 2))/cancellation", back: "/venues")
+        }
         web.page(router, .get, "/offers", .ecard) { request, context in try await offers(&request, context) }
         web.page(router, .get, "/services", .ecard) { request, context in try await services(&request, context) }
         web.page(router, .get, "/services/{id}/certificate", .ecard) { request, context in
@@ -145,6 +148,8 @@ struct BenefitPages: Sendable {
         let l = request.language
         let venues = try await json("/v1/ecard/venues", request, context)
         let visits = try await json("/v1/ecard/venue-visits", request, context)
+        let reservations = try await json("/v1/ecard/venue-reservations", request, context)
+        let csrf = request.csrfToken(web, area: .ecard)
         let list = J.table(id: "venues", caption: T.venues(l), J.items(venues), l, columns: [
             .init(BT.venue) { J.name($0, "venue.name", $1) },
             .init(BT.openToday) { row, l in J.bool(row, "open_now") ? BT.openNow(l) : (J.bool(row, "open_today") ? T.yes(l) : T.no(l)) },
@@ -155,7 +160,15 @@ struct BenefitPages: Sendable {
             .init(BT.when) { J.time($0, "at") },
             .init(BT.venue) { J.name($0, "venue_name", $1) },
         ])
-        return frame(&request, title: T.venues, "<p>\(BT.venuesHelp(l))</p>\(list)\(history)")
+        let booked = J.table(id: "reservations", caption: BT.reservations(l), J.items(reservations), l, columns: [
+            .init(BT.venue) { J.name($0, "venue_name", $1) },
+            .init(T.date) { row, _ in "\(J.s(row, "date")) \(J.s(row, "slot_time"))" },
+            .init(T.status) { J.s($0, "status") },
+        ], actions: { row in
+            J.s(row, "status") == "booked"
+                ? button("/venues/reservations/\(J.s(row, "id"))/cancellation", BT.cancel(l), csrf: csrf, danger: true) : .empty
+        })
+        return frame(&request, title: T.venues, "<p>\(BT.venuesHelp(l))</p>\(list)\(booked)\(history)")
     }
 
     func offers(_ request: inout WebRequest, _ context: AppContext) async throws -> WebResponse {
@@ -313,6 +326,7 @@ enum BT {
     static let placesLeft = Text("Places left", "剩余名额")
     static let visitedToday = Text("Visited today", "今日已入馆")
     static let visits = Text("Visits", "参观记录")
+    static let reservations = Text("Reservations", "预约")
     static let venuesHelp = Text("Entry is free with your card or the dynamic code, once a day per place.",
                                  "凭卡或动态码免费入馆，每处每天一次。")
     static let savedThisYear = Text("Saved this year", "今年已优惠")

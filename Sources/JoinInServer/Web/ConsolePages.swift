@@ -23,7 +23,7 @@ struct ConsolePages: Sendable {
                                .init(path: "/console/system-accounts", label: T.systemAccounts), .init(path: "/console/keys", label: CT.keys)]
         case .departmentClerk: items.append(.init(path: "/console/requests", label: CT.queue))
         case .eventOrganizer: items.append(.init(path: "/console/events", label: T.events))
-        case .merchantAdmin: break
+        case .merchantAdmin: items.append(.init(path: "/console/merchant", label: CT.merchantDay))
         }
         return items
     }

@@ -59,6 +59,8 @@ struct ConsoleRolePages: Sendable {
         web.page(router, .post, "/console/requests/{id}/action", .console) { request, context in
             try await requestAction(&request, context, id: try ConsolePages.uuid(request.path, at: 2))
         }
+        // Merchant administrator
+        web.page(router, .get, "/console/merchant", .console) { request, context in try await merchantDay(&request, context) }
         // Event organiser
         web.page(router, .get, "/console/events", .console) { request, context in try await eventsPage(&request, context) }
         web.page(router, .get, "/console/events/{id}", .console) { request, context in
@@ -411,6 +413,31 @@ struct ConsoleRolePages: Sendable {
         return .redirect("/console/requests/\(id)")
     }
 
+    // MARK: - Merchant administrator: one day's settlement and payments
+
+    func merchantDay(_ request: inout WebRequest, _ context: AppContext) async throws -> WebResponse {
+        let l = request.language
+        let me = try await console.staff(request, context)
+        let date = request.query["date"].flatMap(CivilDate.init) ?? web.clock.today
+        let settlement = try await json("/v1/merchant/settlement?date=\(date)", request, context)
+        let payments = try await json("/v1/merchant/payments?date=\(date)&limit=200", request, context)
+        func row(_ label: Text, _ path: String) -> HTML { "<dt>\(label(l))</dt><dd>\(J.money(settlement, path, l))</dd>" }
+        let facts: HTML = """
+            <form id="day-form" method="get" action="/console/merchant">\(Field.input("date", label: T.date(l), hint: CT.dateHint(l), value: date.description))\
+            \(Field.submit(CT.show(l)))</form>
+            <dl class="facts" id="settlement"><dt>\(CT.payments(l))</dt><dd>\(J.s(settlement, "payments"))</dd>
+            \(row(CT.gross, "gross"))\(row(CT.merchantDiscount, "merchant_funded_discount"))\(row(CT.subsidyDiscount, "subsidy_discount"))
+            \(row(CT.paidByCards, "paid_by_cards"))\(row(CT.refunded, "refunded"))\(row(CT.subsidyReturned, "subsidy_returned"))
+            \(row(CT.net, "net"))\(row(CT.ledgerNet, "ledger_net"))</dl>
+            """
+        let list = J.table(id: "payments", caption: CT.payments(l), J.items(payments), l, columns: [
+            .init(BT.when) { J.time($0, "at") }, .init(T.cardNumber) { J.s($0, "card") },
+            .init(T.amount, numeric: true) { J.money($0, "amount", $1) }, .init(CT.discount, numeric: true) { J.money($0, "discount", $1) },
+            .init(CT.refunded, numeric: true) { J.money($0, "refunded", $1) },
+        ])
+        return frame(&request, me, title: CT.merchantDay(l), "\(facts)\(list)")
+    }
+
     // MARK: - Event organiser
 
     func eventsPage(_ request: inout WebRequest, _ context: AppContext) async throws -> WebResponse {
@@ -539,6 +566,18 @@ enum CT {
     static let note = Text("Note", "备注")
     static let outcome = Text("Outcome document (on completion)", "办结文书（办结时）")
     static let registrations = Text("Registrations", "报名")
+    static let merchantDay = Text("Sales and settlement", "销售与结算")
+    static let show = Text("Show", "查看")
+    static let payments = Text("Card payments", "刷卡消费")
+    static let gross = Text("Gross sales", "销售总额")
+    static let merchantDiscount = Text("Discounts you funded", "商户让利")
+    static let subsidyDiscount = Text("Discounts the city funded", "政府补贴优惠")
+    static let paidByCards = Text("Paid by cards", "持卡人实付")
+    static let refunded = Text("Refunded", "已退款")
+    static let subsidyReturned = Text("Subsidy handed back", "退回补贴")
+    static let net = Text("Net for the day", "当日净额")
+    static let ledgerNet = Text("Net in the ledger", "账本净额")
+    static let discount = Text("Discount", "优惠")
     static let position = Text("Waitlist position", "候补序号")
     static let checkedIn = Text("Checked in", "签到时间")
 }
