@@ -4,6 +4,7 @@ import JoinInCore
 @testable import JoinInStore
 import JoinInTestSupport
 import SQLKit
+import Synchronization
 import Testing
 
 @Suite("Store on every engine")
@@ -361,6 +362,32 @@ struct StoreTests {
 
 @Suite("Keys and field encryption")
 struct KeyTests {
+    @Test("replicas starting at once on a new shared key directory end with the same keys (creation under a file lock)")
+    func concurrentCreation() throws {
+        for round in 0..<5 {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("keys-race-\(round)-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let results = Mutex<[KeyDirectory]>([])
+            let failures = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 8) { _ in
+                do {
+                    let keys = try KeyDirectory.loadOrCreate(path: path)
+                    results.withLock { $0.append(keys) }
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+            let all = results.withLock { $0 }
+            #expect(failures.withLock { $0 }.isEmpty && all.count == 8)
+            #expect(all.filter(\.created).count == 1, "exactly one start created the keys")
+            let digests = Set(all.map { $0.dataKeys.secretDigest.withUnsafeBytes { Data($0) } })
+            let encryptions = Set(all.map { $0.dataKeys.encryption.withUnsafeBytes { Data($0) } })
+            let kids = Set(all.flatMap { $0.signingKeys.map(\.kid) })
+            #expect(digests.count == 1 && encryptions.count == 1 && kids.count == 1, "round \(round): \(digests.count) \(encryptions.count) \(kids)")
+            #expect(try KeyDirectory.loadSigningKeys(in: path + "/" + KeyDirectory.signingDirectory).count == 1)
+        }
+    }
+
     @Test("the key directory is created 0600 once and reloads the same keys")
     func keyDirectory() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path

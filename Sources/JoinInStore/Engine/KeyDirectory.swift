@@ -1,5 +1,10 @@
 public import Crypto
 public import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Keys that protect data at rest: AES-256-GCM for personal data and stored replies, HMAC-SHA256
 /// for blind indexes, and a separate HMAC-SHA256 key for secret digests (session tokens, API keys,
@@ -41,31 +46,52 @@ public struct KeyDirectory: Sendable {
         let files = FileManager.default
         var created = false
         if !files.fileExists(atPath: path) {
+            // `created` says whether keys were made (below, under the lock), not the folder.
             try files.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            created = true
         }
         let signingPath = path + "/" + signingDirectory
-        if !files.fileExists(atPath: signingPath) {
-            try files.createDirectory(atPath: signingPath, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        }
-        let (encryption, newEncryption) = try loadOrCreateKey(at: path + "/" + encryptionFile) { SymmetricKey(size: .bits256).rawBytes }
-        let (blindIndex, newIndex) = try loadOrCreateKey(at: path + "/" + blindIndexFile) { SymmetricKey(size: .bits256).rawBytes }
-        // Added after the first release: an existing directory gains it at its next start.
-        let (secretDigest, newDigest) = try loadOrCreateKey(at: path + "/" + secretDigestFile) { SymmetricKey(size: .bits256).rawBytes }
-        created = created || newEncryption || newIndex || newDigest
-        var signing = try loadSigningKeys(in: signingPath)
-        if signing.isEmpty {
-            let key = Curve25519.Signing.PrivateKey()
-            let kid = keyID(for: key, now: now)
-            try writeKeyFile(at: signingPath + "/" + kid + ".ed25519", bytes: Array(key.rawRepresentation))
-            signing = [(kid, key)]
-            created = true
+        // Replicas sharing one directory may start at the same moment: without the lock both
+        // could find a key missing and each keep its own (the last write wins on disk, each
+        // process keeps its key in memory: sessions made on one replica are then unknown on the
+        // other). Under the lock the second finds the first one's keys.
+        let (encryption, blindIndex, secretDigest, signing) = try withCreationLock(in: path) {
+            if !files.fileExists(atPath: signingPath) {
+                try files.createDirectory(atPath: signingPath, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+            let (encryption, newEncryption) = try loadOrCreateKey(at: path + "/" + encryptionFile) { SymmetricKey(size: .bits256).rawBytes }
+            let (blindIndex, newIndex) = try loadOrCreateKey(at: path + "/" + blindIndexFile) { SymmetricKey(size: .bits256).rawBytes }
+            // Added after the first release: an existing directory gains it at its next start.
+            let (secretDigest, newDigest) = try loadOrCreateKey(at: path + "/" + secretDigestFile) { SymmetricKey(size: .bits256).rawBytes }
+            created = created || newEncryption || newIndex || newDigest
+            var signing = try loadSigningKeys(in: signingPath)
+            if signing.isEmpty {
+                let key = Curve25519.Signing.PrivateKey()
+                let kid = keyID(for: key, now: now)
+                try writeKeyFile(at: signingPath + "/" + kid + ".ed25519", bytes: Array(key.rawRepresentation))
+                signing = [(kid, key)]
+                created = true
+            }
+            return (encryption, blindIndex, secretDigest, signing)
         }
         return KeyDirectory(
             path: path,
             dataKeys: DataKeys(encryption: SymmetricKey(data: encryption), blindIndex: SymmetricKey(data: blindIndex),
                                secretDigest: SymmetricKey(data: secretDigest)),
             signingKeys: signing, created: created)
+    }
+
+    /// Runs `body` holding an exclusive `flock` on `<path>/.create.lock`: key creation is
+    /// serialised between processes (and threads) that share the directory.
+    static func withCreationLock<T>(in path: String, _ body: () throws -> T) throws -> T {
+        let lockPath = path + "/.create.lock"
+        let descriptor = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw KeyError.unwritable(lockPath) }
+        defer { close(descriptor) }
+        var status: Int32
+        repeat { status = flock(descriptor, LOCK_EX) } while status != 0 && errno == EINTR
+        guard status == 0 else { throw KeyError.unwritable(lockPath + " (cannot lock)") }
+        defer { flock(descriptor, LOCK_UN) }
+        return try body()
     }
 
     /// Adds a new signing key (it becomes the signing key at the next start) and returns its id.
