@@ -360,6 +360,28 @@ struct StoreTests {
     }
 }
 
+@Suite("Migrations from two processes at once")
+struct ConcurrentMigrationTests {
+    @Test("two stores migrating one new database at the same moment both succeed, each migration applied once", arguments: TestStores.engines)
+    func together(engine: Store.EngineKind) async throws {
+        let (url, cleanup) = try await TestStores.freshURL(engine)
+        defer { Task { await cleanup() } }
+        let keys = DataKeys.random()
+        let applied = try await Store.with(url: url, dataKeys: keys, logger: TestStores.logger) { first in
+            try await Store.with(url: url, dataKeys: keys, logger: TestStores.logger) { second in
+                async let a = first.migrate()
+                async let b = second.migrate()
+                return try await [a, b]
+            }
+        }
+        #expect(applied.reduce(0, +) == Migrations.all.count, "\(applied)")
+        let versions = try await Store.with(url: url, dataKeys: keys, logger: TestStores.logger) { store in
+            try await store.read { tx in try await tx.sql.raw("SELECT COUNT(*) AS n FROM schema_migrations").first()?.decode(column: "n", as: Int.self) }
+        }
+        #expect(versions == Migrations.all.count)
+    }
+}
+
 @Suite("Keys and field encryption")
 struct KeyTests {
     @Test("replicas starting at once on a new shared key directory end with the same keys (creation under a file lock)")

@@ -123,14 +123,19 @@ public final class Store: Sendable {
                 let done = try await tx.sql.raw("SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)")
                     .first() != nil
                 if done { return false }
-                for statement in migration.statements {
-                    try await tx.sql.raw(SQLQueryString(statement)).run()
-                }
-                try await migration.rewrite?(tx)
+                // The version is claimed before the schema changes: a second process migrating at
+                // the same moment (replicas starting together) waits on the key, then fails with a
+                // unique violation once the first commits; the write is retried, finds the version
+                // applied and moves on, instead of failing on "column already exists". Portable:
+                // no advisory or table lock.
                 try await tx.sql.raw("""
                     INSERT INTO schema_migrations (version, name, applied_at_ms)
                     VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: Int64(Date().timeIntervalSince1970 * 1000)))
                     """).run()
+                for statement in migration.statements {
+                    try await tx.sql.raw(SQLQueryString(statement)).run()
+                }
+                try await migration.rewrite?(tx)
                 return true
             }
             if ran {
