@@ -58,6 +58,7 @@ struct StoreOptions: ParsableArguments {
         let keys = try KeyDirectory.loadOrCreate(path: keysPath)
         return try await Store.with(url: databaseURL, dataKeys: keys.dataKeys, logger: logger, groupCommit: try groupCommit()) { store in
             try await store.migrate()
+            try await store.verifyKeys(nowMs: AppClock.system.nowMs())
             try await ReferenceData.loadBuiltIn(store: store, nowMs: AppClock.system.nowMs())
             return try await body(store, keys)
         }
@@ -107,7 +108,9 @@ struct Migrate: AsyncParsableCommand {
         try await runReportingErrors {
             let keys = try KeyDirectory.loadOrCreate(path: store.keysPath)
             let applied = try await Store.with(url: store.databaseURL, dataKeys: keys.dataKeys, logger: cliLogger()) { store in
-                try await store.migrate()
+                let applied = try await store.migrate()
+                try await store.verifyKeys(nowMs: AppClock.system.nowMs())
+                return applied
             }
             print(applied == 0 ? "schema is current" : "applied \(applied) migration(s)")
         }

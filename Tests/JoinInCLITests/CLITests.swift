@@ -78,6 +78,21 @@ struct CLITests {
             #expect(try await fixture.withStore { await $0.readiness() }.ready)
             let mode = try FileManager.default.attributesOfItem(atPath: fixture.keys + "/data-encryption.key")[.posixPermissions] as? Int
             #expect(mode == 0o600)
+            // Another keys directory on this database: refused with a one-line reason (migrate, and
+            // serve and every command that opens the store through StoreOptions.withStore).
+            let other = fixture.directory + "/other-keys"
+            await #expect(throws: CLIError.self) {
+                try await CLIFixture.runCommand(["migrate", "--database", fixture.database, "--keys", other])
+            }
+            do {
+                let catalogue = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                    .appendingPathComponent("docs/examples/services-demo/catalogue.json").path
+                try await CLIFixture.runCommand(["services", "import-catalogue", catalogue, "--database", fixture.database, "--keys", other])
+                Issue.record("a command with other keys ran")
+            } catch let error as CLIError {
+                #expect(error.description.contains("does not match this database"), "\(error)")
+            }
+            try await fixture.run(["migrate"])
         }
     }
 

@@ -158,12 +158,16 @@ public struct KeyDirectory: Sendable {
         case malformed(String)
         case permissive(String, Int)
         case unwritable(String)
+        /// The database was set up with other keys.
+        case mismatch
 
         public var description: String {
             switch self {
             case .malformed(let path): return "key file \(path) is not a base64 32-byte key"
             case .permissive(let path, let mode): return "key file \(path) has mode \(String(mode, radix: 8)); it must be 0600"
             case .unwritable(let path): return "cannot write key file \(path)"
+            case .mismatch:
+                return "the keys directory does not match this database (it was set up with other keys): start with --keys pointing at the directory the database was created with"
             }
         }
     }

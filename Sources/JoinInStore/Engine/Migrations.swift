@@ -495,6 +495,11 @@ enum Migrations {
             "CREATE UNIQUE INDEX inbox_messages_dedupe ON inbox_messages (person_id, dedupe_key)",
             "CREATE INDEX inbox_messages_by_time ON inbox_messages (created_at_ms)",
         ]),
+        // Binds a database to its keys directory (issue 14, replicas): a process started with
+        // other keys refuses to start instead of sealing data no other replica can open.
+        Migration(version: 13, name: "key check: the database remembers which keys it was set up with", statements: [
+            "CREATE TABLE key_check (id INTEGER PRIMARY KEY, digests TEXT NOT NULL, sealed TEXT NOT NULL, created_at_ms BIGINT NOT NULL)",
+        ]),
     ]
 }
 

@@ -146,6 +146,27 @@ public final class Store: Sendable {
         return applied
     }
 
+    /// Checks that this process's keys are the ones the database was set up with, recording them
+    /// (as keyed digests and a sealed probe, never the keys) on first use. A replica started with
+    /// another keys directory would otherwise seal personal data and digest session tokens that
+    /// no other replica can open or recognise.
+    public func verifyKeys(nowMs: Int64) async throws {
+        let probe = "joinin key check"
+        let digests = cipher.secretDigest(probe) + ":" + cipher.blindIndex(probe, domain: "key-check")
+        try await write { [cipher] tx in
+            if let row = try await tx.sql.raw("SELECT digests, sealed FROM key_check WHERE id = 1").first() {
+                let stored = try row.decode(column: "digests", as: String.self)
+                let opened = try? cipher.open(try row.decode(column: "sealed", as: String.self), column: "key_check.sealed")
+                guard stored == digests, opened == probe else { throw KeyDirectory.KeyError.mismatch }
+                return
+            }
+            try await tx.sql.raw("""
+                INSERT INTO key_check (id, digests, sealed, created_at_ms)
+                VALUES (1, \(bind: digests), \(bind: try cipher.seal(probe, column: "key_check.sealed")), \(bind: nowMs))
+                """).run()
+        }
+    }
+
     /// Ready when the store answers and every known migration is applied.
     public func readiness() async -> (ready: Bool, detail: String) {
         do {
