@@ -362,9 +362,16 @@ struct StoreTests {
 
 @Suite("Migrations from two processes at once")
 struct ConcurrentMigrationTests {
-    @Test("two stores migrating one new database at the same moment both succeed, each migration applied once", arguments: TestStores.engines)
-    func together(engine: Store.EngineKind) async throws {
-        let (url, cleanup) = try await TestStores.freshURL(engine)
+    /// PostgreSQL only: replicas are a PostgreSQL deployment (SQLite has one process; two
+    /// processes on one file wait on its lock up to the busy timeout, which a loaded CI machine
+    /// can exceed).
+    @Test("two stores migrating one new PostgreSQL database at the same moment both succeed, each migration applied once")
+    func together() async throws {
+        guard TestStores.postgresURL != nil else {
+            print("note: ConcurrentMigrationTests skipped: JOININ_TEST_POSTGRES_URL is not set")
+            return
+        }
+        let (url, cleanup) = try await TestStores.freshURL(.postgres)
         defer { Task { await cleanup() } }
         let keys = DataKeys.random()
         let applied = try await Store.with(url: url, dataKeys: keys, logger: TestStores.logger) { first in
