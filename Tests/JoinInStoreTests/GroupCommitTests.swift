@@ -115,9 +115,16 @@ struct GroupCommitTests {
     func boundedQueue() async throws {
         let limits = GroupCommitLimits(batchSizeMax: 1, batchWaitMicrosecondsMax: 0, queueLengthMax: 2)
         try await TestStores.withStore(.sqlite, groupCommit: limits) { (store: Store) async throws in
-            // One slow write holds the writer; 20 more arrive while it runs.
-            let slow = Task { try await store.write { _ in try await Task.sleep(for: .milliseconds(300)) } }
-            try await Task.sleep(for: .milliseconds(50))
+            // One write holds the writer until the test lets it go; 20 more arrive meanwhile.
+            let (started, startedSignal) = AsyncStream<Void>.makeStream()
+            let (gate, opener) = AsyncStream<Void>.makeStream()
+            let slow = Task {
+                try await store.write { _ in
+                    startedSignal.yield()
+                    for await _ in gate { break }
+                }
+            }
+            for await _ in started { break }
             let outcomes = await withTaskGroup(of: String.self) { group in
                 for _ in 0..<20 {
                     group.addTask {
@@ -131,12 +138,21 @@ struct GroupCommitTests {
                         }
                     }
                 }
-                return await group.reduce(into: [String]()) { $0.append($1) }
+                // The refusals come back while the writer is held; then it is let go.
+                let safety = Task { try await Task.sleep(for: .seconds(20)); opener.finish() }
+                var outcomes: [String] = []
+                for await outcome in group {
+                    outcomes.append(outcome)
+                    if outcomes.count == 18 { opener.finish() }
+                }
+                safety.cancel()
+                return outcomes
             }
             try await slow.value
-            #expect(outcomes.filter { $0 == "refused 2" }.count >= 18, "\(outcomes)")
-            #expect(outcomes.allSatisfy { $0 == "written" || $0 == "refused 2" }, "\(outcomes)")
-            #expect((store.writeStatistics?.refused ?? 0) >= 18)
+            // Exactly the queue's two places are taken; the other 18 are refused at once.
+            #expect(outcomes.filter { $0 == "refused 2" }.count == 18, "\(outcomes)")
+            #expect(outcomes.filter { $0 == "written" }.count == 2, "\(outcomes)")
+            #expect(store.writeStatistics?.refused == 18)
             try await store.write { _ in }  // drained: writes go through again
         }
     }

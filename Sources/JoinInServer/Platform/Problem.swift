@@ -77,6 +77,14 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                                    detail: "too many writes are waiting; the request was not applied; retry it", retryAfterSeconds: 1)
             return Problem.response(busy, path: request.uri.path, requestID: requestID, overridingStatus: .serviceUnavailable,
                                     language: language)
+        } catch StoreError.writeDeadlineExceeded(let seconds) {
+            // A write ran past its deadline; its batch was rolled back. Nothing was applied.
+            context.logger.error("write ran past its deadline", metadata: ["deadline_s": "\(seconds)",
+                                                                        "route": "\(context.endpointPath ?? "-")"])
+            let busy = DomainError(.conflict, code: "store.busy", title: "Service busy",
+                                   detail: "the request took too long in the database and was not applied; retry it", retryAfterSeconds: 1)
+            return Problem.response(busy, path: request.uri.path, requestID: requestID, overridingStatus: .serviceUnavailable,
+                                    language: language)
         } catch let error as HTTPError {
             return Problem.response(Self.domainError(for: error), path: request.uri.path, requestID: requestID, language: language)
         } catch {

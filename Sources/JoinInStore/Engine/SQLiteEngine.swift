@@ -1,79 +1,161 @@
 import Logging
 import SQLKit
-import SQLiteKit
-import SQLiteNIO
+import Synchronization
 
-/// SQLite: one writer connection owned by the group-commit writer (DESIGN §5) and a few reader
-/// connections; WAL lets readers proceed while the writer works.
+/// SQLite straight on libsqlite3 (docs/decisions.md §21): one writer connection owned by the
+/// group-commit writer (DESIGN §5) and a few reader connections, each connection with a thread of
+/// its own on which its statements run as synchronous calls. WAL lets readers proceed while the
+/// writer works.
 struct SQLiteEngine: Sendable {
     static let readerCount = 4
     static let busyTimeoutMs = 5000
+    /// Page cache per connection, in KiB (SQLite's negative `cache_size`): the writer's holds the
+    /// hot index pages of every money write, the readers' what statements and lists touch.
+    static let writerCacheKiB = 65_536
+    static let readerCacheKiB = 16_384
 
     let groupWriter: GroupCommitWriter
-    let readers: ResourcePool<SQLiteConnection>
-    let connections: [SQLiteConnection]
+    let readers: ReaderPool
     let logger: Logger
 
+    struct Reader: Sendable {
+        let connection: SQLiteHandle
+        let thread: ConnectionThread
+        let database: SQLiteDatabase
+    }
+
     static func open(path: String, limits: GroupCommitLimits = .standard, logger: Logger) async throws -> SQLiteEngine {
-        var connections: [SQLiteConnection] = []
+        var opened: [(SQLiteHandle, ConnectionThread)] = []
         do {
-            for _ in 0...readerCount {
-                let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: Store.driverLogger(logger))
-                connections.append(connection)
-                try await configure(connection)
+            for index in 0...readerCount {
+                let connection = try SQLiteHandle(path: path)
+                let thread = ConnectionThread(name: index == 0 ? "joinin-sqlite-writer" : "joinin-sqlite-reader-\(index)")
+                opened.append((connection, thread))
+                try await withTaskExecutorPreference(thread) {
+                    try configure(connection, writer: index == 0)
+                }
             }
         } catch {
-            for connection in connections { try? await connection.close() }
+            for (connection, thread) in opened {
+                connection.close()
+                thread.stop()
+            }
             throw error
         }
+        let readers = opened.dropFirst().map { Reader(connection: $0.0, thread: $0.1, database: SQLiteDatabase(connection: $0.0, logger: logger)) }
         return SQLiteEngine(
-            groupWriter: GroupCommitWriter(connection: connections[0], limits: limits, logger: logger),
-            readers: ResourcePool(Array(connections.dropFirst())),
-            connections: connections,
+            groupWriter: GroupCommitWriter(connection: opened[0].0, thread: opened[0].1, limits: limits, logger: logger),
+            readers: ReaderPool(readers),
             logger: logger
         )
     }
 
     /// Sets and then reads back every pragma: money must not live on a database that silently
-    /// ignored `synchronous=FULL` or foreign keys.
-    static func configure(_ connection: SQLiteConnection) async throws {
-        let db = connection.quietSQL()
-        try await db.raw("PRAGMA busy_timeout = \(unsafeRaw: String(busyTimeoutMs))").run()
-        try await db.raw("PRAGMA journal_mode = WAL").run()
-        try await db.raw("PRAGMA synchronous = FULL").run()
-        try await db.raw("PRAGMA foreign_keys = ON").run()
-        let journal = try await db.raw("PRAGMA journal_mode").first()?.decode(column: "journal_mode", as: String.self)
-        let synchronous = try await db.raw("PRAGMA synchronous").first()?.decode(column: "synchronous", as: Int.self)
-        let foreignKeys = try await db.raw("PRAGMA foreign_keys").first()?.decode(column: "foreign_keys", as: Int.self)
-        let busy = try await db.raw("PRAGMA busy_timeout").first()?.decode(column: "timeout", as: Int.self)
-        guard journal?.lowercased() == "wal", synchronous == 2, foreignKeys == 1, busy == busyTimeoutMs else {
-            throw StoreError.pragmasRefused(
-                "journal_mode=\(journal ?? "?") synchronous=\(synchronous.map(String.init) ?? "?") foreign_keys=\(foreignKeys.map(String.init) ?? "?") busy_timeout=\(busy.map(String.init) ?? "?")")
+    /// ignored `synchronous=FULL` or foreign keys. Readers are `query_only`: a write through a
+    /// read connection would bypass the group commit and the single writer.
+    static func configure(_ connection: SQLiteHandle, writer: Bool) throws {
+        try connection.exec("PRAGMA busy_timeout = \(busyTimeoutMs)")
+        try connection.exec("PRAGMA journal_mode = WAL")
+        try connection.exec("PRAGMA synchronous = FULL")
+        try connection.exec("PRAGMA foreign_keys = ON")
+        try connection.exec("PRAGMA cache_size = -\(writer ? writerCacheKiB : readerCacheKiB)")
+        if !writer { try connection.exec("PRAGMA query_only = ON") }
+        func value(_ pragma: String) throws -> String {
+            var result = "?"
+            try connection.run("PRAGMA \(pragma)", binds: []) { _, values in
+                switch values.first {
+                case .text(let text): result = text
+                case .integer(let number): result = String(number)
+                default: break
+                }
+            }
+            return result
+        }
+        let journal = try value("journal_mode"), synchronous = try value("synchronous")
+        let foreignKeys = try value("foreign_keys"), busy = try value("busy_timeout")
+        guard journal.lowercased() == "wal", synchronous == "2", foreignKeys == "1", busy == String(busyTimeoutMs) else {
+            throw StoreError.pragmasRefused("journal_mode=\(journal) synchronous=\(synchronous) foreign_keys=\(foreignKeys) busy_timeout=\(busy)")
         }
     }
 
     /// Runs `body` as one write: queued for the group-commit writer, which runs it inside its own
     /// savepoint of a shared transaction and answers only once that transaction is durable.
-    func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await groupWriter.submit(body)
+    func write<T: Sendable>(deadline: Duration? = .zero, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await groupWriter.submit(deadline: deadline, body)
     }
 
+    /// Runs `body` as one read transaction (one snapshot of the database) on a reader's thread:
+    /// one hop there and one back, whatever the number of statements.
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let connection = await readers.acquire()
-        do {
-            let result = try await body(connection.quietSQL())
-            await readers.release(connection)
-            return result
-        } catch {
-            await readers.release(connection)
-            throw error
+        let reader = await readers.acquire()
+        defer { readers.release(reader) }
+        return try await withTaskExecutorPreference(reader.thread) {
+            try reader.connection.exec("BEGIN")
+            do {
+                let result = try await body(reader.database)
+                try reader.connection.exec("COMMIT")
+                return result
+            } catch {
+                if !reader.connection.isAutocommit { try? reader.connection.exec("ROLLBACK") }
+                throw error
+            }
         }
+    }
+
+    /// Statements run by the reader connections since the store opened.
+    var readerStatements: Int {
+        readers.all.reduce(0) { $0 + $1.connection.statementsRun.load(ordering: .relaxed) }
     }
 
     func close() async {
-        for connection in connections {
-            try? await connection.close()
+        let writer = groupWriter
+        await withTaskExecutorPreference(writer.thread) { writer.connection.close() }
+        writer.thread.stop()
+        for reader in readers.all {
+            await withTaskExecutorPreference(reader.thread) { reader.connection.close() }
+            reader.thread.stop()
         }
+    }
+}
+
+/// The reader connections, handed out one holder at a time; waiters are served in order. A lock,
+/// not an actor: taking a free reader costs no hop.
+final class ReaderPool: Sendable {
+    private struct State {
+        var idle: [SQLiteEngine.Reader]
+        var waiters: [CheckedContinuation<SQLiteEngine.Reader, Never>] = []
+    }
+
+    let all: [SQLiteEngine.Reader]
+    private let state: Mutex<State>
+
+    init(_ readers: [SQLiteEngine.Reader]) {
+        precondition(!readers.isEmpty, "a pool needs at least one reader")
+        all = readers
+        state = Mutex(State(idle: readers))
+    }
+
+    func acquire() async -> SQLiteEngine.Reader {
+        if let reader = state.withLock({ $0.idle.popLast() }) { return reader }
+        return await withCheckedContinuation { continuation in
+            let reader = state.withLock { state -> SQLiteEngine.Reader? in
+                if let reader = state.idle.popLast() { return reader }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let reader { continuation.resume(returning: reader) }
+        }
+    }
+
+    func release(_ reader: SQLiteEngine.Reader) {
+        let waiter = state.withLock { state -> CheckedContinuation<SQLiteEngine.Reader, Never>? in
+            if state.waiters.isEmpty {
+                state.idle.append(reader)
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        waiter?.resume(returning: reader)
     }
 }
 
@@ -84,6 +166,8 @@ public enum StoreError: Error, CustomStringConvertible {
     /// The SQLite writer's queue held its maximum; the write was not attempted.
     case writerQueueFull(Int)
     case corrupt(String)
+    /// A write's statements ran past their deadline; its batch was rolled back (nothing applied).
+    case writeDeadlineExceeded(Int)
 
     public var description: String {
         switch self {
@@ -92,14 +176,7 @@ public enum StoreError: Error, CustomStringConvertible {
         case .retriesExhausted(let count): return "write transaction still conflicting after \(count) attempts"
         case .writerQueueFull(let limit): return "the writer's queue is full (\(limit) writes waiting)"
         case .corrupt(let what): return "stored data is not readable: \(what)"
+        case .writeDeadlineExceeded(let seconds): return "a write ran past its \(seconds) s deadline and was rolled back"
         }
-    }
-}
-
-extension SQLiteConnection {
-    /// SQLKit over this connection without query logging: SQLKit logs statements with their bound
-    /// values (PINs' surroundings, sealed columns, personal data) at `.debug`.
-    func quietSQL() -> any SQLDatabase {
-        sql(encoder: .init(), decoder: .init(), queryLogLevel: nil)
     }
 }

@@ -64,9 +64,16 @@ public final class Store: Sendable {
     /// by a savepoint: its effects and its answer stand or fall together with that commit.
     public func write<T: Sendable>(isolation: WriteIsolation = .serializable,
                                    _ body: @escaping @Sendable (StoreTx) async throws -> T) async throws -> T {
+        try await write(isolation: isolation, deadline: .zero, body)
+    }
+
+    /// `deadline`: how long the write's statements may run on SQLite (`.zero`: the writer's
+    /// standard deadline; `nil`: none, for migrations that rewrite whole tables).
+    func write<T: Sendable>(isolation: WriteIsolation = .serializable, deadline: Duration?,
+                            _ body: @escaping @Sendable (StoreTx) async throws -> T) async throws -> T {
         switch engine {
         case .sqlite(let sqlite):
-            return try await sqlite.write { db in try await body(StoreTx(sql: db, cipher: self.cipher, engine: .sqlite)) }
+            return try await sqlite.write(deadline: deadline) { db in try await body(StoreTx(sql: db, cipher: self.cipher, engine: .sqlite)) }
         case .postgres(let postgres):
             return try await postgres.write(isolation: isolation) { db in
                 try await body(StoreTx(sql: db, cipher: self.cipher, engine: .postgres))
@@ -92,7 +99,10 @@ public final class Store: Sendable {
     /// Group-commit figures (SQLite; `nil` on PostgreSQL, which group-commits by itself).
     public var writeStatistics: WriteStatistics? {
         switch engine {
-        case .sqlite(let sqlite): return sqlite.groupWriter.statistics
+        case .sqlite(let sqlite):
+            var statistics = sqlite.groupWriter.statistics
+            statistics.readerStatements = sqlite.readerStatements
+            return statistics
         case .postgres: return nil
         }
     }
@@ -119,7 +129,7 @@ public final class Store: Sendable {
         }
         var applied = 0
         for migration in Migrations.all where migration.version <= last {
-            let ran = try await write { tx in
+            let ran = try await write(deadline: nil) { tx in
                 let done = try await tx.sql.raw("SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)")
                     .first() != nil
                 if done { return false }

@@ -1,7 +1,6 @@
 import Foundation
 import PostgresNIO
 public import SQLKit
-import SQLiteNIO
 
 extension SQLRowDecoder {
     /// Columns are snake_case, Swift properties camelCase.
@@ -61,9 +60,8 @@ public func isUniqueViolation(_ error: any Error) -> Bool {
     if let error = error as? PSQLError {
         return error.serverInfo?[.sqlState] == "23505"
     }
-    if let error = error as? SQLiteError {
-        return error.reason == .constraintUniqueFailed || error.reason == .constraintPrimaryKeyFailed
-            || (error.reason == .constraint && error.message.contains("UNIQUE"))
+    if let error = error as? SQLiteFailure {
+        return error.isUniqueViolation
     }
     return false
 }

@@ -560,11 +560,12 @@ extension StoreTx {
 
 extension Store {
     /// Checks every ledger invariant of DESIGN.md §6 in one consistent snapshot of a read
-    /// connection (writers carry on meanwhile) and names the first violation found.
+    /// connection (writers carry on meanwhile) and names the first violation found. On SQLite every
+    /// read is already one transaction; PostgreSQL needs REPEATABLE READ for one snapshot.
     public func verifyLedger() async throws -> LedgerVerdict {
         try await read { tx in
-            let begin = tx.engine == .postgres ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN"
-            try await tx.sql.raw(SQLQueryString(begin)).run()
+            guard tx.engine == .postgres else { return try await tx.ledgerVerdict() }
+            try await tx.sql.raw("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").run()
             do {
                 let verdict = try await tx.ledgerVerdict()
                 try await tx.sql.raw("COMMIT").run()

@@ -1,0 +1,255 @@
+import Foundation
+import JoinInCore
+@testable import JoinInStore
+import JoinInTestSupport
+import SQLKit
+import Synchronization
+import Testing
+
+/// The SQLite engine straight on libsqlite3 (docs/decisions.md §21): values in and out, errors,
+/// the statement cache, the engine's ownership of transactions, deadlines, read snapshots and
+/// statement counts.
+@Suite("SQLite engine")
+struct SQLiteEngineTests {
+    enum Colour: String, Codable { case red, green }
+    struct Nested: Codable, Equatable { var name: String; var tags: [String] }
+
+    @Test("values round-trip exactly: integers at their limits, floats, Unicode and NUL text, bytes, NULL, enums, JSON")
+    func values() async throws {
+        try await TestStores.withStore(.sqlite) { store in
+            try await store.write { tx in
+                try await tx.sql.raw("CREATE TABLE probe (id BIGINT PRIMARY KEY, i BIGINT, f REAL, t TEXT, b BLOB, n TEXT, e TEXT, j TEXT)").run()
+            }
+            let text = "聚英卡 Müller \u{0}after-NUL 🇨🇳"
+            let bytes: [UInt8] = Array(0...255)
+            let nested = Nested(name: "x", tags: ["a", "b"])
+            for (id, integer) in [(1, Int64.max), (2, Int64.min), (3, 0)] {
+                try await store.write { tx in
+                    try await tx.sql.raw("""
+                        INSERT INTO probe (id, i, f, t, b, n, e, j) VALUES (\(bind: Int64(id)), \(bind: integer), \(bind: 0.1 + 0.2),
+                        \(bind: id == 3 ? "" : text), \(bind: Data(id == 3 ? [] : bytes)), \(bind: String?.none), \(bind: Colour.green), \(bind: nested))
+                        """).run()
+                }
+            }
+            let rows = try await store.read { tx in try await tx.sql.raw("SELECT * FROM probe ORDER BY id").all() }
+            #expect(rows.count == 3)
+            #expect(try rows[0].decode(column: "i", as: Int64.self) == .max)
+            #expect(try rows[1].decode(column: "i", as: Int64.self) == .min)
+            #expect(try rows[0].decode(column: "f", as: Double.self) == 0.1 + 0.2)
+            #expect(try rows[0].decode(column: "t", as: String.self) == text)
+            #expect(try rows[2].decode(column: "t", as: String.self) == "")
+            #expect(try rows[0].decode(column: "b", as: Data.self) == Data(bytes))
+            #expect(try rows[2].decode(column: "b", as: Data.self) == Data())
+            #expect(try rows[0].decode(column: "n", as: String?.self) == nil)
+            #expect(try rows[0].decodeNil(column: "n"))
+            #expect(try rows[0].decode(column: "e", as: Colour.self) == .green)
+            #expect(try rows[0].decode(column: "j", as: Nested.self) == nested)
+            #expect(try rows[2].decode(column: "i", as: Bool.self) == false)
+            // Refusals name what went wrong instead of guessing.
+            #expect(throws: DecodingError.self) { try rows[0].decode(column: "t", as: Int64.self) }
+            #expect(throws: DecodingError.self) { try rows[0].decode(column: "n", as: String.self) }
+            #expect(throws: DecodingError.self) { try rows[0].decode(column: "no_such_column", as: String.self) }
+            #expect(rows[0].contains(column: "j") && !rows[0].contains(column: "zz"))
+        }
+    }
+
+    @Test("constraint failures carry SQLite's extended codes: unique and primary-key violations are recognised, others are not")
+    func errors() async throws {
+        try await TestStores.withStore(.sqlite) { store in
+            try await store.write { tx in
+                try await tx.sql.raw("CREATE TABLE parent (id BIGINT PRIMARY KEY, code TEXT UNIQUE)").run()
+                try await tx.sql.raw("CREATE TABLE child (id BIGINT PRIMARY KEY, parent BIGINT NOT NULL REFERENCES parent(id))").run()
+                try await tx.sql.raw("INSERT INTO parent (id, code) VALUES (1, 'a')").run()
+            }
+            func failure(_ sql: SQLQueryString) async -> (any Error)? {
+                do {
+                    try await store.write { tx in try await tx.sql.raw(sql).run() }
+                    return nil
+                } catch { return error }
+            }
+            let primary = await failure("INSERT INTO parent (id, code) VALUES (1, 'b')")
+            let unique = await failure("INSERT INTO parent (id, code) VALUES (2, 'a')")
+            let foreign = await failure("INSERT INTO child (id, parent) VALUES (1, 99)")
+            let notNull = await failure("INSERT INTO child (id) VALUES (2)")
+            let syntax = await failure("INSERT INTO nowhere VALUES (1)")
+            #expect(primary.map(isUniqueViolation) == true)
+            #expect(unique.map(isUniqueViolation) == true)
+            #expect(foreign.map(isUniqueViolation) == false)
+            #expect(notNull.map(isUniqueViolation) == false)
+            #expect((foreign as? SQLiteFailure)?.code == 787)  // SQLITE_CONSTRAINT_FOREIGNKEY
+            #expect((notNull as? SQLiteFailure)?.code == 1299)  // SQLITE_CONSTRAINT_NOTNULL
+            #expect((syntax as? SQLiteFailure)?.message.contains("no such table") == true)
+            // The store is unharmed: the next write commits.
+            #expect(await failure("INSERT INTO parent (id, code) VALUES (3, 'c')") == nil)
+        }
+    }
+
+    @Test("cached statements stay correct across thousands of runs and a schema change; one call runs one statement")
+    func statementCache() async throws {
+        try await TestStores.withStore(.sqlite) { store in
+            try await store.write { tx in try await tx.sql.raw("CREATE TABLE cache_probe (id BIGINT PRIMARY KEY, v TEXT)").run() }
+            try await store.write { tx in
+                for id in 0..<2_000 {
+                    try await tx.sql.raw("INSERT INTO cache_probe (id, v) VALUES (\(bind: Int64(id)), \(bind: "v\(id)"))").run()
+                }
+            }
+            let sum = try await store.read { tx in
+                var sum: Int64 = 0
+                for id in stride(from: 0, to: 2_000, by: 7) {
+                    let row = try await tx.sql.raw("SELECT id, v FROM cache_probe WHERE id = \(bind: Int64(id))").first()
+                    #expect(try row?.decode(column: "v", as: String.self) == "v\(id)")
+                    sum += try row?.decode(column: "id", as: Int64.self) ?? 0
+                }
+                return sum
+            }
+            #expect(sum == Int64(stride(from: 0, to: 2_000, by: 7).reduce(0, +)))
+            // `SELECT *` prepared before a column is added sees the column afterwards.
+            let before = try await store.read { tx in try await tx.sql.raw("SELECT * FROM cache_probe WHERE id = 1").first()?.allColumns }
+            try await store.write { tx in try await tx.sql.raw("ALTER TABLE cache_probe ADD COLUMN w TEXT").run() }
+            let after = try await store.read { tx in try await tx.sql.raw("SELECT * FROM cache_probe WHERE id = 1").first()?.allColumns }
+            #expect(before == ["id", "v"])
+            #expect(after == ["id", "v", "w"])
+            // A second statement in one call would silently never run: refused.
+            await #expect(throws: SQLiteFailure.self) {
+                try await store.write { tx in try await tx.sql.raw("UPDATE cache_probe SET v = 'x'; DELETE FROM cache_probe").run() }
+            }
+            let count = try await store.read { tx in try await tx.sql.raw("SELECT COUNT(*) AS n FROM cache_probe WHERE v = 'x'").first()?.decode(column: "n", as: Int64.self) }
+            #expect(count == 0)
+        }
+    }
+
+    @Test("the engine owns transactions: a write or read cannot begin, commit or roll back, and readers cannot write")
+    func transactionOwnership() async throws {
+        try await TestStores.withStore(.sqlite) { store in
+            try await store.write { tx in try await tx.sql.raw("CREATE TABLE own_probe (id BIGINT PRIMARY KEY)").run() }
+            for statement in ["COMMIT", "  rollback", "BEGIN IMMEDIATE", "END", "RELEASE SAVEPOINT joinin_write", "SAVEPOINT x"] {
+                do {
+                    try await store.write { tx in
+                        try await tx.sql.raw("INSERT INTO own_probe (id) VALUES (1)").run()
+                        try await tx.sql.raw(SQLQueryString(statement)).run()
+                    }
+                    Issue.record("\(statement) was allowed inside a write")
+                } catch let failure as SQLiteFailure {
+                    #expect(failure.message.contains("belongs to the store engine"), "\(failure)")
+                }
+                await #expect(throws: SQLiteFailure.self) {
+                    try await store.read { tx in try await tx.sql.raw(SQLQueryString(statement)).run() }
+                }
+            }
+            // Each refused write rolled back to its savepoint: no row was kept.
+            let rows = try await store.read { tx in try await tx.sql.raw("SELECT COUNT(*) AS n FROM own_probe").first()?.decode(column: "n", as: Int64.self) }
+            #expect(rows == 0)
+            // Reader connections are query-only.
+            do {
+                try await store.read { tx in try await tx.sql.raw("INSERT INTO own_probe (id) VALUES (2)").run() }
+                Issue.record("a reader wrote")
+            } catch let failure as SQLiteFailure {
+                #expect(failure.primaryCode == 8, "\(failure)")  // SQLITE_READONLY
+            }
+        }
+    }
+
+    @Test("a read is one snapshot: a write committed in the middle of it is not seen until the next read")
+    func readSnapshot() async throws {
+        try await TestStores.withStore(.sqlite) { store in
+            try await store.write { tx in
+                try await tx.sql.raw("CREATE TABLE snap_probe (id BIGINT PRIMARY KEY)").run()
+                try await tx.sql.raw("INSERT INTO snap_probe (id) VALUES (1)").run()
+            }
+            let counts = try await store.read { tx in
+                let first = try await tx.sql.raw("SELECT COUNT(*) AS n FROM snap_probe").first()?.decode(column: "n", as: Int64.self)
+                try await store.write { tx in try await tx.sql.raw("INSERT INTO snap_probe (id) VALUES (2)").run() }
+                let second = try await tx.sql.raw("SELECT COUNT(*) AS n FROM snap_probe").first()?.decode(column: "n", as: Int64.self)
+                return [first, second]
+            }
+            #expect(counts == [1, 1])
+            let later = try await store.read { tx in try await tx.sql.raw("SELECT COUNT(*) AS n FROM snap_probe").first()?.decode(column: "n", as: Int64.self) }
+            #expect(later == 2)
+        }
+    }
+
+    @Test("a write past its deadline is interrupted; its whole batch is refused and rolled back; the writer carries on")
+    func deadline() async throws {
+        let limits = GroupCommitLimits(batchSizeMax: 64, batchWaitMicrosecondsMax: 200_000, jobDeadlineMilliseconds: 300)
+        try await TestStores.withStore(.sqlite, groupCommit: limits) { store in
+            try await store.write { tx in try await tx.sql.raw("CREATE TABLE dl_probe (id BIGINT PRIMARY KEY)").run() }
+            let (started, signal) = AsyncStream<Void>.makeStream()
+            // A neighbour joins the batch first, then the runaway write (a recursive query of some
+            // seconds, bounded so that a broken deadline fails the test instead of hanging it).
+            async let neighbour: Result<Void, any Error> = outcome {
+                try await store.write { tx in
+                    try await tx.sql.raw("INSERT INTO dl_probe (id) VALUES (1)").run()
+                    signal.yield()
+                    // Still running when the runaway write arrives, so the two share a batch.
+                    guard case .sqlite(let engine) = store.engine else { return }
+                    for _ in 0..<2_000 where engine.groupWriter.queueLength == 0 {
+                        try await Task.sleep(for: .milliseconds(5))
+                    }
+                }
+            }
+            for await _ in started { break }
+            let clock = ContinuousClock()
+            let began = clock.now
+            let runaway: Result<Int64?, any Error> = await outcome {
+                try await store.write { tx in
+                    try await tx.sql.raw("""
+                        WITH RECURSIVE slow(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM slow WHERE n < 100000000) SELECT MAX(n) AS m FROM slow
+                        """).first()?.decode(column: "m", as: Int64?.self)
+                }
+            }
+            let elapsed = clock.now - began
+            guard case .failure(let error) = runaway, case StoreError.writeDeadlineExceeded = error else {
+                Issue.record("the runaway write was not stopped: \(runaway)")
+                return
+            }
+            #expect(elapsed < .seconds(10))
+            // The neighbour shared the batch: it was refused too, and its row is gone.
+            if case .success = await neighbour { Issue.record("a write in a rolled-back batch was acknowledged") }
+            let rows = try await store.read { tx in try await tx.sql.raw("SELECT COUNT(*) AS n FROM dl_probe").first()?.decode(column: "n", as: Int64.self) }
+            #expect(rows == 0)
+            try await store.write { tx in try await tx.sql.raw("INSERT INTO dl_probe (id) VALUES (2)").run() }
+            let after = try await store.read { tx in try await tx.sql.raw("SELECT COUNT(*) AS n FROM dl_probe").first()?.decode(column: "n", as: Int64.self) }
+            #expect(after == 1)
+        }
+    }
+
+    @Test("statements are counted: one write of three statements costs three plus BEGIN, SAVEPOINT, RELEASE and COMMIT")
+    func statementCounts() async throws {
+        try await TestStores.withStore(.sqlite) { store in
+            try await store.write { tx in try await tx.sql.raw("CREATE TABLE count_probe (id BIGINT PRIMARY KEY)").run() }
+            let before = try #require(store.writeStatistics)
+            try await store.write { tx in
+                try await tx.sql.raw("INSERT INTO count_probe (id) VALUES (1)").run()
+                try await tx.sql.raw("INSERT INTO count_probe (id) VALUES (2)").run()
+                _ = try await tx.sql.raw("SELECT id FROM count_probe").all()
+            }
+            _ = try await store.read { tx in try await tx.sql.raw("SELECT id FROM count_probe").all() }
+            let after = try #require(store.writeStatistics)
+            #expect(after.statements - before.statements == 7)
+            #expect(after.readerStatements - before.readerStatements == 3)  // BEGIN, SELECT, COMMIT
+        }
+    }
+
+    private func outcome<T>(_ body: () async throws -> T) async -> Result<T, any Error> {
+        do { return .success(try await body()) } catch { return .failure(error) }
+    }
+
+    @Test("exactly one SQLite library is loaded in the process: the system's libsqlite3")
+    func oneLibrary() throws {
+        // /proc files report a size of 0: read to the end instead of by size.
+        let file = try #require(FileHandle(forReadingAtPath: "/proc/self/maps"))
+        let maps = String(decoding: try #require(try file.readToEnd()), as: UTF8.self)
+        #expect(maps.contains("libswiftCore") || maps.contains("xctest") || maps.contains("joinin"))
+        let libraries = Set(maps.split(separator: "\n").compactMap { line -> String? in
+            guard let path = line.split(separator: " ", omittingEmptySubsequences: true).last, path.hasPrefix("/") else { return nil }
+            return path.lowercased().contains("sqlite") ? String(path) : nil
+        })
+        #expect(libraries.count == 1, "\(libraries)")
+        #expect(libraries.first?.contains("libsqlite3.so") == true, "\(libraries)")
+        // No second, vendored copy linked into the executable under another prefix.
+        let handle = try #require(dlopen(nil, RTLD_NOW))
+        defer { dlclose(handle) }
+        #expect(dlsym(handle, "sqlite_nio_sqlite3_open_v2") == nil)
+        #expect(dlsym(handle, "sqlite3_open_v2") != nil)
+    }
+}
