@@ -24,11 +24,13 @@ extension BenchCommand {
         @Option(help: "Transfers for the batched measurement (8,000 per store call)") var batched: Int = 200_000
         @Option(help: "Single-transfer writes per concurrency measurement") var singles: Int = 4_000
         @Option(help: "Concurrent callers for the concurrent measurements") var concurrency: Int = 64
+        @Option(help: "GET requests per read measurement (authenticated e-card read and hello-world)") var reads: Int = 20_000
 
         func validate() throws {
             guard (8_000...5_000_000).contains(batched) else { throw ValidationError("--batched must be 8,000-5,000,000") }
             guard (100...1_000_000).contains(singles) else { throw ValidationError("--singles must be 100-1,000,000") }
             guard (2...1024).contains(concurrency) else { throw ValidationError("--concurrency must be 2-1024") }
+            guard (100...10_000_000).contains(reads) else { throw ValidationError("--reads must be 100-10,000,000") }
         }
 
         func run() async throws {
@@ -70,22 +72,32 @@ extension BenchCommand {
                 let rawOne = try await bench.singles(count: min(singles, 2_000), concurrency: 1, raw: true)
                 let rawMany = try await bench.singles(count: singles, concurrency: concurrency, raw: true)
                 let one = try await bench.singles(count: min(singles, 2_000), concurrency: 1, raw: false)
+                let beforeMany = StatementCount(store)
                 let many = try await bench.singles(count: singles, concurrency: concurrency, raw: false)
+                let transferStatements = StatementCount(store).since(beforeMany, operations: singles)
                 results["raw_single_row_commits"] = ["callers_1": rawOne.json, "callers_\(concurrency)": rawMany.json]
                 results["store_single_transfers"] = [
-                    "callers_1": one.json, "callers_\(concurrency)": many.json,
+                    "callers_1": one.json, "callers_\(concurrency)": many.json, "statements_per_transfer": transferStatements,
                     "ratio_to_raw_single_commits_1_caller": Self.ratio(many.perSecond, rawOne.perSecond),
                     "ratio_to_raw_single_commits_same_callers": Self.ratio(many.perSecond, rawMany.perSecond),
                 ] as [String: Any]
 
-                let http = try await HTTPBench.run(store: store, logger: logger, singles: singles, concurrency: concurrency)
+                let http = try await HTTPBench.run(store: store, logger: logger, singles: singles, concurrency: concurrency, reads: reads)
                 results["http_deposits"] = [
                     "callers_1": http.one.json, "callers_\(concurrency)": http.many.json,
                     "ratio_to_raw_single_commits_1_caller": Self.ratio(http.many.perSecond, rawOne.perSecond),
+                    "ratio_to_raw_single_commits_same_callers": Self.ratio(http.many.perSecond, rawMany.perSecond),
+                    "statements_per_deposit": http.statements,
+                ] as [String: Any]
+                results["http_reads"] = [
+                    "requests": reads, "connections": concurrency,
+                    "ecard_me": http.me.json, "hello_world": http.hello.json,
+                    "ratio_ecard_me_to_hello_world": Self.ratio(http.me.perSecond, http.hello.perSecond),
+                    "statements_per_ecard_me": http.meStatements,
                 ] as [String: Any]
                 if let statistics = store.writeStatistics {
                     results["group_commit"] = ["writes": statistics.writes, "commits": statistics.commits,
-                                               "largest_batch": statistics.largestBatch]
+                                               "largest_batch": statistics.largestBatch, "refused": statistics.refused]
                 }
                 let verdict = try await store.verifyLedger()
                 guard verdict.isOK else { throw CLIError(description: "error: ledger verification failed after the bench: \(verdict)") }
@@ -132,6 +144,12 @@ struct LatencySummary {
 
     var json: [String: Any] { ["per_s": perSecond.rounded(), "p50_ms": p50Ms, "p99_ms": p99Ms] }
 
+    /// Two runs of one measurement taken apart (before and after the other side), averaged.
+    static func mean(_ a: LatencySummary, _ b: LatencySummary) -> LatencySummary {
+        LatencySummary(perSecond: (a.perSecond + b.perSecond) / 2, p50Ms: ((a.p50Ms + b.p50Ms) * 50).rounded() / 100,
+                       p99Ms: ((a.p99Ms + b.p99Ms) * 50).rounded() / 100)
+    }
+
     /// Runs `count` operations from `concurrency` callers, each operation timed on its own.
     static func measure(count: Int, concurrency: Int, _ operation: @escaping @Sendable (Int) async throws -> Void) async throws -> LatencySummary {
         let next = Dispenser()
@@ -160,6 +178,23 @@ struct LatencySummary {
             return (latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 100).rounded() / 100
         }
         return LatencySummary(perSecond: Double(count) / seconds, p50Ms: percentile(0.5), p99Ms: percentile(0.99))
+    }
+}
+
+/// SQL statements the SQLite engine ran, to report statements per operation (empty on PostgreSQL,
+/// whose driver does not count them).
+struct StatementCount {
+    let statistics: WriteStatistics?
+
+    init(_ store: Store) { statistics = store.writeStatistics }
+
+    /// Per operation since `earlier`: the writer's statements (its BEGIN/SAVEPOINT/RELEASE/COMMIT
+    /// shared out) and the readers' (each read's BEGIN/COMMIT included).
+    func since(_ earlier: StatementCount, operations: Int) -> [String: Double] {
+        guard let now = statistics, let then = earlier.statistics, operations > 0 else { return [:] }
+        func per(_ value: Int) -> Double { (Double(value) / Double(operations) * 100).rounded() / 100 }
+        return ["writer": per(now.statements - then.statements), "readers": per(now.readerStatements - then.readerStatements),
+                "commits": per(now.commits - then.commits)]
     }
 }
 
@@ -215,7 +250,7 @@ struct LedgerBench: Sendable {
             try await store.write { tx in
                 var offset = 0
                 while offset < size {
-                    let chunk = min(3_000, size - offset)  // 10 binds per row, under every engine's bind limit
+                    let chunk = min(tx.bindParametersMax / 10, size - offset)  // 10 binds per row: the ledger's own chunking
                     var query = SQLQueryString("""
                         INSERT INTO bench_raw_transfers (id, debit_account_id, credit_account_id, amount_fen, kind, reference_type,
                             reference_id, reverses_transfer_id, hold_id, created_at_ms) VALUES
@@ -296,7 +331,17 @@ struct LedgerBench: Sendable {
 /// Deposits through the real HTTP stack (server on a loopback port, one keep-alive connection
 /// per caller): authentication, JSON, Idempotency-Key, card checks, posting, audit, response.
 enum HTTPBench {
-    static func run(store: Store, logger: Logger, singles: Int, concurrency: Int) async throws -> (one: LatencySummary, many: LatencySummary) {
+    struct Results {
+        let one: LatencySummary
+        let many: LatencySummary
+        /// Writer and reader statements per deposit in the concurrent phase (SQLite only).
+        let statements: [String: Double]
+        let me: LatencySummary
+        let hello: LatencySummary
+        let meStatements: [String: Double]
+    }
+
+    static func run(store: Store, logger: Logger, singles: Int, concurrency: Int, reads: Int) async throws -> Results {
         try await ReferenceData.loadBuiltIn(store: store, nowMs: LedgerBench.nowMs)
         var config = ServerConfig()
         config.port = 0
@@ -316,9 +361,65 @@ enum HTTPBench {
             guard port > 0 else { throw CLIError(description: "error: the bench server did not start") }
             let fixture = try await Fixture.make(store: store, port: port)
             let one = try await deposits(fixture, port: port, count: min(singles, 2_000), concurrency: 1)
+            let before = StatementCount(store)
             let many = try await deposits(fixture, port: port, count: singles, concurrency: concurrency)
+            let statements = StatementCount(store).since(before, operations: singles)
+            // Reads: the authenticated e-card home (session check + person, permit, card) against a
+            // Hummingbird hello-world route in the same process, hello-world measured on both sides.
+            let helloPort = try await HelloWorld.start(group: &group)
+            let me = try await gets(port: port, path: "/v1/ecard/me", token: fixture.holder, count: reads, concurrency: concurrency)
+            let beforeMe = StatementCount(store)
+            let helloFirst = try await gets(port: helloPort, path: "/hello", token: nil, count: reads, concurrency: concurrency)
+            let meAgain = try await gets(port: port, path: "/v1/ecard/me", token: fixture.holder, count: reads, concurrency: concurrency)
+            let meStatements = StatementCount(store).since(beforeMe, operations: reads)
+            let helloAgain = try await gets(port: helloPort, path: "/hello", token: nil, count: reads, concurrency: concurrency)
             group.cancelAll()
-            return (one, many)
+            return Results(one: one, many: many, statements: statements,
+                           me: LatencySummary.mean(me, meAgain), hello: LatencySummary.mean(helloFirst, helloAgain), meStatements: meStatements)
+        }
+    }
+
+    /// `count` GETs of `path` over `concurrency` keep-alive connections; every answer must be 200.
+    static func gets(port: Int, path: String, token: String?, count: Int, concurrency: Int) async throws -> LatencySummary {
+        var connections: [LoopbackHTTPConnection] = []
+        do {
+            for _ in 0..<concurrency { connections.append(try await LoopbackHTTPConnection(port: port)) }
+            let pool = ConnectionPool(connections)
+            let headers = token.map { [("Authorization", "Bearer \($0)")] } ?? []
+            let summary = try await LatencySummary.measure(count: count, concurrency: concurrency) { _ in
+                guard let connection = pool.take() else { throw CLIError(description: "error: no free connection") }
+                defer { pool.give(connection) }
+                let response = try await connection.send(.GET, path, headers: headers, body: ByteBuffer())
+                guard response.status == 200 else {
+                    throw CLIError(description: "error: GET \(path) answered \(response.status): \(String(buffer: response.body))")
+                }
+            }
+            for connection in connections { await connection.close() }
+            return summary
+        } catch {
+            for connection in connections { await connection.close() }
+            throw error
+        }
+    }
+
+    /// The floor of an HTTP answer in this process: a Hummingbird route that returns a constant.
+    enum HelloWorld {
+        static func start(group: inout ThrowingTaskGroup<Void, any Error>) async throws -> Int {
+            let router = Router()
+            router.get("/hello") { _, _ in "hello" }
+            var quiet = Logger(label: "joinin-bench-hello")
+            quiet.logLevel = .critical
+            let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                                  onServerRunning: { channel in
+                                      portContinuation.yield(channel.localAddress?.port ?? 0)
+                                      portContinuation.finish()
+                                  }, logger: quiet)
+            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+            var port = 0
+            for await value in portStream { port = value }
+            guard port > 0 else { throw CLIError(description: "error: the hello-world server did not start") }
+            return port
         }
     }
 
@@ -365,6 +466,8 @@ enum HTTPBench {
     struct Fixture: Sendable {
         let clerk: String
         let cards: [String]
+        /// An e-card session of the first card's holder.
+        let holder: String
 
         static func make(store: Store, port: Int, cards count: Int = 8) async throws -> Fixture {
             let connection = try await LoopbackHTTPConnection(port: port)
@@ -412,6 +515,7 @@ enum HTTPBench {
             let today = formatter.string(from: Date())
             let until = formatter.string(from: Date().addingTimeInterval(700 * 86_400))
             var cards: [String] = []
+            var holder = ""
             for index in 0..<count {
                 let passport = String(format: "BN%07d", index)
                 let documents = ["passport", "photo", "employment_contract"]
@@ -427,8 +531,15 @@ enum HTTPBench {
                     "passport_number": passport])["card_number"] as? String ?? ""
                 _ = try await call(.POST, "/v1/cards/\(card)/activation", token: clerk, ["pin": "582931"])
                 cards.append(card)
+                if index == 0 {
+                    let number = permit["number"] as? String ?? ""
+                    _ = try await call(.POST, "/v1/ecard/registrations", token: nil, [
+                        "permit_number": number, "name": "Card Ann BENCH", "activation_code": issued["activation_code"] as? String ?? "",
+                        "password": password])
+                    holder = try await call(.POST, "/v1/ecard/sessions", token: nil, ["permit_number": number, "password": password])["token"] as? String ?? ""
+                }
             }
-            return Fixture(clerk: clerk, cards: cards)
+            return Fixture(clerk: clerk, cards: cards, holder: holder)
         }
     }
 }

@@ -61,6 +61,29 @@ struct MoneyAPITests {
         }
     }
 
+    @Test("a cash deposit through the API costs the single SQLite writer at most 17 statements, its batch's BEGIN and COMMIT included")
+    func depositStatements() async throws {
+        try await Harness.run(.sqlite) { h in
+            let world = try await h.world()
+            let (card, _) = try await h.bankedHolder(world)
+            var counts: [Int] = []
+            for index in 0..<3 {
+                let before = try #require(h.store.writeStatistics)
+                let reply = try await h.call(.post, "/v1/cards/\(card)/deposits", token: world.clerk,
+                                             json: ["amount_fen": 1_000 + index, "account": "financial"], headers: [.idempotencyKey: "s\(index)"])
+                try #require(reply.status == .created, "\(reply.text)")
+                let after = try #require(h.store.writeStatistics)
+                #expect(after.writes - before.writes == 1)
+                counts.append(after.statements - before.statements)
+            }
+            // BEGIN, SAVEPOINT, RELEASE, COMMIT + idempotency lookup, card, two accounts, reference,
+            // balances, transfer, balances update, audit head (when not remembered) and record,
+            // idempotency record, and in debug builds the balance re-check: 17 (was 20 before the
+            // ledger stopped reading back its references and the shown account).
+            #expect(counts.allSatisfy { $0 <= 17 }, "\(counts)")
+        }
+    }
+
     @Test("deposits to a card without financial functions reach only the transit wallet", arguments: TestStores.engines)
     func noFinancialFunctions(engine: Store.EngineKind) async throws {
         try await Harness.run(engine) { h in

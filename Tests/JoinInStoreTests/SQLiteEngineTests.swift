@@ -230,6 +230,73 @@ struct SQLiteEngineTests {
         }
     }
 
+    @Test("remembered audit heads stay a valid chain through rolled-back writes and a second process on the same file")
+    func auditMemo() async throws {
+        let (url, cleanup) = try await TestStores.freshURL(.sqlite)
+        defer { Task { await cleanup() } }
+        let keys = DataKeys.random()
+        struct Refused: Error {}
+        try await Store.with(url: url, dataKeys: keys, logger: TestStores.logger) { first in
+            try await first.migrate()
+            try await Store.with(url: url, dataKeys: keys, logger: TestStores.logger) { second in
+                let existing = try await first.read { tx in
+                    try await tx.sql.raw("SELECT COUNT(*) AS n FROM audit_log").first()?.decode(column: "n", as: Int.self)
+                } ?? 0
+                var kept = 0
+                for round in 0..<120 {
+                    // Alternate between two stores (two writers, two memos) on one file; every
+                    // fourth write appends and is then rolled back with its savepoint.
+                    let store = round % 3 == 2 ? second : first
+                    let refused = round % 4 == 3
+                    do {
+                        try await store.write { tx in
+                            try await tx.appendAudit(actor: "memo-test", action: "probe", objectType: "round", objectID: "\(round)", atMs: Int64(round))
+                            if refused { throw Refused() }
+                        }
+                        kept += 1
+                    } catch is Refused {}
+                }
+                #expect(kept == 90)
+                let verdict = try await first.verifyAudit()
+                #expect(verdict == .intact(count: existing + 90), "\(verdict)")
+                let stored = try await first.read { tx in
+                    try await tx.sql.raw("SELECT COUNT(*) AS n FROM audit_log WHERE actor = 'memo-test'").first()?.decode(column: "n", as: Int64.self)
+                }
+                #expect(stored == 90)
+            }
+        }
+    }
+
+    /// Records the column names a row decoder asks for.
+    final class ProbeRow: SQLRow {
+        let asked = Mutex<[String]>([])
+        var allColumns: [String] { [] }
+        func contains(column: String) -> Bool { true }
+        func decodeNil(column: String) throws -> Bool { false }
+        func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
+            asked.withLock { $0.append(column) }
+            return try #require("" as? D)
+        }
+    }
+
+    struct TrickyNames: Decodable {
+        let ownerId, passportMRZ, aBC, createdAtMs, x, myURLProperty, id, debitsBlocked, lowercase, ABTest: String
+    }
+
+    @Test("the memoized snake-case decoder asks for exactly the columns SQLKit's convertFromSnakeCase asks for")
+    func snakeCaseKeys() throws {
+        let ours = ProbeRow(), theirs = ProbeRow()
+        for _ in 0..<2 {  // the second round answers from the memo
+            ours.asked.withLock { $0.removeAll() }
+            theirs.asked.withLock { $0.removeAll() }
+            _ = try SQLRowDecoder.snake.decode(TrickyNames.self, from: ours)
+            _ = try SQLRowDecoder(keyDecodingStrategy: .convertFromSnakeCase).decode(TrickyNames.self, from: theirs)
+            let asked = ours.asked.withLock { $0 }
+            #expect(asked == theirs.asked.withLock { $0 })
+            #expect(asked.contains("owner_id") && asked.contains("created_at_ms") && asked.count == 10, "\(asked)")
+        }
+    }
+
     private func outcome<T>(_ body: () async throws -> T) async -> Result<T, any Error> {
         do { return .success(try await body()) } catch { return .failure(error) }
     }

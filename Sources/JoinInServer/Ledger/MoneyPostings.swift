@@ -33,19 +33,23 @@ enum MoneyPostings {
 
     static func execute(_ tx: StoreTx, _ movement: Movement, id: String, actor: String, action: String, cardNumber: String,
                  detail: String, nowMs: Int64) async throws -> Reply {
-        try await tx.registerReference(type: movement.referenceType, id: id, atMs: nowMs)
-        let transfers = try await tx.post([Posting(debit: movement.debit.id, credit: movement.credit.id, amountFen: movement.amountFen,
-                                                   kind: movement.transferKind, referenceType: movement.referenceType, referenceID: id)],
-                                          atMs: nowMs)
+        let (transfers, balances) = try await tx.registerAndPost(
+            referenceType: movement.referenceType, referenceID: id,
+            [Posting(debit: movement.debit.id, credit: movement.credit.id, amountFen: movement.amountFen,
+                     kind: movement.transferKind, referenceType: movement.referenceType, referenceID: id)],
+            atMs: nowMs)
         try await Inbox.noteDebit(tx, account: movement.debit, amountFen: movement.amountFen,
                                   what: MoneyController.describe(kind: movement.transferKind, incoming: false, reversal: false), nowMs: nowMs)
         // Money into a transit wallet pays the holder's transit debt first (issue 9).
-        if AccountKind(rawValue: movement.credit.kind) == .transitWallet {
+        let repaysDebt = AccountKind(rawValue: movement.credit.kind) == .transitWallet
+        if repaysDebt {
             try await TransitBilling.settleDebt(tx, personID: movement.credit.ownerId, nowMs: nowMs)
         }
         try await tx.appendAudit(actor: actor, action: action, objectType: "card", objectID: cardNumber,
                                  detail: "operation=\(id) fen=\(movement.amountFen)\(detail.isEmpty ? "" : " " + detail)", atMs: nowMs)
-        let updated = try await tx.account(id: movement.shown.id) ?? movement.shown
+        // The posting's own balance, unless a debt repayment may have moved the wallet since.
+        let updated = repaysDebt ? try await tx.account(id: movement.shown.id) ?? movement.shown
+            : balances[movement.shown.id].map { movement.shown.with(balance: $0) } ?? movement.shown
         return try .json(Schemas.MoneyOperation(operationId: id, kind: try API.value(movement.operation), amount: API.money(movement.amountFen),
                                                 account: try account(updated), transferIds: transfers.map(\.id)))
     }

@@ -34,28 +34,48 @@ extension StoreTx {
     public func appendAudit(actor: String, action: String, objectType: String, objectID: String,
                             outcome: String = "ok", detail: String = "", atMs: Int64) async throws -> Int64 {
         let lane = Int64.random(in: 0..<Int64(AuditChain.laneCount))
+        /// Appends after `head`; false when the stored head is no longer `head` (only possible
+        /// for a remembered head, see `WriterMemo`).
+        func append(after head: AuditHead, checkingHash: Bool) async throws -> Int64? {
+            let entry = AuditEntry(sequence: head.sequence + 1, atMs: atMs, actor: actor, action: action, objectType: objectType,
+                                   objectID: objectID, outcome: outcome, detail: String(detail.prefix(1000)), lane: lane)
+            let hash = AuditChain.hash(previous: head.hash, entry: entry)
+            // Move the head first: a concurrent appender to the same lane then waits on this row and
+            // fails with a serialization error (retried) instead of racing on the record's key.
+            var update: SQLQueryString = """
+                UPDATE audit_heads SET sequence = \(bind: entry.sequence), hash = \(bind: hash)
+                WHERE lane = \(bind: lane) AND sequence = \(bind: head.sequence)
+                """
+            if checkingHash {
+                update.appendLiteral(" AND hash = ")
+                update.appendInterpolation(bind: head.hash)
+            }
+            update.appendLiteral(" RETURNING lane")
+            let moved = try await sql.raw(update).all()
+            guard moved.count == 1 else { return nil }
+            try await sql.raw("""
+                INSERT INTO audit_log (lane, sequence, at_ms, actor, action, object_type, object_id, outcome, detail, previous_hash, hash)
+                VALUES (\(bind: lane), \(bind: entry.sequence), \(bind: atMs), \(bind: entry.actor), \(bind: action), \(bind: objectType),
+                        \(bind: objectID), \(bind: outcome), \(bind: entry.detail), \(bind: head.hash), \(bind: hash))
+                """).run()
+            writerMemo?.auditHeads[lane] = AuditHead(lane: lane, sequence: entry.sequence, hash: hash)
+            return entry.sequence
+        }
+        // The SQLite writer remembers the heads it stored: no read, and the compare-and-set on
+        // (sequence, hash) notices a head that was rolled back or moved by another process.
+        if let remembered = writerMemo?.auditHeads[lane] {
+            if let sequence = try await append(after: remembered, checkingHash: true) { return sequence }
+            writerMemo?.auditHeads[lane] = nil
+        }
         // Locked on PostgreSQL: under `.lockedRows` a concurrent appender to this lane waits here.
         guard let head = try await sql.raw("SELECT lane, sequence, hash FROM audit_heads WHERE lane = \(bind: lane)\(unsafeRaw: lockForUpdate)")
             .first(decoding: AuditHead.self, with: .snake) else {
             throw StoreError.corrupt("audit lane \(lane) has no head")
         }
-        let entry = AuditEntry(sequence: head.sequence + 1, atMs: atMs, actor: actor, action: action, objectType: objectType,
-                               objectID: objectID, outcome: outcome, detail: String(detail.prefix(1000)), lane: lane)
-        let hash = AuditChain.hash(previous: head.hash, entry: entry)
-        // Move the head first: a concurrent appender to the same lane then waits on this row and
-        // fails with a serialization error (retried) instead of racing on the record's key.
-        let moved = try await sql.raw("""
-            UPDATE audit_heads SET sequence = \(bind: entry.sequence), hash = \(bind: hash)
-            WHERE lane = \(bind: lane) AND sequence = \(bind: head.sequence)
-            RETURNING lane
-            """).all()
-        guard moved.count == 1 else { throw StoreError.corrupt("audit lane \(lane) head moved inside the transaction") }
-        try await sql.raw("""
-            INSERT INTO audit_log (lane, sequence, at_ms, actor, action, object_type, object_id, outcome, detail, previous_hash, hash)
-            VALUES (\(bind: lane), \(bind: entry.sequence), \(bind: atMs), \(bind: entry.actor), \(bind: action), \(bind: objectType),
-                    \(bind: objectID), \(bind: outcome), \(bind: entry.detail), \(bind: head.hash), \(bind: hash))
-            """).run()
-        return entry.sequence
+        guard let sequence = try await append(after: head, checkingHash: false) else {
+            throw StoreError.corrupt("audit lane \(lane) head moved inside the transaction")
+        }
+        return sequence
     }
 
     /// Newest first by time, before the (time, lane, sequence) position of `cursor`.

@@ -100,6 +100,8 @@ final class GroupCommitWriter: Sendable {
 
     let connection: SQLiteHandle
     let thread: ConnectionThread
+    /// Kept across the writes this writer runs (audit lane heads); see `WriterMemo`.
+    let memo = WriterMemo()
     private let database: SQLiteDatabase
     private let limits: GroupCommitLimits
     private let logger: Logger

@@ -73,7 +73,10 @@ public final class Store: Sendable {
                             _ body: @escaping @Sendable (StoreTx) async throws -> T) async throws -> T {
         switch engine {
         case .sqlite(let sqlite):
-            return try await sqlite.write(deadline: deadline) { db in try await body(StoreTx(sql: db, cipher: self.cipher, engine: .sqlite)) }
+            let memo = sqlite.groupWriter.memo
+            return try await sqlite.write(deadline: deadline) { db in
+                try await body(StoreTx(sql: db, cipher: self.cipher, engine: .sqlite, writerMemo: memo))
+            }
         case .postgres(let postgres):
             return try await postgres.write(isolation: isolation) { db in
                 try await body(StoreTx(sql: db, cipher: self.cipher, engine: .postgres))
@@ -213,6 +216,19 @@ public struct StoreTx: Sendable {
     public let sql: any SQLDatabase
     let cipher: FieldCipher
     public let engine: Store.EngineKind
+    /// What the SQLite writer remembers between writes (`nil` for reads and on PostgreSQL).
+    var writerMemo: WriterMemo? = nil
+}
+
+/// What the SQLite group-commit writer remembers between the writes it runs: the audit lane
+/// heads as it last stored them, so appending an audit record need not read the head first.
+/// Every use is a compare-and-set on (sequence, hash) in the same statement that moves the head,
+/// so a remembered head that a savepoint or batch rollback undid, or that another process moved,
+/// is noticed and read afresh: the memo can make a write cheaper, never wrong.
+final class WriterMemo: @unchecked Sendable {
+    // @unchecked: touched only by write closures, which the writer runs one at a time on its
+    // own thread (GroupCommitWriter); never by readers or PostgreSQL writes.
+    var auditHeads: [Int64: AuditHead] = [:]
 }
 
 /// Stored integer flags: both engines agree on BIGINT 0/1, not on boolean literals.

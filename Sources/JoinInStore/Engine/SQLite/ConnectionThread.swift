@@ -77,9 +77,7 @@ final class ConnectionThread: TaskExecutor, Sendable {
 /// A condition variable for one sleeper: `wait` re-checks `ready` under the condition's lock, and
 /// `signal` takes the same lock, so a signal between the check and the sleep is never lost.
 final class NSConditionBox: Sendable {
-    // NSCondition is a pthread mutex + condition; it is thread-safe by construction, and every use
-    // below holds its lock. Foundation on Linux does not mark it Sendable.
-    private nonisolated(unsafe) let condition = NSCondition()
+    private let condition = NSCondition()
 
     func wait(until ready: () -> Bool) {
         condition.lock()

@@ -58,9 +58,10 @@ final class SQLiteHandle: @unchecked Sendable {
     }
 
     /// Most prepared statements kept per connection; the queries of this code base are a few
-    /// hundred texts. Longer texts (multi-row inserts) are prepared, used once and finalized.
+    /// hundred texts, and multi-row statements of up to 4,000 binds (`bindParametersMax`) repeat
+    /// their shape chunk after chunk. Longer texts are prepared, used once and finalized.
     static let cachedStatementsMax = 512
-    static let cachedTextLengthMax = 4_096
+    static let cachedTextLengthMax = 48 * 1_024
     /// SQLite 3.35 (RETURNING) is the oldest library whose SQL this code base speaks.
     static let versionNumberMin: Int32 = 3_035_000
 
