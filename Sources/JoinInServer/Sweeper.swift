@@ -36,10 +36,11 @@ public enum Sweeper {
         public var eventNoShows = 0
         public var inboxMessages = 0
         public var reminders = 0
+        public var balanceDeltas = 0
 
         public var total: Int {
             holds + idempotencyRecords + attemptCounters + sessions + redeemedCodes + denyListChanges + libraryHolds + eventNoShows
-                + inboxMessages + reminders
+                + inboxMessages + reminders + balanceDeltas
         }
     }
 
@@ -62,6 +63,13 @@ public enum Sweeper {
                                     limit: Retention.deleteBatchMax)
         }
         counts.reminders = try await reminders(store: store, nowMs: nowMs)
+        // Branch vaults' balance deltas into their rows (docs/decisions.md §22), a few accounts per write.
+        // Bounded: under constant load new deltas keep arriving; the next sweep takes the rest.
+        for _ in 0..<50 {
+            let folded = try await store.write(isolation: .lockedRows) { tx in try await tx.foldBalanceDeltas(limit: 20) }
+            counts.balanceDeltas += folded
+            if folded == 0 { break }
+        }
         return counts
     }
 

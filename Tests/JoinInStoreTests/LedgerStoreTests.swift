@@ -371,6 +371,85 @@ struct LedgerStoreTests {
         }
     }
 
+    @Test("on PostgreSQL a branch vault keeps its balance as row + deltas: no read or lock per posting, exact everywhere, folded by the sweeper, checked by verify",
+          arguments: TestStores.engines)
+    func balanceDeltas(engine: Store.EngineKind) async throws {
+        try await TestStores.withStore(engine) { store in
+            try await store.migrate()
+            let (vault, people) = try await store.write { tx in
+                let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: "delta-branch", atMs: ledgerT0)
+                var people: [String] = []
+                for index in 0..<3 {
+                    people.append(try await tx.openAccount(kind: .financial, ownerType: "person", ownerID: "delta-\(index)", atMs: ledgerT0).id)
+                }
+                return (vault.id, people)
+            }
+            // 24 deposits from 8 concurrent callers, then 6 withdrawals back into the vault.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<24 {
+                    group.addTask {
+                        _ = try await store.write(isolation: .lockedRows) { tx in
+                            try await tx.registerAndPost(referenceType: "deposit", referenceID: "d\(index)",
+                                                         [Posting(debit: vault, credit: people[index % 3], amountFen: 1_000 + Int64(index),
+                                                                  kind: "cash_deposit", referenceType: "deposit", referenceID: "d\(index)")],
+                                                         atMs: ledgerT0 + Int64(index))
+                        }
+                    }
+                    if index % 8 == 7 { try await group.waitForAll() }
+                }
+                try await group.waitForAll()
+            }
+            for index in 0..<6 {
+                _ = try await store.write(isolation: .lockedRows) { tx in
+                    try await tx.lockAccounts([people[index % 3], vault])
+                    return try await tx.registerAndPost(referenceType: "withdrawal", referenceID: "w\(index)",
+                                                        [Posting(debit: people[index % 3], credit: vault, amountFen: 100,
+                                                                 kind: "cash_withdrawal", referenceType: "withdrawal", referenceID: "w\(index)")],
+                                                        atMs: ledgerT0 + 100)
+                }
+            }
+            let expected = -(0..<24).reduce(Int64(0)) { $0 + 1_000 + Int64($1) } + 600
+            func deltaRows() async throws -> Int64 {
+                try await store.read { tx in
+                    try await tx.sql.raw("SELECT COUNT(*) AS n FROM ledger_balance_deltas").first()?.decode(column: "n", as: Int64.self) ?? -1
+                }
+            }
+            // PostgreSQL: only the first posting read the vault's row; every later one left a delta
+            // instead. SQLite (one writer, no row locks) updates the row in place.
+            #expect(try await deltaRows() >= (engine == .postgres ? 29 : 0))
+            if engine == .sqlite { #expect(try await deltaRows() == 0) }
+            let shown = try await store.read { tx in try await tx.account(id: vault) }
+            #expect(shown?.postedFen == expected)
+            let listed = try await store.read { tx in try await tx.systemAccounts(afterID: nil, limit: 50) }
+            #expect(listed.first(where: { $0.id == vault })?.postedFen == expected)
+            #expect(try await store.verifyLedger().isOK)
+
+            // The sweeper's fold: deltas gone, the same balance now in the row.
+            var folded = 0
+            while true {
+                let step = try await store.write(isolation: .lockedRows) { tx in try await tx.foldBalanceDeltas(limit: 1) }
+                if step == 0 { break }
+                folded += step
+            }
+            #expect(folded >= (engine == .postgres ? 29 : 0))
+            #expect(try await deltaRows() == 0)
+            let row = try await store.read { tx in
+                try await tx.sql.raw("SELECT posted_fen FROM ledger_accounts WHERE id = \(bind: vault)").first()?.decode(column: "posted_fen", as: Int64.self)
+            }
+            #expect(row == expected)
+            #expect(try await store.verifyLedger().isOK)
+
+            // A delta on an account that keeps its balance in its row is named by verify (balanced by
+            // one on the vault, so the books still sum to zero).
+            try await ledgerRaw(store, """
+                INSERT INTO ledger_balance_deltas (id, account_id, delta_fen, created_at_ms)
+                VALUES ('tampered', \(bind: people[0]), 5, 0), ('offset', \(bind: vault), -5, 0)
+                """)
+            let verdict = "\(try await store.verifyLedger())"
+            #expect(verdict.contains("balance delta tampered"), "\(verdict)")
+        }
+    }
+
     @Test("verification passes after a random workload and names every violation made by hand", arguments: TestStores.engines)
     func verification(engine: Store.EngineKind) async throws {
         try await TestStores.withStore(engine) { (store: Store) async throws in
@@ -544,7 +623,8 @@ struct LedgerStoreTests {
             #expect(refused > 0)
 
             let accounts = try await store.read { tx in
-                try await tx.sql.raw("SELECT * FROM ledger_accounts").all(decoding: LedgerAccountRecord.self, with: .snake)
+                // Balances as the ledger shows them: the row plus its balance deltas (the vault's).
+                try await tx.sql.raw("SELECT \(unsafeRaw: StoreTx.accountColumns) FROM ledger_accounts a").all(decoding: LedgerAccountRecord.self, with: .snake)
             }
             #expect(accounts.count == 21)
             #expect(accounts.reduce(Int64(0)) { $0 + $1.postedFen } == 0)

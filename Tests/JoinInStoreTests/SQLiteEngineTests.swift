@@ -170,7 +170,9 @@ struct SQLiteEngineTests {
 
     @Test("a write past its deadline is interrupted; its whole batch is refused and rolled back; the writer carries on")
     func deadline() async throws {
-        let limits = GroupCommitLimits(batchSizeMax: 64, batchWaitMicrosecondsMax: 200_000, jobDeadlineMilliseconds: 300)
+        // A batch that stays open for new writes long enough (5 s) for a loaded machine to queue the
+        // runaway write while the neighbour runs.
+        let limits = GroupCommitLimits(batchSizeMax: 64, batchWaitMicrosecondsMax: 5_000_000, jobDeadlineMilliseconds: 300)
         try await TestStores.withStore(.sqlite, groupCommit: limits) { store in
             try await store.write { tx in try await tx.sql.raw("CREATE TABLE dl_probe (id BIGINT PRIMARY KEY)").run() }
             let (started, signal) = AsyncStream<Void>.makeStream()

@@ -500,6 +500,14 @@ enum Migrations {
         Migration(version: 13, name: "key check: the database remembers which keys it was set up with", statements: [
             "CREATE TABLE key_check (id INTEGER PRIMARY KEY, digests TEXT NOT NULL, sealed TEXT NOT NULL, created_at_ms BIGINT NOT NULL)",
         ]),
+        Migration(version: 14, name: "ledger: balance deltas, so branch vaults are no hot row (docs/decisions.md §22)", statements: [
+            """
+            CREATE TABLE ledger_balance_deltas (
+                id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES ledger_accounts(id),
+                delta_fen BIGINT NOT NULL, created_at_ms BIGINT NOT NULL)
+            """,
+            "CREATE INDEX ledger_balance_deltas_account ON ledger_balance_deltas (account_id, delta_fen)",
+        ]),
     ]
 }
 

@@ -13,6 +13,7 @@ struct LedgerCheck: Sendable {
 extension LedgerCheck {
     static let all: [LedgerCheck] = {
         let negativeKinds = AccountKind.allCases.filter(\.mayGoNegative).map(\.rawValue)
+        let deferringKinds = AccountKind.allCases.filter(\.defersBalance).map(\.rawValue)
         let knownKinds = AccountKind.allCases.map(\.rawValue)
         let states = HoldState.allCases.map(\.rawValue)
         let pending = HoldState.pending.rawValue, posted = HoldState.posted.rawValue
@@ -50,22 +51,34 @@ extension LedgerCheck {
                 "hold \(try id(row)) has a non-positive amount, the same account on both sides, an unknown state or account, or a close time that does not match its state"
             }),
             LedgerCheck(name: "conservation", query: { """
-                SELECT COUNT(*) AS accounts, CAST(SUM(posted_fen) AS TEXT) AS total FROM ledger_accounts
-                HAVING COALESCE(SUM(posted_fen), 0) <> 0
+                SELECT COUNT(*) AS accounts,
+                       CAST(COALESCE(SUM(posted_fen), 0) + (SELECT COALESCE(SUM(delta_fen), 0) FROM ledger_balance_deltas) AS TEXT) AS total
+                FROM ledger_accounts
+                HAVING COALESCE(SUM(posted_fen), 0) + (SELECT COALESCE(SUM(delta_fen), 0) FROM ledger_balance_deltas) <> 0
                 """ }, describe: { row in
                 "the balances of all \(try row.decode(column: "accounts", as: Int64.self)) accounts sum to \(try row.decode(column: "total", as: String.self)) fen, not 0"
             }),
+            LedgerCheck(name: "balance deltas", query: { """
+                SELECT d.id FROM ledger_balance_deltas d
+                WHERE d.delta_fen = 0 OR NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = d.account_id AND a.kind IN (\(binds: deferringKinds)))
+                LIMIT 1
+                """ }, describe: { row in
+                "balance delta \(try id(row)) is zero or belongs to an account whose kind keeps its balance in its row"
+            }),
             LedgerCheck(name: "balance = transfers", query: { """
-                SELECT a.id, a.posted_fen, CAST(COALESCE(c.total, 0) - COALESCE(d.total, 0) AS TEXT) AS computed
+                SELECT a.id, CAST(a.posted_fen + COALESCE(x.total, 0) AS TEXT) AS balance,
+                       CAST(COALESCE(c.total, 0) - COALESCE(d.total, 0) AS TEXT) AS computed
                 FROM ledger_accounts a
                 LEFT JOIN (SELECT credit_account_id AS account_id, SUM(amount_fen) AS total FROM ledger_transfers GROUP BY credit_account_id) c
                     ON c.account_id = a.id
                 LEFT JOIN (SELECT debit_account_id AS account_id, SUM(amount_fen) AS total FROM ledger_transfers GROUP BY debit_account_id) d
                     ON d.account_id = a.id
-                WHERE a.posted_fen <> COALESCE(c.total, 0) - COALESCE(d.total, 0)
+                LEFT JOIN (SELECT account_id, SUM(delta_fen) AS total FROM ledger_balance_deltas GROUP BY account_id) x
+                    ON x.account_id = a.id
+                WHERE a.posted_fen + COALESCE(x.total, 0) <> COALESCE(c.total, 0) - COALESCE(d.total, 0)
                 LIMIT 1
                 """ }, describe: { row in
-                "account \(try id(row)) stores a balance of \(try row.decode(column: "posted_fen", as: Int64.self)) fen but its transfers sum to \(try row.decode(column: "computed", as: String.self)) fen"
+                "account \(try id(row)) stores a balance of \(try row.decode(column: "balance", as: String.self)) fen but its transfers sum to \(try row.decode(column: "computed", as: String.self)) fen"
             }),
             LedgerCheck(name: "pending = pending holds", query: { """
                 SELECT a.id, a.pending_debits_fen, CAST(COALESCE(h.total, 0) AS TEXT) AS computed

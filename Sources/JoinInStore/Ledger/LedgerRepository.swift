@@ -113,6 +113,7 @@ struct LedgerReference: Hashable, Comparable {
 
 private struct LedgerBalanceRow: Decodable {
     let id: String
+    let kind: String
     let mayGoNegative: Int64
     let debitsBlocked: Int64
     let postedFen: Int64
@@ -166,12 +167,13 @@ extension StoreTx {
     }
 
     public func account(id: String) async throws -> LedgerAccountRecord? {
-        try await sql.raw("SELECT * FROM ledger_accounts WHERE id = \(bind: id)").first(decoding: LedgerAccountRecord.self, with: .snake)
+        try await sql.raw("SELECT \(unsafeRaw: Self.accountColumns) FROM ledger_accounts a WHERE a.id = \(bind: id)").first(decoding: LedgerAccountRecord.self, with: .snake)
     }
 
     public func account(kind: AccountKind, ownerType: String, ownerID: String) async throws -> LedgerAccountRecord? {
         try await sql.raw("""
-            SELECT * FROM ledger_accounts WHERE owner_type = \(bind: ownerType) AND owner_id = \(bind: ownerID) AND kind = \(bind: kind.rawValue)
+            SELECT \(unsafeRaw: Self.accountColumns) FROM ledger_accounts a
+            WHERE a.owner_type = \(bind: ownerType) AND a.owner_id = \(bind: ownerID) AND a.kind = \(bind: kind.rawValue)
             """).first(decoding: LedgerAccountRecord.self, with: .snake)
     }
 
@@ -180,8 +182,8 @@ extension StoreTx {
         var found: [String: LedgerAccountRecord] = [:]
         for chunk in chunked(ownerIDs.sorted(), bindsPerItem: 1) {
             for account in try await sql.raw("""
-                SELECT * FROM ledger_accounts WHERE owner_type = \(bind: ownerType) AND kind = \(bind: kind.rawValue)
-                    AND owner_id IN (\(binds: Array(chunk)))
+                SELECT \(unsafeRaw: Self.accountColumns) FROM ledger_accounts a
+                WHERE a.owner_type = \(bind: ownerType) AND a.kind = \(bind: kind.rawValue) AND a.owner_id IN (\(binds: Array(chunk)))
                 """).all(decoding: LedgerAccountRecord.self, with: .snake) {
                 found[account.ownerId] = account
             }
@@ -195,7 +197,8 @@ extension StoreTx {
     /// Every account of one owner, by kind.
     public func accounts(ownerType: String, ownerID: String) async throws -> [LedgerAccountRecord] {
         try await sql.raw("""
-            SELECT * FROM ledger_accounts WHERE owner_type = \(bind: ownerType) AND owner_id = \(bind: ownerID) ORDER BY kind
+            SELECT \(unsafeRaw: Self.accountColumns) FROM ledger_accounts a
+            WHERE a.owner_type = \(bind: ownerType) AND a.owner_id = \(bind: ownerID) ORDER BY a.kind
             """).all(decoding: LedgerAccountRecord.self, with: .snake)
     }
 
@@ -271,7 +274,10 @@ extension StoreTx {
     /// order; SQLite's single writer holds everything already). Take it before reading anything a
     /// decision depends on, such as the day's debits for a daily limit.
     public func lockAccounts(_ ids: Set<String>) async throws {
-        _ = try await balances(of: ids)
+        // SQLite's single writer holds everything already. Deferred accounts (branch vaults) are
+        // not locked: no decision reads their balance.
+        guard engine == .postgres else { return }
+        _ = try await balances(of: ids.subtracting(DeferredBalances.filter(ids)))
     }
 
     /// `balances(of:)` for callers that decide on the balances (locked on PostgreSQL).
@@ -284,10 +290,13 @@ extension StoreTx {
         result.reserveCapacity(ids.count)
         for chunk in chunked(ids.sorted(), bindsPerItem: 1) {
             let rows = try await sql.raw("""
-                SELECT id, may_go_negative, debits_blocked, posted_fen, pending_debits_fen FROM ledger_accounts
+                SELECT id, kind, may_go_negative, debits_blocked, posted_fen, pending_debits_fen FROM ledger_accounts
                 WHERE id IN (\(binds: Array(chunk))) ORDER BY id\(unsafeRaw: lockForUpdate)
                 """).all(decoding: LedgerBalanceRow.self, with: .snake)
-            for row in rows { result[row.id] = row.balance }
+            for row in rows {
+                result[row.id] = row.balance
+                if AccountKind(rawValue: row.kind)?.defersBalance == true { DeferredBalances.learn(row.id) }
+            }
         }
         return result
     }
@@ -376,14 +385,22 @@ extension StoreTx {
             ids.insert(posting.debitAccountID)
             ids.insert(posting.creditAccountID)
         }
-        let before = try await balances(of: ids)
-        let after = try LedgerRules.apply(postings: postings, to: before)
+        // On PostgreSQL deferred accounts (see `DeferredBalances`) are neither read nor locked:
+        // their change is stored as a delta row. The rest are read (locked) and updated. SQLite's
+        // single writer has no lock to spread, and an update of all rows is one statement.
+        let deferred = engine == .postgres ? DeferredBalances.filter(ids) : []
+        let before = try await balances(of: ids.subtracting(deferred))
+        var assumed = before
+        for id in deferred { assumed[id] = DeferredBalances.placeholder }
+        var after = try LedgerRules.apply(postings: postings, to: assumed)
         let transfers = postings.map { posting in
             LedgerTransferRecord(id: Self.newLedgerID(atMs: atMs), debitAccountId: posting.debitAccountID, creditAccountId: posting.creditAccountID,
                                  amountFen: posting.amountFen, kind: posting.kind, referenceType: posting.referenceType,
                                  referenceId: posting.referenceID, reversesTransferId: nil, holdId: nil, createdAtMs: atMs)
         }
         try await insertTransfers(transfers)
+        try await insertBalanceDeltas(deferred.sorted().map { ($0, after[$0]?.posted ?? 0) }, atMs: atMs)
+        for id in deferred { after[id] = nil }
         try await storeBalances(from: before, to: after)
         return (transfers, after)
     }

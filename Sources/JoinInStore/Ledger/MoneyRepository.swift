@@ -16,8 +16,8 @@ extension StoreTx {
     /// Accounts not owned by a person (branch vaults, clearing, funds, settlement accounts), by id.
     public func systemAccounts(afterID: String?, limit: Int) async throws -> [LedgerAccountRecord] {
         try await sql.raw("""
-            SELECT * FROM ledger_accounts WHERE owner_type <> 'person' AND id > \(bind: afterID ?? "")
-            ORDER BY id LIMIT \(bind: limit)
+            SELECT \(unsafeRaw: Self.accountColumns) FROM ledger_accounts a WHERE a.owner_type <> 'person' AND a.id > \(bind: afterID ?? "")
+            ORDER BY a.id LIMIT \(bind: limit)
             """).all(decoding: LedgerAccountRecord.self, with: .snake)
     }
 }
