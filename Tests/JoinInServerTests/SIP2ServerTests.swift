@@ -177,7 +177,9 @@ struct SIP2ServerTests {
             // The client would wait 10 s for data; the server closes after 3 s of silence.
             #expect(await idle.receive() == nil, "an idle connection is closed")
             let waited = ContinuousClock.now - started
-            #expect(waited > .seconds(2) && waited < .seconds(9), "closed by the idle timeout after \(waited)")
+            // The server's 3 s run from its reply; on a loaded machine the reply may reach us a while
+            // later, so the lower bound only rules out a close without waiting.
+            #expect(waited > .milliseconds(500) && waited < .seconds(9), "closed by the idle timeout after \(waited)")
         }
     }
 

@@ -47,6 +47,15 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let requestID = context.logger[metadataKey: "hb.request.id"]?.description
         let language = ProblemLanguage.negotiate(request.headers[.acceptLanguage])
+        /// 503 `store.busy` with Retry-After: the store did not apply the request.
+        func busy(_ message: Logger.Message, _ metadata: Logger.Metadata, detail: String) -> Response {
+            var metadata = metadata
+            metadata["route"] = "\(context.endpointPath ?? "-")"
+            context.logger.warning(message, metadata: metadata)
+            let problem = DomainError(.conflict, code: "store.busy", title: "Service busy", detail: detail, retryAfterSeconds: 1)
+            return Problem.response(problem, path: request.uri.path, requestID: requestID, overridingStatus: .serviceUnavailable,
+                                    language: language)
+        }
         do {
             return try await next(request, context)
         } catch let error as DomainError {
@@ -62,29 +71,16 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch StoreError.retriesExhausted(let attempts) {
             // Heavy contention on the same rows (PostgreSQL serialization failures): nothing was
             // written; the client retries, with the same Idempotency-Key for money.
-            context.logger.warning("write gave up under contention", metadata: ["attempts": "\(attempts)",
-                                                                               "route": "\(context.endpointPath ?? "-")"])
-            let busy = DomainError(.conflict, code: "store.busy", title: "Service busy",
-                                   detail: "the request conflicted with concurrent updates \(attempts) times and was not applied; retry it",
-                                   retryAfterSeconds: 1)
-            return Problem.response(busy, path: request.uri.path, requestID: requestID, overridingStatus: .serviceUnavailable,
-                                    language: language)
+            return busy("write gave up under contention", ["attempts": "\(attempts)"],
+                        detail: "the request conflicted with concurrent updates \(attempts) times and was not applied; retry it")
         } catch StoreError.writerQueueFull(let limit) {
             // Overload: more writes waiting than the bound. Nothing was written; shed load early.
-            context.logger.warning("write refused: writer queue full", metadata: ["queue_length_max": "\(limit)",
-                                                                                 "route": "\(context.endpointPath ?? "-")"])
-            let busy = DomainError(.conflict, code: "store.busy", title: "Service busy",
-                                   detail: "too many writes are waiting; the request was not applied; retry it", retryAfterSeconds: 1)
-            return Problem.response(busy, path: request.uri.path, requestID: requestID, overridingStatus: .serviceUnavailable,
-                                    language: language)
+            return busy("write refused: writer queue full", ["queue_length_max": "\(limit)"],
+                        detail: "too many writes are waiting; the request was not applied; retry it")
         } catch StoreError.writeDeadlineExceeded(let seconds) {
             // A write ran past its deadline; its batch was rolled back. Nothing was applied.
-            context.logger.error("write ran past its deadline", metadata: ["deadline_s": "\(seconds)",
-                                                                        "route": "\(context.endpointPath ?? "-")"])
-            let busy = DomainError(.conflict, code: "store.busy", title: "Service busy",
-                                   detail: "the request took too long in the database and was not applied; retry it", retryAfterSeconds: 1)
-            return Problem.response(busy, path: request.uri.path, requestID: requestID, overridingStatus: .serviceUnavailable,
-                                    language: language)
+            return busy("write ran past its deadline", ["deadline_s": "\(seconds)"],
+                        detail: "the request took too long in the database and was not applied; retry it")
         } catch let error as HTTPError {
             return Problem.response(Self.domainError(for: error), path: request.uri.path, requestID: requestID, language: language)
         } catch {
