@@ -54,10 +54,7 @@ public enum AuditChain {
         var hasher = SHA256()
         hasher.update(data: Array(previous.utf8))
         hasher.update(data: entry.canonicalBytes)
-        return hasher.finalize().map { byte in
-            let hex = String(byte, radix: 16)
-            return hex.count == 1 ? "0" + hex : hex
-        }.joined()
+        return Hex.lowercase(hasher.finalize())
     }
 
     public enum Verdict: Sendable, Equatable {

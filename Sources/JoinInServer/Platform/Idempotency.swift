@@ -84,8 +84,7 @@ enum Idempotency {
     /// The plain SHA-256 that rows written before migration 6 carried (secrets included); only
     /// ever compared in keyed form (`StoreTx.legacyRequestFingerprint`).
     static func legacyHash(method: HTTPRequest.Method, path: String, body: ByteBuffer) -> String {
-        SHA256.hash(data: canonicalRequest(method: method, path: path, body: body, keepingSecrets: true))
-            .map { String(format: "%02x", $0) }.joined()
+        Hex.lowercase(SHA256.hash(data: canonicalRequest(method: method, path: path, body: body, keepingSecrets: true)))
     }
 
     /// Runs `work` in one write transaction, guarded by the request's Idempotency-Key if any.

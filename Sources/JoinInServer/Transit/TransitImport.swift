@@ -51,7 +51,7 @@ public enum TransitImport {
             hasher.update(data: Data([0]))
             hasher.update(data: Data(files[name] ?? []))
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.lowercase(hasher.finalize())
         let summary = "\(feed.networks.count) networks, \(feed.areas.count) areas, \(feed.stops.count) stops, "
             + "\(feed.riderCategories.count) rider categories, \(Set(feed.fareProducts.map(\.id)).count) products, "
             + "\(feed.legRules.count) leg rules, \(feed.transferRules.count) transfer rules"

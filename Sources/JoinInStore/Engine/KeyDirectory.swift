@@ -1,5 +1,6 @@
 public import Crypto
 public import Foundation
+import JoinInCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -115,7 +116,7 @@ public struct KeyDirectory: Sendable {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMddHHmmss"
         let digest = SHA256.hash(data: key.publicKey.rawRepresentation)
-        return formatter.string(from: now) + "-" + digest.prefix(4).map { String(format: "%02x", $0) }.joined()
+        return formatter.string(from: now) + "-" + Hex.lowercase(digest.prefix(4))
     }
 
     static func loadSigningKeys(in path: String) throws -> [(kid: String, key: Curve25519.Signing.PrivateKey)] {
@@ -204,11 +205,11 @@ struct FieldCipher: Sendable {
     /// secret-digest key over the hex SHA-256 of the secret. The inner SHA-256 is what earlier
     /// versions stored, so migration 6 re-keys those rows without knowing the secrets.
     func secretDigest(_ secret: String) -> String {
-        keyedDigest(ofLegacyHex: SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined())
+        keyedDigest(ofLegacyHex: Hex.lowercase(SHA256.hash(data: Data(secret.utf8))))
     }
 
     func keyedDigest(ofLegacyHex hex: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(hex.utf8), using: keys.secretDigest).map { String(format: "%02x", $0) }.joined()
+        Hex.lowercase(HMAC<SHA256>.authenticationCode(for: Data(hex.utf8), using: keys.secretDigest))
     }
 
     /// A keyed fingerprint of arbitrary bytes under a domain label (idempotency request fingerprints).
@@ -216,13 +217,13 @@ struct FieldCipher: Sendable {
         var mac = HMAC<SHA256>(key: keys.secretDigest)
         mac.update(data: Data((domain + "\u{0}").utf8))
         mac.update(data: data)
-        return Data(mac.finalize()).map { String(format: "%02x", $0) }.joined()
+        return Hex.lowercase(mac.finalize())
     }
 
     /// HMAC-SHA256 over a domain label and the normalised value, hex: equal inputs find each other
     /// without the store holding the value.
     func blindIndex(_ value: String, domain: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data((domain + "\u{0}" + value).utf8), using: keys.blindIndex)
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return Hex.lowercase(mac)
     }
 }
