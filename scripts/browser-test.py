@@ -695,6 +695,7 @@ def admin_first_start(h):
         assert notice.startswith("Staff account added"), notice
 
     go(h, driver, "/console/audit")
+    submit(driver, el(driver, "#audit-verify"))
     verdict = el(driver, "#audit-verdict")
     match = re.search(r"Audit chain verified: (\d+)$", verdict.text.strip())
     assert match and "notice" in verdict.get_attribute("class"), f"#audit-verdict: {verdict.text!r}"

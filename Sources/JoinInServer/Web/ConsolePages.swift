@@ -61,7 +61,8 @@ struct ConsolePages: Sendable {
         web.page(router, .post, "/console/cards/issue", .console) { request, context in try await issueCard(&request, context) }
         web.page(router, .post, "/console/cards/find", .console) { request, context in try await findCard(&request, context) }
         web.page(router, .post, "/console/cards/loss", .console) { request, context in try await reportLoss(&request, context) }
-        web.page(router, .get, "/console/audit", .console) { request, context in try await audit(&request, context) }
+        web.page(router, .get, "/console/audit", .console) { request, context in try await audit(&request, context, verify: false) }
+        web.page(router, .post, "/console/audit/verification", .console) { request, context in try await audit(&request, context, verify: true) }
         ConsoleRolePages(console: self).register(router)
     }
 
@@ -367,19 +368,28 @@ struct ConsolePages: Sendable {
 
     // MARK: - Audit (admin)
 
-    func audit(_ request: inout WebRequest, _ context: AppContext) async throws -> WebResponse {
+    /// The newest records; with `verify` (the page's button, a POST) the whole hash chain is
+    /// walked and the verdict shown. Viewing alone does not walk the chain: that reads every
+    /// audit record, which grows with all traffic.
+    func audit(_ request: inout WebRequest, _ context: AppContext, verify: Bool) async throws -> WebResponse {
         let l = request.language
         var path = "/v1/audit-records?limit=100"
         if let cursor = request.query["cursor"] { path += "&cursor=\(cursor.addingPercentEncodingForQuery())" }
         // The list call is the access check (admins only); the verification is the CLI's own.
         let page = try await call(.get, path, request, context).decode(Schemas.AuditRecordPage.self)
         let me = try await staff(request, context)
-        let verdict: HTML
-        switch try await web.store.verifyAudit() {
-        case .intact(let count):
-            verdict = "<div class=\"notice\" role=\"status\" id=\"audit-verdict\">\(T.auditVerified(l)): \(count)</div>"
-        case .broken(let sequence, let reason):
-            verdict = "<div class=\"alert\" role=\"alert\" id=\"audit-verdict\"><p>\(sequence): \(reason)</p></div>"
+        let csrf = request.csrfToken(web, area: .console)
+        var verdict: HTML = """
+            <form method="post" action="/console/audit/verification" id="audit-verify"><input type="hidden" name="csrf" value="\(csrf)">\
+            <button type="submit">\(T.verifyAudit(l))</button></form>
+            """
+        if verify {
+            switch try await web.store.verifyAudit() {
+            case .intact(let count):
+                verdict = "<div class=\"notice\" role=\"status\" id=\"audit-verdict\">\(T.auditVerified(l)): \(count)</div>"
+            case .broken(let sequence, let reason):
+                verdict = "<div class=\"alert\" role=\"alert\" id=\"audit-verdict\"><p>\(sequence): \(reason)</p></div>"
+            }
         }
         let rows: [HTML] = page.items.map { record in
             """

@@ -169,6 +169,7 @@ enum T {
     static let findCard = Text("Find a card", "查询卡片")
     static let audit = Text("Audit trail", "审计记录")
     static let auditVerified = Text("Audit chain verified", "审计链校验通过")
+    static let verifyAudit = Text("Verify the whole chain now", "立即校验整条审计链")
     static let actor = Text("Actor", "操作者")
     static let action = Text("Action", "操作")
     static let object = Text("Object", "对象")
