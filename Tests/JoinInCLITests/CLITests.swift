@@ -291,7 +291,7 @@ struct CLILedgerTests {
 struct CLIBenchLedgerTests {
     @Test("bench ledger reports every measurement with its baseline, and leaves balanced books", arguments: TestStores.engines)
     func benchLedger(engine: Store.EngineKind) async throws {
-        var arguments = ["bench", "ledger", "--batched", "8000", "--singles", "120", "--concurrency", "4"]
+        var arguments = ["bench", "ledger", "--batched", "8000", "--singles", "120", "--concurrency", "4", "--reads", "200"]
         if engine == .postgres, let url = TestStores.postgresURL { arguments += ["--database", url] }
         let command = try #require(try JoinInCommand.parseAsRoot(arguments) as? BenchCommand.Ledger)
         let report = try #require(try JSONSerialization.jsonObject(with: try await command.report()) as? [String: Any])
@@ -308,11 +308,27 @@ struct CLIBenchLedgerTests {
                 #expect((one["p99_ms"] as? Double ?? -1) >= (one["p50_ms"] as? Double ?? 0), "\(section).\(callers)")
             }
         }
+        let reads = try #require(report["http_reads"] as? [String: Any])
+        for side in ["ecard_me", "hello_world"] {
+            let figures = try #require(reads[side] as? [String: Any], "http_reads.\(side) missing")
+            #expect((figures["per_s"] as? Double ?? 0) > 0, "\(side)")
+        }
+        #expect((reads["ratio_ecard_me_to_hello_world"] as? Double ?? 0) > 0)
         if engine == .sqlite {
             let groupCommit = try #require(report["group_commit"] as? [String: Any])
             #expect((groupCommit["commits"] as? Int ?? 0) <= (groupCommit["writes"] as? Int ?? 0))
+            // Statements per operation: a posted transfer is a handful in the writer; a deposit
+            // reads its session (readers) and writes a dozen or so; the e-card read writes nothing.
+            let perTransfer = try #require((report["store_single_transfers"] as? [String: Any])?["statements_per_transfer"] as? [String: Any])
+            #expect((4.0...10.0).contains(perTransfer["writer"] as? Double ?? 0), "\(perTransfer)")
+            let perDeposit = try #require((report["http_deposits"] as? [String: Any])?["statements_per_deposit"] as? [String: Any])
+            #expect((8.0...20.0).contains(perDeposit["writer"] as? Double ?? 0), "\(perDeposit)")
+            #expect((perDeposit["readers"] as? Double ?? 0) >= 2, "\(perDeposit)")
+            let perRead = try #require(reads["statements_per_ecard_me"] as? [String: Any])
+            #expect(perRead["writer"] as? Double == 0 && (perRead["readers"] as? Double ?? 0) >= 4, "\(perRead)")
         }
         #expect(throws: (any Error).self) { try JoinInCommand.parseAsRoot(["bench", "ledger", "--batched", "10"]) }
+        #expect(throws: (any Error).self) { try JoinInCommand.parseAsRoot(["bench", "ledger", "--reads", "5"]) }
     }
 }
 
