@@ -322,6 +322,8 @@ struct TimeOrderedIDTests {
         for (index, id) in ids.enumerated() where index % 150 == 0 {
             let parts = id.split(separator: "-").map(String.init)
             #expect(parts.map(\.count) == [8, 4, 4, 4, 12])
+            #expect(id.utf8.allSatisfy { "0123456789abcdef-".utf8.contains($0) }, "lowercase hex: \(id)")
+            #expect(UUID(uuidString: id)?.uuidString.lowercased() == id)
             #expect(parts[2].first == "7")
             #expect(["8", "9", "a", "b"].contains(parts[3].first))
             let expectedMs = UInt64(1_796_097_600_000 + index / 100)

@@ -299,6 +299,112 @@ struct SQLiteEngineTests {
         }
     }
 
+    struct RecordProbe: Decodable, Equatable {
+        let id: String
+        let countFen: Int64
+        let smallCount: Int
+        let isActive: Bool
+        let ratio: Double
+        let colour: Colour
+        let nested: Nested
+        let note: String?
+        let closedAtMs: Int64?
+        let flag: Bool?
+        let missingColumn: String?
+    }
+
+    @Test("records decode through the direct path exactly as through SQLKit's decoder: values, NULLs, missing columns, enums, JSON, errors")
+    func recordDecoder() async throws {
+        try await TestStores.withStore(.sqlite) { store in
+            try await store.write { tx in
+                try await tx.sql.raw("""
+                    CREATE TABLE record_probe (id TEXT PRIMARY KEY, count_fen BIGINT, small_count BIGINT, is_active BIGINT, ratio REAL,
+                        colour TEXT, nested TEXT, note TEXT, closed_at_ms BIGINT, flag TEXT)
+                    """).run()
+                try await tx.sql.raw("""
+                    INSERT INTO record_probe VALUES ('a', \(bind: Int64.min), 7, 1, 0.25, 'green', \(bind: Nested(name: "n", tags: ["x"])),
+                        '聚英卡', \(bind: Int64.max), 'true'),
+                        ('b', 0, -3, 0, 2, 'red', \(bind: Nested(name: "", tags: [])), NULL, NULL, NULL)
+                    """).run()
+            }
+            let (ours, sqlkit, rows) = try await store.read { tx in
+                (try await tx.sql.raw("SELECT * FROM record_probe ORDER BY id").allRecords(RecordProbe.self),
+                 try await tx.sql.raw("SELECT * FROM record_probe ORDER BY id").all(decoding: RecordProbe.self, with: .snake),
+                 try await tx.sql.raw("SELECT * FROM record_probe ORDER BY id").all())
+            }
+            #expect(ours == sqlkit)
+            #expect(ours.count == 2)
+            #expect(ours.first == RecordProbe(id: "a", countFen: .min, smallCount: 7, isActive: true, ratio: 0.25, colour: .green,
+                                              nested: Nested(name: "n", tags: ["x"]), note: "聚英卡", closedAtMs: .max, flag: true,
+                                              missingColumn: nil))
+            #expect(ours.last?.note == nil && ours.last?.closedAtMs == nil && ours.last?.flag == nil && ours.last?.isActive == false)
+            #expect(try rows.map { try $0.record(RecordProbe.self) } == ours)
+
+            // Failures: a missing required column, NULL where a value is required, a type that does not convert.
+            struct NeedsColumn: Decodable { let absent: String }
+            struct NeedsValue: Decodable { let note: String }
+            struct NeedsInteger: Decodable { let colour: Int64 }
+            let row = try #require(rows.last)
+            #expect { try row.record(NeedsColumn.self) } throws: { error in
+                guard case DecodingError.keyNotFound(let key, _) = error else { return false }
+                return key.stringValue == "absent"
+            }
+            for attempt in [{ _ = try row.record(NeedsValue.self) }, { _ = try row.record(NeedsInteger.self) }] {
+                #expect { try attempt() } throws: { error in
+                    guard case DecodingError.typeMismatch = error else { return false }
+                    return true
+                }
+                // SQLKit's decoder refuses the same rows.
+            }
+            #expect(throws: (any Error).self) { try row.decode(model: NeedsValue.self, with: .snake) }
+            #expect(throws: (any Error).self) { try row.decode(model: NeedsInteger.self, with: .snake) }
+        }
+    }
+
+    @Test("a lookup runs on the caller's thread as one snapshot; one that runs long is interrupted and refused")
+    func lookup() async throws {
+        try await TestStores.withStore(.sqlite) { store in
+            try await store.write { tx in
+                try await tx.sql.raw("CREATE TABLE lookup_probe (id BIGINT PRIMARY KEY)").run()
+                try await tx.sql.raw("INSERT INTO lookup_probe (id) VALUES (1)").run()
+            }
+            let before = try #require(store.writeStatistics)
+            let counts = try await store.lookup { tx in
+                let first = try await tx.sql.raw("SELECT COUNT(*) AS n FROM lookup_probe").first()?.decode(column: "n", as: Int64.self)
+                try await store.write { tx in try await tx.sql.raw("INSERT INTO lookup_probe (id) VALUES (2)").run() }
+                let second = try await tx.sql.raw("SELECT COUNT(*) AS n FROM lookup_probe").first()?.decode(column: "n", as: Int64.self)
+                return [first, second]
+            }
+            #expect(counts == [1, 1], "one snapshot")
+            let after = try #require(store.writeStatistics)
+            #expect(after.readerStatements - before.readerStatements == 4)  // BEGIN, 2 × SELECT, COMMIT on a reader
+
+            let clock = ContinuousClock()
+            let began = clock.now
+            let runaway: Result<Int64?, any Error> = await outcome {
+                try await store.lookup { tx in
+                    try await tx.sql.raw("""
+                        WITH RECURSIVE slow(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM slow WHERE n < 1000000000) SELECT MAX(n) AS m FROM slow
+                        """).first()?.decode(column: "m", as: Int64?.self)
+                }
+            }
+            guard case .failure(let error) = runaway, case StoreError.lookupDeadlineExceeded(let milliseconds) = error else {
+                Issue.record("the long lookup was not stopped: \(runaway)")
+                return
+            }
+            #expect(milliseconds == SQLiteEngine.lookupDeadlineMilliseconds)
+            #expect(clock.now - began < .seconds(10))
+            // The reader is usable again, without a deadline left behind.
+            let later = try await store.lookup { tx in try await tx.sql.raw("SELECT COUNT(*) AS n FROM lookup_probe").first()?.decode(column: "n", as: Int64.self) }
+            #expect(later == 2)
+            let long = try await store.read { tx in
+                try await tx.sql.raw("WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 300000) SELECT MAX(n) AS m FROM c")
+                    .first()?.decode(column: "m", as: Int64.self)
+            }
+            #expect(long == 300_000)
+        }
+    }
+
     private func outcome<T>(_ body: () async throws -> T) async -> Result<T, any Error> {
         do { return .success(try await body()) } catch { return .failure(error) }
     }

@@ -20,16 +20,31 @@ public enum TimeOrderedID {
         let random = generator.next() & 0xFFFF_FFFF
         let high = time << 16 | 0x7000 | (count >> 30)                           // time, version 7, counter (12 high bits)
         let low = 0x8000_0000_0000_0000 | (count & 0x3FFF_FFFF) << 32 | random  // variant 10, counter (30 bits), random
-        let hex = Array(hex16(high) + hex16(low))
-        return String(hex[0..<8]) + "-" + String(hex[8..<12]) + "-" + String(hex[12..<16]) + "-"
-            + String(hex[16..<20]) + "-" + String(hex[20..<32])
-    }
-
-    static func hex16(_ value: UInt64) -> String {
-        let digits = Array("0123456789abcdef")
-        var result = ""
-        result.reserveCapacity(16)
-        for shift in stride(from: 60, through: 0, by: -4) { result.append(digits[Int((value >> UInt64(shift)) & 0xF)]) }
-        return result
+        // 36 ASCII bytes written in place: 8-4-4-4-12 hex digits (this runs for every row a write
+        // inserts, so no intermediate strings).
+        return String(unsafeUninitializedCapacity: 36) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            var position = 0
+            func put(_ value: UInt64, nibbles: Int) {
+                for shift in stride(from: (nibbles - 1) * 4, through: 0, by: -4) {
+                    buffer[position] = digits.utf8Start[Int((value >> UInt64(shift)) & 0xF)]
+                    position += 1
+                }
+            }
+            func dash() {
+                buffer[position] = UInt8(ascii: "-")
+                position += 1
+            }
+            put(high >> 32, nibbles: 8)
+            dash()
+            put(high >> 16, nibbles: 4)
+            dash()
+            put(high, nibbles: 4)
+            dash()
+            put(low >> 48, nibbles: 4)
+            dash()
+            put(low, nibbles: 12)
+            return position
+        }
     }
 }

@@ -46,7 +46,7 @@ struct ECardController: Sendable {
         r.on(.get, "/v1/ecard/me", .cardholder) { _, context in
             let holder = try context.cardholder()
             let today = clock.today
-            let dto = try await store.read { tx -> Schemas.ECardMe in
+            let dto = try await store.lookup { tx -> Schemas.ECardMe in
                 let (permit, card) = try await tx.holderPermitAndCard(holder)
                 // The permit's status is computed once and both shown and used for the benefits.
                 let status = permit.status(today: today)

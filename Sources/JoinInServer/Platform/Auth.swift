@@ -115,13 +115,13 @@ struct Authenticator: Sendable {
         let tokenHash = store.secretDigest(token)
         let now = clock.nowMs()
         if token.hasPrefix(Tokens.terminalPrefix) {
-            guard let terminal = try await store.read({ tx in try await tx.terminal(keyHash: tokenHash) }),
+            guard let terminal = try await store.lookup({ tx in try await tx.terminal(keyHash: tokenHash) }),
                   terminal.revokedAtMs == nil, let kind = terminal.terminalKind else {
                 throw DomainError.unauthenticated("auth.invalid", "the API key is unknown or revoked")
             }
             return .terminal(TerminalPrincipal(id: terminal.id, kind: kind, bindingID: terminal.bindingId))
         }
-        let found: (SessionRecord, StaffRecord?, CardholderRecord?)? = try await store.read { tx in
+        let found: (SessionRecord, StaffRecord?, CardholderRecord?)? = try await store.lookup { tx in
             guard let session = try await tx.session(tokenHash: tokenHash) else { return nil }
             switch session.principalKind {
             case "staff": return (session, try await tx.staff(id: session.principalId), nil)

@@ -13,7 +13,7 @@ struct Reply: Sendable {
     var headers: [String: String] = [:]
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .created, headers: [String: String] = [:]) throws -> Reply {
-        Reply(status: status, body: try JSON.encoder.encode(value), headers: headers)
+        Reply(status: status, body: Data(try JSON.encode(value)), headers: headers)
     }
 
     func response(replayed: Bool) -> Response {

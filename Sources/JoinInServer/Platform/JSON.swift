@@ -144,10 +144,23 @@ enum JSON {
     }
 
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
-        let data = try encoder.encode(value)
+        let bytes = try encode(value)
         var fields = headers
         fields[.contentType] = "application/json"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// `value` as `encoder` writes it: through `CompactJSON` where it can, `JSONEncoder` where it
+    /// cannot. Debug builds (every test run) encode with both and stop on any difference.
+    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        guard let bytes = CompactJSON.encode(value) else { return Array(try encoder.encode(value)) }
+        #if DEBUG
+        let reference = Array(try encoder.encode(value))
+        if bytes != reference {
+            fatalError("CompactJSON and JSONEncoder disagree on \(T.self):\n\(String(decoding: bytes, as: UTF8.self))\n\(String(decoding: reference, as: UTF8.self))")
+        }
+        #endif
+        return bytes
     }
 }
 

@@ -36,7 +36,7 @@ enum Problem {
         headers[.vary] = HTTPField.Name.acceptLanguage.rawName
         if let retry = error.retryAfterSeconds { headers[.retryAfter] = String(retry) }
         if error.kind == .unauthenticated { headers[.wwwAuthenticate] = "Bearer" }
-        let body = (try? JSON.encoder.encode(problem)) ?? Data(#"{"title":"error"}"#.utf8)
+        let body = (try? Data(JSON.encode(problem))) ?? Data(#"{"title":"error"}"#.utf8)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
@@ -81,6 +81,10 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             // A write ran past its deadline; its batch was rolled back. Nothing was applied.
             return busy("write ran past its deadline", ["deadline_s": "\(seconds)"],
                         detail: "the request took too long in the database and was not applied; retry it")
+        } catch StoreError.lookupDeadlineExceeded(let milliseconds) {
+            // A point lookup (run on the request's own thread) took far longer than one should.
+            return busy("lookup ran past its deadline", ["deadline_ms": "\(milliseconds)"],
+                        detail: "the request took too long in the database; retry it")
         } catch let error as HTTPError {
             return Problem.response(Self.domainError(for: error), path: request.uri.path, requestID: requestID, language: language)
         } catch {

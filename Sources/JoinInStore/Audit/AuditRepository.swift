@@ -69,7 +69,7 @@ extension StoreTx {
         }
         // Locked on PostgreSQL: under `.lockedRows` a concurrent appender to this lane waits here.
         guard let head = try await sql.raw("SELECT lane, sequence, hash FROM audit_heads WHERE lane = \(bind: lane)\(unsafeRaw: lockForUpdate)")
-            .first(decoding: AuditHead.self, with: .snake) else {
+            .firstRecord(AuditHead.self) else {
             throw StoreError.corrupt("audit lane \(lane) has no head")
         }
         guard let sequence = try await append(after: head, checkingHash: false) else {
@@ -85,18 +85,18 @@ extension StoreTx {
             SELECT * FROM audit_log
             WHERE at_ms < \(bind: time) OR (at_ms = \(bind: time) AND (lane < \(bind: lane) OR (lane = \(bind: lane) AND sequence < \(bind: sequence))))
             ORDER BY at_ms DESC, lane DESC, sequence DESC LIMIT \(bind: limit)
-            """).all(decoding: AuditRecord.self, with: .snake)
+            """).allRecords(AuditRecord.self)
     }
 
     /// One lane, oldest first, after `afterSequence`, for chain verification in pages.
     public func auditRecords(lane: Int64, afterSequence: Int64, limit: Int) async throws -> [AuditRecord] {
         try await sql.raw("""
             SELECT * FROM audit_log WHERE lane = \(bind: lane) AND sequence > \(bind: afterSequence) ORDER BY sequence LIMIT \(bind: limit)
-            """).all(decoding: AuditRecord.self, with: .snake)
+            """).allRecords(AuditRecord.self)
     }
 
     func auditHeads() async throws -> [AuditHead] {
-        try await sql.raw("SELECT lane, sequence, hash FROM audit_heads ORDER BY lane").all(decoding: AuditHead.self, with: .snake)
+        try await sql.raw("SELECT lane, sequence, hash FROM audit_heads ORDER BY lane").allRecords(AuditHead.self)
     }
 }
 

@@ -42,7 +42,7 @@ extension StoreTx {
     }
 
     public func card(number: String) async throws -> CardRecord? {
-        try await sql.raw("SELECT * FROM cards WHERE card_number = \(bind: number)").first(decoding: CardRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM cards WHERE card_number = \(bind: number)").firstRecord(CardRecord.self)
     }
 
     /// The person's card that still counts (issued, active, lost or frozen), if any.
@@ -51,7 +51,7 @@ extension StoreTx {
         return try await sql.raw("""
             SELECT * FROM cards WHERE person_id = \(bind: personID) AND status IN (\(binds: live))
             ORDER BY issued_at_ms DESC LIMIT 1
-            """).first(decoding: CardRecord.self, with: .snake)
+            """).firstRecord(CardRecord.self)
     }
 
     /// Moves a card from `expected` to `status`; false when another transaction moved it first.

@@ -88,7 +88,7 @@ extension StoreTx {
     }
 
     public func library(id: String) async throws -> LibraryRecord? {
-        try await sql.raw("SELECT * FROM libraries WHERE id = \(bind: id)").first(decoding: LibraryRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM libraries WHERE id = \(bind: id)").firstRecord(LibraryRecord.self)
     }
 
     public func libraries(ids: Set<String>) async throws -> [String: LibraryRecord] {
@@ -99,7 +99,7 @@ extension StoreTx {
         var query = SQLQueryString("SELECT * FROM libraries WHERE id > \(bind: afterID ?? "")")
         if let cityCode { query = query + SQLQueryString(" AND city_code = \(bind: cityCode)") }
         query = query + SQLQueryString(" ORDER BY id LIMIT \(bind: max(0, limit))")
-        return try await sql.raw(query).all(decoding: LibraryRecord.self, with: .snake)
+        return try await sql.raw(query).allRecords(LibraryRecord.self)
     }
 
     public func librarySettings(cityCode: String) async throws -> LibrarySettings {
@@ -130,7 +130,7 @@ extension StoreTx {
         for chunk in chunked(barcodes.sorted(), bindsPerItem: 1) {
             for row in try await sql.raw("""
                 SELECT * FROM library_items WHERE city_code = \(bind: cityCode) AND barcode IN (\(binds: Array(chunk)))
-                """).all(decoding: LibraryItemRecord.self, with: .snake) {
+                """).allRecords(LibraryItemRecord.self) {
                 result[row.barcode] = row
             }
         }
@@ -139,7 +139,7 @@ extension StoreTx {
 
     public func libraryItem(cityCode: String, barcode: String) async throws -> LibraryItemRecord? {
         try await sql.raw("SELECT * FROM library_items WHERE city_code = \(bind: cityCode) AND barcode = \(bind: barcode)")
-            .first(decoding: LibraryItemRecord.self, with: .snake)
+            .firstRecord(LibraryItemRecord.self)
     }
 
     /// Adds new items and updates the catalogue data of existing ones (an import run twice changes
@@ -199,21 +199,21 @@ extension StoreTx {
     }
 
     public func loan(id: String) async throws -> LibraryLoanRecord? {
-        try await sql.raw("SELECT * FROM library_loans WHERE id = \(bind: id)").first(decoding: LibraryLoanRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM library_loans WHERE id = \(bind: id)").firstRecord(LibraryLoanRecord.self)
     }
 
     /// The item's loan that is still out.
     public func openLoan(cityCode: String, barcode: String) async throws -> LibraryLoanRecord? {
         try await sql.raw("""
             SELECT * FROM library_loans WHERE city_code = \(bind: cityCode) AND barcode = \(bind: barcode) AND returned_at_ms IS NULL
-            """).first(decoding: LibraryLoanRecord.self, with: .snake)
+            """).firstRecord(LibraryLoanRecord.self)
     }
 
     /// A person's loans still out, in every city, soonest due first.
     public func openLoans(personID: String) async throws -> [LibraryLoanRecord] {
         try await sql.raw("""
             SELECT * FROM library_loans WHERE person_id = \(bind: personID) AND returned_at_ms IS NULL ORDER BY due_date, id LIMIT 500
-            """).all(decoding: LibraryLoanRecord.self, with: .snake)
+            """).allRecords(LibraryLoanRecord.self)
     }
 
     /// A person's loans, newest first (returned ones included).
@@ -223,7 +223,7 @@ extension StoreTx {
             SELECT * FROM library_loans WHERE person_id = \(bind: personID)
                 AND checked_out_at_ms <= \(bind: time) AND (checked_out_at_ms < \(bind: time) OR id < \(bind: id))
             ORDER BY checked_out_at_ms DESC, id DESC LIMIT \(bind: max(0, limit))
-            """).all(decoding: LibraryLoanRecord.self, with: .snake)
+            """).allRecords(LibraryLoanRecord.self)
     }
 
     /// Returns a loan; false when it was already returned (the conditional update is the guard).
@@ -252,7 +252,7 @@ extension StoreTx {
     }
 
     public func libraryHold(id: String) async throws -> LibraryHoldRecord? {
-        try await sql.raw("SELECT * FROM library_holds WHERE id = \(bind: id)").first(decoding: LibraryHoldRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM library_holds WHERE id = \(bind: id)").firstRecord(LibraryHoldRecord.self)
     }
 
     /// The item's holds still waiting or ready, first placed first.
@@ -260,21 +260,21 @@ extension StoreTx {
         try await sql.raw("""
             SELECT * FROM library_holds WHERE city_code = \(bind: cityCode) AND barcode = \(bind: barcode) AND status IN ('waiting', 'ready')
             ORDER BY placed_at_ms, id
-            """).all(decoding: LibraryHoldRecord.self, with: .snake)
+            """).allRecords(LibraryHoldRecord.self)
     }
 
     /// A person's holds, newest first.
     public func libraryHolds(personID: String, limit: Int) async throws -> [LibraryHoldRecord] {
         try await sql.raw("""
             SELECT * FROM library_holds WHERE person_id = \(bind: personID) ORDER BY placed_at_ms DESC, id DESC LIMIT \(bind: max(0, limit))
-            """).all(decoding: LibraryHoldRecord.self, with: .snake)
+            """).allRecords(LibraryHoldRecord.self)
     }
 
     /// Ready holds whose last day to collect is before `today` (YYYY-MM-DD), oldest first.
     public func expiredReadyLibraryHolds(today: String, limit: Int) async throws -> [LibraryHoldRecord] {
         try await sql.raw("""
             SELECT * FROM library_holds WHERE status = 'ready' AND expires_on < \(bind: today) ORDER BY expires_on, id LIMIT \(bind: max(0, limit))
-            """).all(decoding: LibraryHoldRecord.self, with: .snake)
+            """).allRecords(LibraryHoldRecord.self)
     }
 
     public func markLibraryHoldReady(id: String, pickupLibraryID: String, expiresOn: String, atMs: Int64) async throws -> Bool {

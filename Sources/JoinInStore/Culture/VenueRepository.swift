@@ -80,14 +80,14 @@ extension StoreTx {
     }
 
     public func venue(id: String) async throws -> VenueRecord? {
-        try await sql.raw("SELECT * FROM venues WHERE id = \(bind: id)").first(decoding: VenueRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM venues WHERE id = \(bind: id)").firstRecord(VenueRecord.self)
     }
 
     public func venues(cityCode: String?, afterID: String?, limit: Int) async throws -> [VenueRecord] {
         var query = SQLQueryString("SELECT * FROM venues WHERE id > \(bind: afterID ?? "")")
         if let cityCode { query = query + SQLQueryString(" AND city_code = \(bind: cityCode)") }
         query = query + SQLQueryString(" ORDER BY id LIMIT \(bind: max(0, limit))")
-        return try await sql.raw(query).all(decoding: VenueRecord.self, with: .snake)
+        return try await sql.raw(query).allRecords(VenueRecord.self)
     }
 
     // MARK: reservations
@@ -100,7 +100,7 @@ extension StoreTx {
     }
 
     public func venueReservation(id: String) async throws -> VenueReservationRecord? {
-        try await sql.raw("SELECT * FROM venue_reservations WHERE id = \(bind: id)").first(decoding: VenueReservationRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM venue_reservations WHERE id = \(bind: id)").firstRecord(VenueReservationRecord.self)
     }
 
     /// Booked (not cancelled, not yet used) reservations of a venue's day, optionally of one slot.
@@ -125,13 +125,13 @@ extension StoreTx {
         try await sql.raw("""
             SELECT * FROM venue_reservations WHERE venue_id = \(bind: venueID) AND person_id = \(bind: personID) AND day = \(bind: day)
                 AND status IN ('booked', 'used') ORDER BY created_at_ms LIMIT 1
-            """).first(decoding: VenueReservationRecord.self, with: .snake)
+            """).firstRecord(VenueReservationRecord.self)
     }
 
     public func venueReservations(personID: String, limit: Int) async throws -> [VenueReservationRecord] {
         try await sql.raw("""
             SELECT * FROM venue_reservations WHERE person_id = \(bind: personID) ORDER BY day DESC, created_at_ms DESC LIMIT \(bind: max(0, limit))
-            """).all(decoding: VenueReservationRecord.self, with: .snake)
+            """).allRecords(VenueReservationRecord.self)
     }
 
     /// Moves a booked reservation to `used` or `cancelled`; false when it was not booked any more.
@@ -167,12 +167,12 @@ extension StoreTx {
 
     public func venueEntry(terminalID: String, sequence: Int64) async throws -> VenueEntryRecord? {
         try await sql.raw("SELECT * FROM venue_entries WHERE terminal_id = \(bind: terminalID) AND sequence = \(bind: sequence)")
-            .first(decoding: VenueEntryRecord.self, with: .snake)
+            .firstRecord(VenueEntryRecord.self)
     }
 
     public func venueEntries(personID: String, limit: Int) async throws -> [VenueEntryRecord] {
         try await sql.raw("""
             SELECT * FROM venue_entries WHERE person_id = \(bind: personID) ORDER BY at_ms DESC, id DESC LIMIT \(bind: max(0, limit))
-            """).all(decoding: VenueEntryRecord.self, with: .snake)
+            """).allRecords(VenueEntryRecord.self)
     }
 }

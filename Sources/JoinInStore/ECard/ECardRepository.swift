@@ -50,15 +50,15 @@ extension StoreTx {
     }
 
     public func cardholder(id: String) async throws -> CardholderRecord? {
-        try await sql.raw("SELECT * FROM cardholders WHERE id = \(bind: id)").first(decoding: CardholderRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM cardholders WHERE id = \(bind: id)").firstRecord(CardholderRecord.self)
     }
 
     public func cardholder(permitNumber: String) async throws -> CardholderRecord? {
-        try await sql.raw("SELECT * FROM cardholders WHERE permit_number = \(bind: permitNumber)").first(decoding: CardholderRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM cardholders WHERE permit_number = \(bind: permitNumber)").firstRecord(CardholderRecord.self)
     }
 
     public func cardholder(personID: String) async throws -> CardholderRecord? {
-        try await sql.raw("SELECT * FROM cardholders WHERE person_id = \(bind: personID)").first(decoding: CardholderRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM cardholders WHERE person_id = \(bind: personID)").firstRecord(CardholderRecord.self)
     }
 
     public func setCardholderPassword(id: String, passwordHash: String, atMs: Int64) async throws {
@@ -74,7 +74,7 @@ extension StoreTx {
         if let existing = try await sql.raw("""
             SELECT list_id, idx, permit_id, card_number, revoked FROM credential_status
             WHERE permit_id = \(bind: permitID) AND card_number = \(bind: cardNumber)
-            """).first(decoding: CredentialStatusRecord.self, with: .snake) {
+            """).firstRecord(CredentialStatusRecord.self) {
             return existing
         }
         let position = try await nextCounter("credential-status") - 1

@@ -508,6 +508,15 @@ enum Migrations {
             """,
             "CREATE INDEX ledger_balance_deltas_account ON ledger_balance_deltas (account_id, delta_fen)",
         ]),
+        // Only reversals have a reversed transfer and only hold captures a hold: the two unique
+        // indexes held a NULL entry for every other transfer, two index insertions per posting
+        // that no query reads (`WHERE column = ?` implies NOT NULL, so lookups still use them).
+        Migration(version: 15, name: "ledger: the reversal and hold keys index only the transfers that have one", statements: [
+            "DROP INDEX ledger_transfers_by_reversed",
+            "CREATE UNIQUE INDEX ledger_transfers_by_reversed ON ledger_transfers (reverses_transfer_id) WHERE reverses_transfer_id IS NOT NULL",
+            "DROP INDEX ledger_transfers_by_hold",
+            "CREATE UNIQUE INDEX ledger_transfers_by_hold ON ledger_transfers (hold_id) WHERE hold_id IS NOT NULL",
+        ]),
     ]
 }
 

@@ -1,3 +1,4 @@
+import CSQLite
 import Logging
 import SQLKit
 import Synchronization
@@ -90,15 +91,40 @@ struct SQLiteEngine: Sendable {
         let reader = await readers.acquire()
         defer { readers.release(reader) }
         return try await withTaskExecutorPreference(reader.thread) {
-            try reader.connection.exec("BEGIN")
-            do {
-                let result = try await body(reader.database)
-                try reader.connection.exec("COMMIT")
-                return result
-            } catch {
-                if !reader.connection.isAutocommit { try? reader.connection.exec("ROLLBACK") }
-                throw error
-            }
+            try await Self.snapshot(reader, body)
+        }
+    }
+
+    /// Longest a lookup may run before SQLite interrupts it.
+    static let lookupDeadlineMilliseconds = 1_000
+
+    /// Runs `body` as one read transaction on the caller's own thread: for point lookups by key
+    /// (a session, one record), which take microseconds, less than the two thread hops of `read`
+    /// (docs/decisions.md §23). The caller's thread is one of the few the runtime has, so a
+    /// lookup that runs longer than `lookupDeadlineMilliseconds` is interrupted and fails.
+    func lookup<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let reader = await readers.acquire()
+        defer { readers.release(reader) }
+        reader.connection.deadlineNs.store(SQLiteHandle.monotonicNs() + UInt64(Self.lookupDeadlineMilliseconds) * 1_000_000,
+                                           ordering: .relaxed)
+        defer { reader.connection.deadlineNs.store(0, ordering: .relaxed) }
+        do {
+            return try await Self.snapshot(reader, body)
+        } catch let failure as SQLiteFailure where failure.primaryCode == SQLITE_INTERRUPT {
+            throw StoreError.lookupDeadlineExceeded(Self.lookupDeadlineMilliseconds)
+        }
+    }
+
+    /// BEGIN, `body`, COMMIT on a reader (ROLLBACK when `body` fails).
+    private static func snapshot<T>(_ reader: Reader, _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try reader.connection.exec("BEGIN")
+        do {
+            let result = try await body(reader.database)
+            try reader.connection.exec("COMMIT")
+            return result
+        } catch {
+            if !reader.connection.isAutocommit { try? reader.connection.exec("ROLLBACK") }
+            throw error
         }
     }
 
@@ -168,6 +194,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case corrupt(String)
     /// A write's statements ran past their deadline; its batch was rolled back (nothing applied).
     case writeDeadlineExceeded(Int)
+    /// A lookup (`Store.lookup`) ran past its deadline in milliseconds and was interrupted.
+    case lookupDeadlineExceeded(Int)
 
     public var description: String {
         switch self {
@@ -177,6 +205,7 @@ public enum StoreError: Error, CustomStringConvertible {
         case .writerQueueFull(let limit): return "the writer's queue is full (\(limit) writes waiting)"
         case .corrupt(let what): return "stored data is not readable: \(what)"
         case .writeDeadlineExceeded(let seconds): return "a write ran past its \(seconds) s deadline and was rolled back"
+        case .lookupDeadlineExceeded(let milliseconds): return "a lookup ran past its \(milliseconds) ms deadline and was interrupted"
         }
     }
 }

@@ -120,6 +120,19 @@ public final class Store: Sendable {
         }
     }
 
+    /// A read of a few rows by key (a session and its principal, one record and its parts), as one
+    /// snapshot like `read`. On SQLite it runs on the caller's own thread instead of hopping to a
+    /// reader's and back, and is interrupted after `SQLiteEngine.lookupDeadlineMilliseconds`:
+    /// never use it for lists, reports or anything that scans. On PostgreSQL it is `read`.
+    public func lookup<T: Sendable>(_ body: @Sendable (StoreTx) async throws -> T) async throws -> T {
+        switch engine {
+        case .sqlite(let sqlite):
+            return try await sqlite.lookup { db in try await body(StoreTx(sql: db, cipher: self.cipher, engine: .sqlite)) }
+        case .postgres:
+            return try await read(body)
+        }
+    }
+
     /// Applies every migration not yet recorded (up to `through`, for tests of a migration), each
     /// in its own transaction. Returns how many ran.
     @discardableResult

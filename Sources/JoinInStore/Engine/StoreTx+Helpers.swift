@@ -25,10 +25,15 @@ enum SnakeCaseKeys {
     }
 
     static func key(for name: String) -> any CodingKey {
-        if let known = cache.withLock({ $0[name] }) { return Key(stringValue: known) }
+        Key(stringValue: column(for: name))
+    }
+
+    /// The column name of a property, converted once per name.
+    static func column(for name: String) -> String {
+        if let known = cache.withLock({ $0[name] }) { return known }
         let converted = snakeCased(name)
         cache.withLock { $0[name] = converted }
-        return Key(stringValue: converted)
+        return converted
     }
 
     static func snakeCased(_ name: String) -> String {
@@ -71,7 +76,7 @@ extension StoreTx {
     func rows<Row: Decodable>(of table: String, ids: Set<String>, as _: Row.Type, id: (Row) -> String) async throws -> [String: Row] {
         var found: [String: Row] = [:]
         for chunk in chunked(ids.sorted(), bindsPerItem: 1) {
-            for row in try await sql.raw("SELECT * FROM \(unsafeRaw: table) WHERE id IN (\(binds: Array(chunk)))").all(decoding: Row.self, with: .snake) {
+            for row in try await sql.raw("SELECT * FROM \(unsafeRaw: table) WHERE id IN (\(binds: Array(chunk)))").allRecords(Row.self) {
                 found[id(row)] = row
             }
         }

@@ -92,7 +92,7 @@ extension StoreTx {
     }
 
     public func event(id: String) async throws -> EventRecord? {
-        try await sql.raw("SELECT * FROM events WHERE id = \(bind: id)").first(decoding: EventRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM events WHERE id = \(bind: id)").firstRecord(EventRecord.self)
     }
 
     public func events(ids: Set<String>) async throws -> [String: EventRecord] {
@@ -122,7 +122,7 @@ extension StoreTx {
         }
         query.appendInterpolation(unsafeRaw: " ORDER BY starts_at_ms, id LIMIT ")
         query.appendInterpolation(bind: max(0, limit))
-        return try await sql.raw(query).all(decoding: EventRecord.self, with: .snake)
+        return try await sql.raw(query).allRecords(EventRecord.self)
     }
 
     /// Takes a confirmed place if one is free; false when the event is full (or cancelled).
@@ -149,7 +149,7 @@ extension StoreTx {
 
     /// Locks the event row (PostgreSQL) and reads it: registrations and cancellations of one event queue.
     public func lockedEvent(id: String) async throws -> EventRecord? {
-        try await sql.raw("SELECT * FROM events WHERE id = \(bind: id)\(unsafeRaw: lockForUpdate)").first(decoding: EventRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM events WHERE id = \(bind: id)\(unsafeRaw: lockForUpdate)").firstRecord(EventRecord.self)
     }
 
     public func cancelEvent(id: String, atMs: Int64) async throws -> Bool {
@@ -166,7 +166,7 @@ extension StoreTx {
     }
 
     public func eventRegistration(id: String) async throws -> EventRegistrationRecord? {
-        try await sql.raw("SELECT * FROM event_registrations WHERE id = \(bind: id)").first(decoding: EventRegistrationRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM event_registrations WHERE id = \(bind: id)").firstRecord(EventRegistrationRecord.self)
     }
 
     /// The person's registration for an event that is not cancelled, else their latest one.
@@ -174,7 +174,7 @@ extension StoreTx {
         try await sql.raw("""
             SELECT * FROM event_registrations WHERE event_id = \(bind: eventID) AND person_id = \(bind: personID)
             ORDER BY CASE WHEN status <> 'cancelled' THEN 0 ELSE 1 END, created_at_ms DESC, id DESC LIMIT 1
-            """).first(decoding: EventRegistrationRecord.self, with: .snake)
+            """).firstRecord(EventRegistrationRecord.self)
     }
 
     /// Moves a registration from `from` to `to` (compare-and-set); false when it was no longer in `from`.
@@ -193,7 +193,7 @@ extension StoreTx {
     public func firstWaitlisted(eventID: String) async throws -> EventRegistrationRecord? {
         try await sql.raw("""
             SELECT * FROM event_registrations WHERE event_id = \(bind: eventID) AND status = 'waitlisted' ORDER BY created_at_ms, id LIMIT 1
-            """).first(decoding: EventRegistrationRecord.self, with: .snake)
+            """).firstRecord(EventRegistrationRecord.self)
     }
 
     /// A waitlisted registration's place in the queue (1 = next).
@@ -212,14 +212,14 @@ extension StoreTx {
             SELECT * FROM event_registrations WHERE event_id = \(bind: eventID) AND status IN (\(binds: filter))
                 AND created_at_ms >= \(bind: time) AND (created_at_ms > \(bind: time) OR id > \(bind: id))
             ORDER BY created_at_ms, id LIMIT \(bind: max(0, limit))
-            """).all(decoding: EventRegistrationRecord.self, with: .snake)
+            """).allRecords(EventRegistrationRecord.self)
     }
 
     /// A person's registrations, newest first.
     public func eventRegistrations(personID: String, limit: Int) async throws -> [EventRegistrationRecord] {
         try await sql.raw("""
             SELECT * FROM event_registrations WHERE person_id = \(bind: personID) ORDER BY created_at_ms DESC, id DESC LIMIT \(bind: max(0, limit))
-            """).all(decoding: EventRegistrationRecord.self, with: .snake)
+            """).allRecords(EventRegistrationRecord.self)
     }
 
     /// Per event, the person's active registration (for the e-card's list).
@@ -229,7 +229,7 @@ extension StoreTx {
             for row in try await sql.raw("""
                 SELECT * FROM event_registrations WHERE person_id = \(bind: personID) AND event_id IN (\(binds: Array(chunk)))
                 ORDER BY created_at_ms, id
-                """).all(decoding: EventRegistrationRecord.self, with: .snake) {
+                """).allRecords(EventRegistrationRecord.self) {
                 found[row.eventId] = row
             }
         }

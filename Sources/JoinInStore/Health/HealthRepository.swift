@@ -202,7 +202,7 @@ extension StoreTx {
     }
 
     public func provider(id: String) async throws -> HealthProviderRecord? {
-        try await sql.raw("SELECT * FROM health_providers WHERE id = \(bind: id)").first(decoding: HealthProviderRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM health_providers WHERE id = \(bind: id)").firstRecord(HealthProviderRecord.self)
     }
 
     /// Providers in id order after `afterID`, optionally of one city.
@@ -210,7 +210,7 @@ extension StoreTx {
         var query = SQLQueryString("SELECT * FROM health_providers WHERE id > \(bind: afterID ?? "")")
         if let cityCode { query = query + SQLQueryString(" AND city_code = \(bind: cityCode)") }
         query = query + SQLQueryString(" ORDER BY id LIMIT \(bind: max(0, limit))")
-        return try await sql.raw(query).all(decoding: HealthProviderRecord.self, with: .snake)
+        return try await sql.raw(query).allRecords(HealthProviderRecord.self)
     }
 
     // MARK: policies
@@ -232,20 +232,20 @@ extension StoreTx {
     public func currentPolicy(cityCode: String, year: Int) async throws -> HealthPolicyRecord? {
         try await sql.raw("""
             SELECT * FROM health_policies WHERE city_code = \(bind: cityCode) AND year = \(bind: Int64(year)) ORDER BY version DESC LIMIT 1
-            """).first(decoding: HealthPolicyRecord.self, with: .snake)
+            """).firstRecord(HealthPolicyRecord.self)
     }
 
     public func policy(cityCode: String, year: Int, version: Int64) async throws -> HealthPolicyRecord? {
         try await sql.raw("""
             SELECT * FROM health_policies WHERE city_code = \(bind: cityCode) AND year = \(bind: Int64(year)) AND version = \(bind: version)
-            """).first(decoding: HealthPolicyRecord.self, with: .snake)
+            """).firstRecord(HealthPolicyRecord.self)
     }
 
     /// Every version of a city's policies, newest year and version first.
     public func policies(cityCode: String) async throws -> [HealthPolicyRecord] {
         try await sql.raw("""
             SELECT * FROM health_policies WHERE city_code = \(bind: cityCode) ORDER BY year DESC, version DESC LIMIT 200
-            """).all(decoding: HealthPolicyRecord.self, with: .snake)
+            """).allRecords(HealthPolicyRecord.self)
     }
 
     // MARK: catalogues
@@ -274,7 +274,7 @@ extension StoreTx {
 
     public func currentCatalogue(cityCode: String) async throws -> HealthCatalogueRecord? {
         try await sql.raw("SELECT * FROM health_catalogues WHERE city_code = \(bind: cityCode) ORDER BY version DESC LIMIT 1")
-            .first(decoding: HealthCatalogueRecord.self, with: .snake)
+            .firstRecord(HealthCatalogueRecord.self)
     }
 
     /// The items of one catalogue version with these codes (codes not in it are absent).
@@ -285,7 +285,7 @@ extension StoreTx {
                 SELECT code, name_en, name_zh, item_class, kind, unit FROM health_catalogue_items
                 WHERE city_code = \(bind: cityCode) AND version = \(bind: version) AND code IN (\(binds: Array(chunk)))
                 """)
-            for row in try await sql.raw(query).all(decoding: CatalogueItemRow.self, with: .snake) {
+            for row in try await sql.raw(query).allRecords(CatalogueItemRow.self) {
                 result[row.code] = try row.item()
             }
         }
@@ -298,7 +298,7 @@ extension StoreTx {
             SELECT code, name_en, name_zh, item_class, kind, unit FROM health_catalogue_items
             WHERE city_code = \(bind: cityCode) AND version = \(bind: version) AND code > \(bind: afterCode ?? "")
             ORDER BY code LIMIT \(bind: max(0, limit))
-            """).all(decoding: CatalogueItemRow.self, with: .snake).map { try $0.item() }
+            """).allRecords(CatalogueItemRow.self).map { try $0.item() }
     }
 
     // MARK: enrolments
@@ -314,13 +314,13 @@ extension StoreTx {
     }
 
     public func enrolment(id: String) async throws -> HealthEnrolmentRecord? {
-        try await sql.raw("SELECT * FROM health_enrolments WHERE id = \(bind: id)").first(decoding: HealthEnrolmentRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM health_enrolments WHERE id = \(bind: id)").firstRecord(HealthEnrolmentRecord.self)
     }
 
     /// A person's enrolments, newest first.
     public func enrolments(personID: String) async throws -> [HealthEnrolmentRecord] {
         try await sql.raw("SELECT * FROM health_enrolments WHERE person_id = \(bind: personID) ORDER BY created_at_ms DESC, id DESC LIMIT 100")
-            .all(decoding: HealthEnrolmentRecord.self, with: .snake)
+            .allRecords(HealthEnrolmentRecord.self)
     }
 
     /// An employer's enrolments (or everyone's, for nil), newest first.
@@ -331,7 +331,7 @@ extension StoreTx {
             """)
         if let employerID { query = query + SQLQueryString(" AND employer_id = \(bind: employerID)") }
         query = query + SQLQueryString(" ORDER BY created_at_ms DESC, id DESC LIMIT \(bind: max(0, limit))")
-        return try await sql.raw(query).all(decoding: HealthEnrolmentRecord.self, with: .snake)
+        return try await sql.raw(query).allRecords(HealthEnrolmentRecord.self)
     }
 
     /// Ends an open enrolment with its last covered month; false when it had already ended.
@@ -378,7 +378,7 @@ extension StoreTx {
         try await sql.raw("""
             SELECT * FROM health_contributions WHERE person_id = \(bind: personID) AND month >= \(bind: fromMonth) AND month <= \(bind: toMonth)
             ORDER BY month DESC, insurance LIMIT 1000
-            """).all(decoding: HealthContributionRecord.self, with: .snake)
+            """).allRecords(HealthContributionRecord.self)
     }
 
     // MARK: accumulators
@@ -431,7 +431,7 @@ extension StoreTx {
     }
 
     public func settlement(id: String) async throws -> HealthSettlementRecord? {
-        try await sql.raw("SELECT * FROM health_settlements WHERE id = \(bind: id)").first(decoding: HealthSettlementRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM health_settlements WHERE id = \(bind: id)").firstRecord(HealthSettlementRecord.self)
     }
 
     /// A person's settlements, newest first.
@@ -441,7 +441,7 @@ extension StoreTx {
             SELECT * FROM health_settlements WHERE person_id = \(bind: personID)
                 AND created_at_ms <= \(bind: time) AND (created_at_ms < \(bind: time) OR id < \(bind: id))
             ORDER BY created_at_ms DESC, id DESC LIMIT \(bind: max(0, limit))
-            """).all(decoding: HealthSettlementRecord.self, with: .snake)
+            """).allRecords(HealthSettlementRecord.self)
     }
 
     /// Marks a settlement reversed; false when it already was (the conditional update is the guard).

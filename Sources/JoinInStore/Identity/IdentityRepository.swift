@@ -80,11 +80,11 @@ extension StoreTx {
     }
 
     public func staff(username: String) async throws -> StaffRecord? {
-        try await sql.raw("SELECT * FROM staff WHERE username = \(bind: username)").first(decoding: StaffRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM staff WHERE username = \(bind: username)").firstRecord(StaffRecord.self)
     }
 
     public func staff(id: String) async throws -> StaffRecord? {
-        try await sql.raw("SELECT * FROM staff WHERE id = \(bind: id)").first(decoding: StaffRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM staff WHERE id = \(bind: id)").firstRecord(StaffRecord.self)
     }
 
     public func setStaffPassword(id: String, passwordHash: String, mustChange: Bool) async throws {
@@ -102,7 +102,7 @@ extension StoreTx {
     }
 
     public func session(tokenHash: String) async throws -> SessionRecord? {
-        try await sql.raw("SELECT * FROM sessions WHERE token_hash = \(bind: tokenHash)").first(decoding: SessionRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM sessions WHERE token_hash = \(bind: tokenHash)").firstRecord(SessionRecord.self)
     }
 
     public func revokeSession(tokenHash: String, atMs: Int64) async throws {
@@ -127,12 +127,12 @@ extension StoreTx {
 
     public func terminal(keyHash: String) async throws -> TerminalRecord? {
         try await sql.raw("SELECT id, kind, name, binding_id, created_at_ms, revoked_at_ms FROM terminals WHERE key_hash = \(bind: keyHash)")
-            .first(decoding: TerminalRecord.self, with: .snake)
+            .firstRecord(TerminalRecord.self)
     }
 
     public func terminal(id: String) async throws -> TerminalRecord? {
         try await sql.raw("SELECT id, kind, name, binding_id, created_at_ms, revoked_at_ms FROM terminals WHERE id = \(bind: id)")
-            .first(decoding: TerminalRecord.self, with: .snake)
+            .firstRecord(TerminalRecord.self)
     }
 
     public func revokeTerminal(id: String, atMs: Int64) async throws {

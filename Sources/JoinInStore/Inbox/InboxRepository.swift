@@ -87,11 +87,11 @@ extension StoreTx {
             SELECT * FROM inbox_messages WHERE person_id = \(bind: personID)\(unsafeRaw: unread)
                 AND created_at_ms <= \(bind: time) AND (created_at_ms < \(bind: time) OR id < \(bind: id))
             ORDER BY created_at_ms DESC, id DESC LIMIT \(bind: max(0, limit))
-            """).all(decoding: InboxRow.self, with: .snake).map(inboxRecord)
+            """).allRecords(InboxRow.self).map(inboxRecord)
     }
 
     public func inboxMessage(id: String) async throws -> InboxMessageRecord? {
-        try await sql.raw("SELECT * FROM inbox_messages WHERE id = \(bind: id)").first(decoding: InboxRow.self, with: .snake).map(inboxRecord)
+        try await sql.raw("SELECT * FROM inbox_messages WHERE id = \(bind: id)").firstRecord(InboxRow.self).map(inboxRecord)
     }
 
     public func unreadInboxCount(personID: String) async throws -> Int {

@@ -167,14 +167,14 @@ extension StoreTx {
     }
 
     public func account(id: String) async throws -> LedgerAccountRecord? {
-        try await sql.raw("SELECT \(unsafeRaw: Self.accountColumns) FROM ledger_accounts a WHERE a.id = \(bind: id)").first(decoding: LedgerAccountRecord.self, with: .snake)
+        try await sql.raw("SELECT \(unsafeRaw: Self.accountColumns) FROM ledger_accounts a WHERE a.id = \(bind: id)").firstRecord(LedgerAccountRecord.self)
     }
 
     public func account(kind: AccountKind, ownerType: String, ownerID: String) async throws -> LedgerAccountRecord? {
         try await sql.raw("""
             SELECT \(unsafeRaw: Self.accountColumns) FROM ledger_accounts a
             WHERE a.owner_type = \(bind: ownerType) AND a.owner_id = \(bind: ownerID) AND a.kind = \(bind: kind.rawValue)
-            """).first(decoding: LedgerAccountRecord.self, with: .snake)
+            """).firstRecord(LedgerAccountRecord.self)
     }
 
     /// The accounts of `kind` of many owners of one type, opened where missing; by owner id.
@@ -184,7 +184,7 @@ extension StoreTx {
             for account in try await sql.raw("""
                 SELECT \(unsafeRaw: Self.accountColumns) FROM ledger_accounts a
                 WHERE a.owner_type = \(bind: ownerType) AND a.kind = \(bind: kind.rawValue) AND a.owner_id IN (\(binds: Array(chunk)))
-                """).all(decoding: LedgerAccountRecord.self, with: .snake) {
+                """).allRecords(LedgerAccountRecord.self) {
                 found[account.ownerId] = account
             }
         }
@@ -199,7 +199,7 @@ extension StoreTx {
         try await sql.raw("""
             SELECT \(unsafeRaw: Self.accountColumns) FROM ledger_accounts a
             WHERE a.owner_type = \(bind: ownerType) AND a.owner_id = \(bind: ownerID) ORDER BY a.kind
-            """).all(decoding: LedgerAccountRecord.self, with: .snake)
+            """).allRecords(LedgerAccountRecord.self)
     }
 
     /// Blocks (a lost card) or unblocks debits on one account; reversals and credits still post.
@@ -292,7 +292,7 @@ extension StoreTx {
             let rows = try await sql.raw("""
                 SELECT id, kind, may_go_negative, debits_blocked, posted_fen, pending_debits_fen FROM ledger_accounts
                 WHERE id IN (\(binds: Array(chunk))) ORDER BY id\(unsafeRaw: lockForUpdate)
-                """).all(decoding: LedgerBalanceRow.self, with: .snake)
+                """).allRecords(LedgerBalanceRow.self)
             for row in rows {
                 result[row.id] = row.balance
                 if AccountKind(rawValue: row.kind)?.defersBalance == true { DeferredBalances.learn(row.id) }
@@ -420,13 +420,13 @@ extension StoreTx {
     }
 
     public func transfer(id: String) async throws -> LedgerTransferRecord? {
-        try await sql.raw("SELECT * FROM ledger_transfers WHERE id = \(bind: id)").first(decoding: LedgerTransferRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM ledger_transfers WHERE id = \(bind: id)").firstRecord(LedgerTransferRecord.self)
     }
 
     /// The reversal of a transfer, if it was reversed.
     public func reversal(of transferID: String) async throws -> LedgerTransferRecord? {
         try await sql.raw("SELECT * FROM ledger_transfers WHERE reverses_transfer_id = \(bind: transferID)")
-            .first(decoding: LedgerTransferRecord.self, with: .snake)
+            .firstRecord(LedgerTransferRecord.self)
     }
 
     /// Every transfer that points at one business object, oldest first.
@@ -434,7 +434,7 @@ extension StoreTx {
         try await sql.raw("""
             SELECT * FROM ledger_transfers WHERE reference_type = \(bind: referenceType) AND reference_id = \(bind: referenceID)
             ORDER BY created_at_ms, id
-            """).all(decoding: LedgerTransferRecord.self, with: .snake)
+            """).allRecords(LedgerTransferRecord.self)
     }
 
     /// Undoes a transfer with a new one: same amount and reference, accounts swapped,
@@ -482,7 +482,7 @@ extension StoreTx {
                     AND created_at_ms <= \(bind: time) AND (created_at_ms < \(bind: time) OR id < \(bind: id))
                 ORDER BY created_at_ms DESC, id DESC LIMIT \(bind: limit)) AS c
             ORDER BY created_at_ms DESC, id DESC LIMIT \(bind: limit)
-            """).all(decoding: LedgerTransferRecord.self, with: .snake)
+            """).allRecords(LedgerTransferRecord.self)
     }
 
     // MARK: holds
@@ -514,7 +514,7 @@ extension StoreTx {
     }
 
     public func hold(id: String) async throws -> LedgerHoldRecord? {
-        try await sql.raw("SELECT * FROM ledger_holds WHERE id = \(bind: id)").first(decoding: LedgerHoldRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM ledger_holds WHERE id = \(bind: id)").firstRecord(LedgerHoldRecord.self)
     }
 
     /// The pending holds on an account (its debit side), oldest first.
@@ -522,13 +522,13 @@ extension StoreTx {
         try await sql.raw("""
             SELECT * FROM ledger_holds WHERE debit_account_id = \(bind: accountID) AND state = \(bind: HoldState.pending.rawValue)
             ORDER BY created_at_ms, id
-            """).all(decoding: LedgerHoldRecord.self, with: .snake)
+            """).allRecords(LedgerHoldRecord.self)
     }
 
     /// A pending hold, locked on PostgreSQL; refused when it is missing, closed or (for posting) expired.
     private func pendingHold(id: String, postingAtMs: Int64?) async throws -> LedgerHoldRecord {
         guard let hold = try await sql.raw("SELECT * FROM ledger_holds WHERE id = \(bind: id)\(unsafeRaw: lockForUpdate)")
-            .first(decoding: LedgerHoldRecord.self, with: .snake) else {
+            .firstRecord(LedgerHoldRecord.self) else {
             throw DomainError.notFound("ledger.hold_not_found", "no hold \(id)")
         }
         guard hold.holdState == .pending else {
@@ -583,7 +583,7 @@ extension StoreTx {
         let holds = try await sql.raw("""
             SELECT * FROM ledger_holds WHERE state = \(bind: HoldState.pending.rawValue) AND expires_at_ms <= \(bind: nowMs)
             ORDER BY expires_at_ms, id LIMIT \(bind: limit)\(unsafeRaw: lockForUpdate)
-            """).all(decoding: LedgerHoldRecord.self, with: .snake)
+            """).allRecords(LedgerHoldRecord.self)
         guard !holds.isEmpty else { return 0 }
         var ids = Set<String>()
         for hold in holds {

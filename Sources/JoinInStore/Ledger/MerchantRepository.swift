@@ -63,7 +63,7 @@ extension StoreTx {
     }
 
     public func merchant(id: String) async throws -> MerchantRecord? {
-        try await sql.raw("SELECT * FROM merchants WHERE id = \(bind: id)").first(decoding: MerchantRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM merchants WHERE id = \(bind: id)").firstRecord(MerchantRecord.self)
     }
 
     public func insertPayment(_ payment: PaymentRecord) async throws {
@@ -77,13 +77,13 @@ extension StoreTx {
     }
 
     public func payment(id: String) async throws -> PaymentRecord? {
-        try await sql.raw("SELECT * FROM payments WHERE id = \(bind: id)").first(decoding: PaymentRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM payments WHERE id = \(bind: id)").firstRecord(PaymentRecord.self)
     }
 
     /// `payment(id:)` for a caller that decides on its totals (locked on PostgreSQL until the
     /// transaction ends, so concurrent refunds of one payment queue).
     public func lockedPayment(id: String) async throws -> PaymentRecord? {
-        try await sql.raw("SELECT * FROM payments WHERE id = \(bind: id)\(unsafeRaw: lockForUpdate)").first(decoding: PaymentRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM payments WHERE id = \(bind: id)\(unsafeRaw: lockForUpdate)").firstRecord(PaymentRecord.self)
     }
 
     /// Adds a refund to a payment that still has the refunded and returned totals of `seen` (a

@@ -18,6 +18,6 @@ extension StoreTx {
         try await sql.raw("""
             SELECT \(unsafeRaw: Self.accountColumns) FROM ledger_accounts a WHERE a.owner_type <> 'person' AND a.id > \(bind: afterID ?? "")
             ORDER BY a.id LIMIT \(bind: limit)
-            """).all(decoding: LedgerAccountRecord.self, with: .snake)
+            """).allRecords(LedgerAccountRecord.self)
     }
 }

@@ -129,7 +129,7 @@ extension StoreTx {
     }
 
     public func merchantGroup(id: String) async throws -> MerchantGroupRecord? {
-        try await sql.raw("SELECT * FROM merchant_groups WHERE id = \(bind: id)").first(decoding: MerchantGroupRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM merchant_groups WHERE id = \(bind: id)").firstRecord(MerchantGroupRecord.self)
     }
 
     public func merchantGroups(ids: Set<String>) async throws -> [String: MerchantGroupRecord] {
@@ -167,7 +167,7 @@ extension StoreTx {
     }
 
     public func offer(id: String) async throws -> OfferRecord? {
-        try await sql.raw("SELECT * FROM offers WHERE id = \(bind: id)").first(decoding: OfferRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM offers WHERE id = \(bind: id)").firstRecord(OfferRecord.self)
     }
 
     public func offers(ids: Set<String>) async throws -> [String: OfferRecord] {
@@ -182,7 +182,7 @@ extension StoreTx {
         if let status { query.appendInterpolation(unsafeRaw: " AND status = "); query.appendInterpolation(bind: status) }
         query.appendInterpolation(unsafeRaw: " ORDER BY created_at_ms DESC, id DESC LIMIT ")
         query.appendInterpolation(bind: max(0, limit))
-        return try await sql.raw(query).all(decoding: OfferRecord.self, with: .snake)
+        return try await sql.raw(query).allRecords(OfferRecord.self)
     }
 
     /// Active offers of a city (or of every city) that have not ended by `today`, oldest first.
@@ -191,11 +191,11 @@ extension StoreTx {
             return try await sql.raw("""
                 SELECT * FROM offers WHERE city_code = \(bind: cityCode) AND status = 'active' AND valid_until >= \(bind: today.description)
                 ORDER BY created_at_ms, id
-                """).all(decoding: OfferRecord.self, with: .snake)
+                """).allRecords(OfferRecord.self)
         }
         return try await sql.raw("""
             SELECT * FROM offers WHERE status = 'active' AND valid_until >= \(bind: today.description) ORDER BY created_at_ms, id
-            """).all(decoding: OfferRecord.self, with: .snake)
+            """).allRecords(OfferRecord.self)
     }
 
     /// The offers that cover `merchant` (its own, its group's, its category's, in its city) and
@@ -208,7 +208,7 @@ extension StoreTx {
                   OR (scope_type = 'merchant_group' AND scope_value = \(bind: merchant.groupId ?? ""))
                   OR (scope_type = 'category' AND scope_value = \(bind: merchant.category)))
             ORDER BY created_at_ms, id
-            """).all(decoding: OfferRecord.self, with: .snake)
+            """).allRecords(OfferRecord.self)
     }
 
     /// Every offer that ever covered a merchant (for its administrator), newest first.
@@ -219,7 +219,7 @@ extension StoreTx {
                   OR (scope_type = 'merchant_group' AND scope_value = \(bind: merchant.groupId ?? ""))
                   OR (scope_type = 'category' AND scope_value = \(bind: merchant.category)))
             ORDER BY created_at_ms DESC, id DESC LIMIT 500
-            """).all(decoding: OfferRecord.self, with: .snake)
+            """).allRecords(OfferRecord.self)
     }
 
     /// Takes `discountFen` from the offer's budget and counts a use, if the offer is still active
@@ -317,7 +317,7 @@ extension StoreTx {
             SELECT * FROM payments WHERE merchant_id = \(bind: merchantID) AND created_at_ms >= \(bind: from) AND created_at_ms < \(bind: to)
                 AND created_at_ms <= \(bind: time) AND (created_at_ms < \(bind: time) OR id < \(bind: id))
             ORDER BY created_at_ms DESC, id DESC LIMIT \(bind: max(0, limit))
-            """).all(decoding: PaymentRecord.self, with: .snake)
+            """).allRecords(PaymentRecord.self)
     }
 
     /// A merchant's refunds in [from, to), newest first.
@@ -327,7 +327,7 @@ extension StoreTx {
             SELECT * FROM payment_refunds WHERE merchant_id = \(bind: merchantID) AND created_at_ms >= \(bind: from) AND created_at_ms < \(bind: to)
                 AND created_at_ms <= \(bind: time) AND (created_at_ms < \(bind: time) OR id < \(bind: id))
             ORDER BY created_at_ms DESC, id DESC LIMIT \(bind: max(0, limit))
-            """).all(decoding: PaymentRefundRecord.self, with: .snake)
+            """).allRecords(PaymentRefundRecord.self)
     }
 
     /// A cardholder's payments that used an offer, newest first.
@@ -337,7 +337,7 @@ extension StoreTx {
             SELECT * FROM payments WHERE person_id = \(bind: personID) AND offer_id IS NOT NULL
                 AND created_at_ms <= \(bind: time) AND (created_at_ms < \(bind: time) OR id < \(bind: id))
             ORDER BY created_at_ms DESC, id DESC LIMIT \(bind: max(0, limit))
-            """).all(decoding: PaymentRecord.self, with: .snake)
+            """).allRecords(PaymentRecord.self)
     }
 
     /// A cardholder's savings in [from, to): the discounts kept (given minus returned by refunds)

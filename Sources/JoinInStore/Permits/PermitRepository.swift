@@ -154,7 +154,7 @@ extension StoreTx {
 
     public func application(id: String) async throws -> ApplicationRecord? {
         guard let row = try await sql.raw("SELECT * FROM permit_applications WHERE id = \(bind: id)")
-            .first(decoding: ApplicationRow.self, with: .snake) else { return nil }
+            .firstRecord(ApplicationRow.self) else { return nil }
         return try decode(row)
     }
 
@@ -165,7 +165,7 @@ extension StoreTx {
         if let status = filter.status { query.appendInterpolation(unsafeRaw: " AND status = "); query.appendInterpolation(bind: status.rawValue) }
         query.appendInterpolation(unsafeRaw: " ORDER BY created_at_ms DESC, id DESC LIMIT ")
         query.appendInterpolation(bind: limit)
-        return try await sql.raw(query).all(decoding: ApplicationRow.self, with: .snake).map(decode)
+        return try await sql.raw(query).allRecords(ApplicationRow.self).map(decode)
     }
 
     public func recordApplicationDecision(id: String, status: ApplicationStatus, checkedDocuments: [DocumentKind],
@@ -210,15 +210,15 @@ extension StoreTx {
     // MARK: persons
 
     public func person(passportIndex: String) async throws -> PersonRecord? {
-        try await sql.raw("SELECT * FROM persons WHERE passport_index = \(bind: passportIndex)").first(decoding: PersonRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM persons WHERE passport_index = \(bind: passportIndex)").firstRecord(PersonRecord.self)
     }
 
     public func person(id: String) async throws -> PersonRecord? {
-        try await sql.raw("SELECT * FROM persons WHERE id = \(bind: id)").first(decoding: PersonRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM persons WHERE id = \(bind: id)").firstRecord(PersonRecord.self)
     }
 
     public func person(permitNumber: String) async throws -> PersonRecord? {
-        try await sql.raw("SELECT * FROM persons WHERE permit_number = \(bind: permitNumber)").first(decoding: PersonRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM persons WHERE permit_number = \(bind: permitNumber)").firstRecord(PersonRecord.self)
     }
 
     public func personPassportNumber(_ person: PersonRecord) async throws -> String {
@@ -259,14 +259,14 @@ extension StoreTx {
     }
 
     public func permit(id: String) async throws -> PermitRecord? {
-        try await sql.raw("SELECT * FROM permits WHERE id = \(bind: id)").first(decoding: PermitRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM permits WHERE id = \(bind: id)").firstRecord(PermitRecord.self)
     }
 
     /// The latest permit issued under a permit number (a person's number outlives each permit).
     public func latestPermit(number: String) async throws -> PermitRecord? {
         try await sql.raw("""
             SELECT * FROM permits WHERE permit_number = \(bind: number) ORDER BY issued_at_ms DESC, id DESC LIMIT 1
-            """).first(decoding: PermitRecord.self, with: .snake)
+            """).firstRecord(PermitRecord.self)
     }
 
     public func permits(filter: PermitFilter, before cursor: PageCursor?, limit: Int) async throws -> [PermitRecord] {
@@ -292,7 +292,7 @@ extension StoreTx {
         }
         query.appendInterpolation(unsafeRaw: " ORDER BY issued_at_ms DESC, id DESC LIMIT ")
         query.appendInterpolation(bind: limit)
-        return try await sql.raw(query).all(decoding: PermitRecord.self, with: .snake)
+        return try await sql.raw(query).allRecords(PermitRecord.self)
     }
 
     public func cancelPermit(id: String, by actor: String, reason: String, atMs: Int64) async throws {

@@ -56,7 +56,7 @@ extension StoreTx {
 
     public func city(code: String) async throws -> CityRecord? {
         try await sql.raw("SELECT code, name_en, name_zh, interoperable FROM cities WHERE code = \(bind: code)")
-            .first(decoding: CityRecord.self, with: .snake)
+            .firstRecord(CityRecord.self)
     }
 
     /// Cities in code order, after `afterCode`.
@@ -67,12 +67,12 @@ extension StoreTx {
                 SELECT code, name_en, name_zh, interoperable FROM cities
                 WHERE code > \(bind: after) AND interoperable = \(bind: interoperable.storedFlag)
                 ORDER BY code LIMIT \(bind: limit)
-                """).all(decoding: CityRecord.self, with: .snake)
+                """).allRecords(CityRecord.self)
         }
         return try await sql.raw("""
             SELECT code, name_en, name_zh, interoperable FROM cities WHERE code > \(bind: after)
             ORDER BY code LIMIT \(bind: limit)
-            """).all(decoding: CityRecord.self, with: .snake)
+            """).allRecords(CityRecord.self)
     }
 
     public func cityCount() async throws -> Int {
@@ -87,7 +87,7 @@ extension StoreTx {
     }
 
     public func branch(id: String) async throws -> BranchRecord? {
-        try await sql.raw("SELECT * FROM branches WHERE id = \(bind: id)").first(decoding: BranchRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM branches WHERE id = \(bind: id)").firstRecord(BranchRecord.self)
     }
 
     public func branches(before cursor: PageCursor?, limit: Int) async throws -> [BranchRecord] {
@@ -95,7 +95,7 @@ extension StoreTx {
         return try await sql.raw("""
             SELECT * FROM branches WHERE created_at_ms < \(bind: time) OR (created_at_ms = \(bind: time) AND id < \(bind: id))
             ORDER BY created_at_ms DESC, id DESC LIMIT \(bind: limit)
-            """).all(decoding: BranchRecord.self, with: .snake)
+            """).allRecords(BranchRecord.self)
     }
 
     public func insertEmployer(id: String, name: LocalizedName, uscc: String, cityCode: String, atMs: Int64) async throws {
@@ -106,11 +106,11 @@ extension StoreTx {
     }
 
     public func employer(id: String) async throws -> EmployerRecord? {
-        try await sql.raw("SELECT * FROM employers WHERE id = \(bind: id)").first(decoding: EmployerRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM employers WHERE id = \(bind: id)").firstRecord(EmployerRecord.self)
     }
 
     public func employer(uscc: String) async throws -> EmployerRecord? {
-        try await sql.raw("SELECT * FROM employers WHERE uscc = \(bind: uscc)").first(decoding: EmployerRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM employers WHERE uscc = \(bind: uscc)").firstRecord(EmployerRecord.self)
     }
 
     public func employers(before cursor: PageCursor?, limit: Int) async throws -> [EmployerRecord] {
@@ -118,6 +118,6 @@ extension StoreTx {
         return try await sql.raw("""
             SELECT * FROM employers WHERE created_at_ms < \(bind: time) OR (created_at_ms = \(bind: time) AND id < \(bind: id))
             ORDER BY created_at_ms DESC, id DESC LIMIT \(bind: limit)
-            """).all(decoding: EmployerRecord.self, with: .snake)
+            """).allRecords(EmployerRecord.self)
     }
 }

@@ -138,12 +138,12 @@ extension StoreTx {
 
     public func currentServiceCatalogue() async throws -> ServiceCatalogueRecord? {
         try await sql.raw("SELECT * FROM service_catalogues ORDER BY version DESC LIMIT 1")
-            .first(decoding: ServiceCatalogueRecord.self, with: .snake)
+            .firstRecord(ServiceCatalogueRecord.self)
     }
 
     public func serviceCatalogue(version: Int64) async throws -> ServiceCatalogueRecord? {
         try await sql.raw("SELECT * FROM service_catalogues WHERE version = \(bind: version)")
-            .first(decoding: ServiceCatalogueRecord.self, with: .snake)
+            .firstRecord(ServiceCatalogueRecord.self)
     }
 
     // MARK: requests
@@ -176,13 +176,13 @@ extension StoreTx {
 
     public func serviceRequest(id: String) async throws -> ServiceRequestRecord? {
         try await sql.raw("SELECT * FROM service_requests WHERE id = \(bind: id)")
-            .first(decoding: ServiceRequestRow.self, with: .snake).map(serviceRequestRecord)
+            .firstRecord(ServiceRequestRow.self).map(serviceRequestRecord)
     }
 
     /// `serviceRequest(id:)` for a write that decides on its status (locked on PostgreSQL).
     public func lockedServiceRequest(id: String) async throws -> ServiceRequestRecord? {
         try await sql.raw("SELECT * FROM service_requests WHERE id = \(bind: id)\(unsafeRaw: lockForUpdate)")
-            .first(decoding: ServiceRequestRow.self, with: .snake).map(serviceRequestRecord)
+            .firstRecord(ServiceRequestRow.self).map(serviceRequestRecord)
     }
 
     /// A department's queue: by due date, earliest first (so overdue requests lead), open ones by
@@ -193,7 +193,7 @@ extension StoreTx {
             SELECT * FROM service_requests WHERE department = \(bind: department) AND status IN (\(binds: statuses))
                 AND due_on >= \(bind: due) AND (due_on > \(bind: due) OR id > \(bind: id))
             ORDER BY due_on, id LIMIT \(bind: max(0, limit))
-            """).all(decoding: ServiceRequestRow.self, with: .snake).map(serviceRequestRecord)
+            """).allRecords(ServiceRequestRow.self).map(serviceRequestRecord)
     }
 
     /// A cardholder's requests, newest first.
@@ -203,7 +203,7 @@ extension StoreTx {
             SELECT * FROM service_requests WHERE person_id = \(bind: personID)
                 AND created_at_ms <= \(bind: time) AND (created_at_ms < \(bind: time) OR id < \(bind: id))
             ORDER BY created_at_ms DESC, id DESC LIMIT \(bind: max(0, limit))
-            """).all(decoding: ServiceRequestRow.self, with: .snake).map(serviceRequestRecord)
+            """).allRecords(ServiceRequestRow.self).map(serviceRequestRecord)
     }
 
     /// Moves a request from `from` (compare-and-set) to `to`, recording history; false when it was
@@ -255,7 +255,7 @@ extension StoreTx {
 
     public func serviceRequestHistory(requestID: String) async throws -> [ServiceRequestHistoryRecord] {
         try await sql.raw("SELECT * FROM service_request_history WHERE request_id = \(bind: requestID) ORDER BY at_ms, id")
-            .all(decoding: ServiceRequestHistoryRow.self, with: .snake).map { row in
+            .allRecords(ServiceRequestHistoryRow.self).map { row in
                 ServiceRequestHistoryRecord(id: row.id, requestId: row.requestId, atMs: row.atMs, actor: row.actor, action: row.action,
                                             fromStatus: row.fromStatus, toStatus: row.toStatus,
                                             note: try row.noteSealed.map { try open($0, column: Self.serviceNoteColumn) })

@@ -301,22 +301,22 @@ extension StoreTx {
     }
 
     public func transitOperator(id: String) async throws -> TransitOperatorRecord? {
-        try await sql.raw("SELECT * FROM transit_operators WHERE id = \(bind: id)").first(decoding: TransitOperatorRecord.self, with: .snake)
+        try await sql.raw("SELECT * FROM transit_operators WHERE id = \(bind: id)").firstRecord(TransitOperatorRecord.self)
     }
 
     public func transitOperators(ids: Set<String>) async throws -> [String: TransitOperatorRecord] {
         guard !ids.isEmpty else { return [:] }
         let rows = try await sql.raw("SELECT * FROM transit_operators WHERE id IN (\(binds: ids.sorted()))")
-            .all(decoding: TransitOperatorRecord.self, with: .snake)
+            .allRecords(TransitOperatorRecord.self)
         return Dictionary(uniqueKeysWithValues: rows.map { ($0.id, $0) })
     }
 
     public func transitOperators(cityCode: String?) async throws -> [TransitOperatorRecord] {
         if let cityCode {
             return try await sql.raw("SELECT * FROM transit_operators WHERE city_code = \(bind: cityCode) ORDER BY id")
-                .all(decoding: TransitOperatorRecord.self, with: .snake)
+                .allRecords(TransitOperatorRecord.self)
         }
-        return try await sql.raw("SELECT * FROM transit_operators ORDER BY id").all(decoding: TransitOperatorRecord.self, with: .snake)
+        return try await sql.raw("SELECT * FROM transit_operators ORDER BY id").allRecords(TransitOperatorRecord.self)
     }
 
     // MARK: fare versions
@@ -341,7 +341,7 @@ extension StoreTx {
         try await sql.raw("""
             SELECT id, operator_id, version, valid_from_ms, feed_sha256, summary, imported_by, created_at_ms
             FROM transit_fare_versions WHERE operator_id = \(bind: operatorID) ORDER BY version DESC
-            """).all(decoding: FareVersionRecord.self, with: .snake)
+            """).allRecords(FareVersionRecord.self)
     }
 
     public func fareFeedJSON(versionID: String) async throws -> String? {
@@ -355,7 +355,7 @@ extension StoreTx {
         guard !cityCodes.isEmpty else { return TransitCapSchedule(rows: [:]) }
         let rows = try await sql.raw("""
             SELECT * FROM transit_city_caps WHERE city_code IN (\(binds: cityCodes.sorted())) ORDER BY city_code, effective_from
-            """).all(decoding: TransitCityCaps.self, with: .snake)
+            """).allRecords(TransitCityCaps.self)
         return TransitCapSchedule(rows: Dictionary(grouping: rows, by: \.cityCode))
     }
 
@@ -467,7 +467,7 @@ extension StoreTx {
             SELECT * FROM transit_trips WHERE person_id = \(bind: personID)
                 AND started_at_ms <= \(bind: time) AND (started_at_ms < \(bind: time) OR id < \(bind: id))
             ORDER BY started_at_ms DESC, id DESC LIMIT \(bind: max(0, limit))
-            """).all(decoding: TransitTripRecord.self, with: .snake)
+            """).allRecords(TransitTripRecord.self)
     }
 
     // MARK: charges
@@ -524,7 +524,7 @@ extension StoreTx {
             FROM transit_charges WHERE operator_id = \(bind: operatorID)
                 AND service_day >= \(bind: from.description) AND service_day <= \(bind: through.description)
             GROUP BY service_day ORDER BY service_day
-            """).all(decoding: OperatorDaySettlement.self, with: .snake)
+            """).allRecords(OperatorDaySettlement.self)
     }
 
     // MARK: deny list
@@ -544,7 +544,7 @@ extension StoreTx {
     /// Puts a card on the deny list (or changes its reason); no change when it is listed for that reason already.
     public func denyCard(_ cardNumber: String, personID: String, reason: String, atMs: Int64) async throws {
         let existing = try await sql.raw("SELECT * FROM transit_deny_list WHERE card_number = \(bind: cardNumber)")
-            .first(decoding: DenyListEntry.self, with: .snake)
+            .firstRecord(DenyListEntry.self)
         if existing?.reason == reason { return }
         let version = try await nextDenyListVersion()
         try await sql.raw("""
@@ -572,18 +572,18 @@ extension StoreTx {
     }
 
     public func denyListEntries() async throws -> [DenyListEntry] {
-        try await sql.raw("SELECT * FROM transit_deny_list ORDER BY card_number").all(decoding: DenyListEntry.self, with: .snake)
+        try await sql.raw("SELECT * FROM transit_deny_list ORDER BY card_number").allRecords(DenyListEntry.self)
     }
 
     public func denyListEntries(personID: String) async throws -> [DenyListEntry] {
         try await sql.raw("SELECT * FROM transit_deny_list WHERE person_id = \(bind: personID) ORDER BY card_number")
-            .all(decoding: DenyListEntry.self, with: .snake)
+            .allRecords(DenyListEntry.self)
     }
 
     public func denyListChanges(since version: Int64, limit: Int) async throws -> [DenyListChange] {
         try await sql.raw("""
             SELECT * FROM transit_deny_list_changes WHERE version > \(bind: version) ORDER BY version LIMIT \(bind: max(0, limit))
-            """).all(decoding: DenyListChange.self, with: .snake)
+            """).allRecords(DenyListChange.self)
     }
 
     /// The oldest version still kept as a change (older changes may be compacted away).
@@ -618,7 +618,7 @@ extension StoreTx {
 
     public func cards(personID: String) async throws -> [CardRecord] {
         try await sql.raw("SELECT * FROM cards WHERE person_id = \(bind: personID) ORDER BY issued_at_ms")
-            .all(decoding: CardRecord.self, with: .snake)
+            .allRecords(CardRecord.self)
     }
 }
 
@@ -642,7 +642,7 @@ extension StoreTx {
         for chunk in chunked(personIDs.sorted(), bindsPerItem: 1) {
             for window in try await sql.raw("""
                 SELECT person_id, valid_from, valid_until, cancelled_at_ms FROM permits WHERE person_id IN (\(binds: Array(chunk)))
-                """).all(decoding: PermitWindow.self, with: .snake) {
+                """).allRecords(PermitWindow.self) {
                 result[window.personId, default: []].append(window)
             }
         }
@@ -655,6 +655,6 @@ extension StoreTx {
             SELECT * FROM transit_charges WHERE person_id = \(bind: personID)
                 AND created_at_ms <= \(bind: time) AND (created_at_ms < \(bind: time) OR id < \(bind: id))
             ORDER BY created_at_ms DESC, id DESC LIMIT \(bind: max(0, limit))
-            """).all(decoding: TransitChargeRecord.self, with: .snake)
+            """).allRecords(TransitChargeRecord.self)
     }
 }

@@ -265,33 +265,12 @@ enum SQLiteValueDecoder {
     private static func primitive<T>(_ type: T.Type, from value: SQLiteValue) throws -> T? {
         let converted: Any?
         switch type {
-        case is String.Type:
-            switch value {
-            case .text(let text): converted = text
-            case .integer(let number): converted = String(number)
-            case .float(let number): converted = String(number)
-            default: converted = nil
-            }
-        case is Int64.Type:
-            if case .integer(let number) = value { converted = number } else { converted = nil }
-        case is Int.Type:
-            if case .integer(let number) = value { converted = Int(exactly: number) } else { converted = nil }
-        case is Int32.Type:
-            if case .integer(let number) = value { converted = Int32(exactly: number) } else { converted = nil }
-        case is Double.Type:
-            switch value {
-            case .integer(let number): converted = Double(number)
-            case .float(let number): converted = number
-            default: converted = nil
-            }
-        case is Bool.Type:
-            switch value {
-            case .integer(let number): converted = number != 0
-            case .float(let number): converted = number != 0
-            case .text(let text) where text.lowercased() == "true" || text == "1": converted = true
-            case .text(let text) where text.lowercased() == "false" || text == "0": converted = false
-            default: converted = nil
-            }
+        case is String.Type: converted = string(value)
+        case is Int64.Type: converted = int64(value)
+        case is Int.Type: converted = int64(value).flatMap { Int(exactly: $0) }
+        case is Int32.Type: converted = int64(value).flatMap { Int32(exactly: $0) }
+        case is Double.Type: converted = double(value)
+        case is Bool.Type: converted = bool(value)
         case is Data.Type:
             if case .blob(let bytes) = value { converted = Data(bytes) } else { converted = nil }
         case is [UInt8].Type:
@@ -303,7 +282,45 @@ enum SQLiteValueDecoder {
         return result
     }
 
-    fileprivate static func mismatch<T>(_ type: T.Type, _ value: SQLiteValue) -> DecodingError {
+    // The conversions themselves, `nil` where a value does not convert (shared with
+    // `SQLiteRecordDecoder`, which calls them without a dynamic cast).
+
+    /// Text, or a number written out.
+    static func string(_ value: SQLiteValue) -> String? {
+        switch value {
+        case .text(let text): return text
+        case .integer(let number): return String(number)
+        case .float(let number): return String(number)
+        default: return nil
+        }
+    }
+
+    /// Only from INTEGER.
+    static func int64(_ value: SQLiteValue) -> Int64? {
+        if case .integer(let number) = value { return number }
+        return nil
+    }
+
+    static func double(_ value: SQLiteValue) -> Double? {
+        switch value {
+        case .integer(let number): return Double(number)
+        case .float(let number): return number
+        default: return nil
+        }
+    }
+
+    /// From numbers (non-zero is true) or the texts 'true'/'1' and 'false'/'0'.
+    static func bool(_ value: SQLiteValue) -> Bool? {
+        switch value {
+        case .integer(let number): return number != 0
+        case .float(let number): return number != 0
+        case .text(let text) where text.lowercased() == "true" || text == "1": return true
+        case .text(let text) where text.lowercased() == "false" || text == "0": return false
+        default: return nil
+        }
+    }
+
+    static func mismatch<T>(_ type: T.Type, _ value: SQLiteValue) -> DecodingError {
         let kind: String
         switch value {
         case .null: kind = "NULL"

@@ -1,0 +1,284 @@
+import Foundation
+
+/// Writes the JSON that `JSON.encoder` writes (keys sorted, no whitespace, slashes unescaped,
+/// dates as RFC 3339 whole seconds in UTC), byte for byte, at a fraction of its cost: Foundation's
+/// `JSONEncoder` was ~11% of the server's CPU on an authenticated read (perf,
+/// docs/performance.md). It covers what the API's types are made of: strings, integers, booleans,
+/// null, dates, objects and arrays. A value that holds anything else (floating-point numbers,
+/// `Data`, `URL`, `Decimal`) makes `encode` return nil, and the caller uses `JSONEncoder`; so does
+/// a value that encodes nothing. Debug builds compare every response with `JSONEncoder`'s
+/// (`JSON.encode`), so the whole test suite checks that the two agree.
+enum CompactJSON {
+    static func encode<T: Encodable>(_ value: T) -> [UInt8]? {
+        let encoder = ValueEncoder(codingPath: [])
+        do {
+            try encoder.encodeValue(value)
+        } catch {
+            return nil
+        }
+        guard let root = encoder.result else { return nil }
+        var output: [UInt8] = []
+        output.reserveCapacity(512)
+        write(root, to: &output)
+        return output
+    }
+
+    /// Thrown when a value needs what this writer does not do; never escapes `encode`.
+    struct Unsupported: Error {}
+
+    final class ObjectBox {
+        var members: [String: Node] = [:]
+    }
+
+    final class ArrayBox {
+        var items: [Node] = []
+    }
+
+    enum Node {
+        case string(String)
+        case integer(Int64)
+        case unsigned(UInt64)
+        case bool(Bool)
+        case null
+        case object(ObjectBox)
+        case array(ArrayBox)
+        /// A nested value's encoder; its result is read when the tree is written.
+        case deferred(ValueEncoder)
+    }
+
+    // MARK: - writing
+
+    static func write(_ node: Node, to output: inout [UInt8]) {
+        switch node {
+        case .string(let text): writeString(text, to: &output)
+        case .integer(let number): output.append(contentsOf: String(number).utf8)
+        case .unsigned(let number): output.append(contentsOf: String(number).utf8)
+        case .bool(let flag): output.append(contentsOf: flag ? Array("true".utf8) : Array("false".utf8))
+        case .null: output.append(contentsOf: "null".utf8)
+        case .object(let box):
+            output.append(UInt8(ascii: "{"))
+            var first = true
+            for key in box.members.keys.sorted() {
+                guard let member = box.members[key] else { continue }
+                if !first { output.append(UInt8(ascii: ",")) }
+                first = false
+                writeString(key, to: &output)
+                output.append(UInt8(ascii: ":"))
+                write(member, to: &output)
+            }
+            output.append(UInt8(ascii: "}"))
+        case .array(let box):
+            output.append(UInt8(ascii: "["))
+            for (index, item) in box.items.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                write(item, to: &output)
+            }
+            output.append(UInt8(ascii: "]"))
+        case .deferred(let encoder):
+            // An encoder that produced nothing stands for an empty object, as in JSONEncoder.
+            write(encoder.result ?? .object(ObjectBox()), to: &output)
+        }
+    }
+
+    static func writeString(_ text: String, to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x08: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+            case 0x0C: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+            case 0x0A: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0x00..<0x20:
+                let hex: StaticString = "0123456789abcdef"
+                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                           hex.utf8Start[Int(byte >> 4)], hex.utf8Start[Int(byte & 0xF)]])
+            default: output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    /// RFC 3339 in UTC, whole seconds rounded down, as `JSONEncoder`'s `.iso8601` writes it;
+    /// nil outside years 1900-9999, left to `JSONEncoder` (whose formatter switches to the Julian
+    /// calendar before 1582).
+    static func iso8601(_ date: Date) -> String? {
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        guard seconds.isFinite, abs(seconds) < 300_000_000_000 else { return nil }
+        let whole = Int64(seconds)
+        let days = whole >= 0 ? whole / 86_400 : -((-whole + 86_399) / 86_400)
+        let secondOfDay = whole - days * 86_400
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        guard (1900...9999).contains(year) else { return nil }
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let yearText = String(year)
+        return String(repeating: "0", count: 4 - yearText.count) + yearText + "-" + two(month) + "-" + two(day) + "T"
+            + two(secondOfDay / 3_600) + ":" + two(secondOfDay % 3_600 / 60) + ":" + two(secondOfDay % 60) + "Z"
+    }
+
+    // MARK: - encoding
+
+    final class ValueEncoder: Encoder {
+        let codingPath: [any CodingKey]
+        var userInfo: [CodingUserInfoKey: Any] { [:] }
+        var result: Node?
+
+        init(codingPath: [any CodingKey]) {
+            self.codingPath = codingPath
+        }
+
+        /// Encodes `value` into this encoder, with the types `JSONEncoder` treats specially.
+        func encodeValue<T: Encodable>(_ value: T) throws {
+            switch value {
+            case let text as String: result = .string(text)
+            case let number as Int: result = .integer(Int64(number))
+            case let number as Int64: result = .integer(number)
+            case let number as Int32: result = .integer(Int64(number))
+            case let flag as Bool: result = .bool(flag)
+            case let date as Date:
+                guard let text = CompactJSON.iso8601(date) else { throw Unsupported() }
+                result = .string(text)
+            case is Double, is Float, is Data, is URL, is Decimal: throw Unsupported()
+            default: try value.encode(to: self)
+            }
+        }
+
+        /// The node a nested value becomes: a scalar directly, anything else through its own encoder.
+        func node<T: Encodable>(for value: T, key: (any CodingKey)?) throws -> Node {
+            let nested = ValueEncoder(codingPath: key.map { codingPath + [$0] } ?? codingPath)
+            try nested.encodeValue(value)
+            guard let node = nested.result else { throw Unsupported() }  // encoded nothing: left to JSONEncoder
+            return node
+        }
+
+        func container<Key: CodingKey>(keyedBy _: Key.Type) -> KeyedEncodingContainer<Key> {
+            let box: ObjectBox
+            if case .object(let existing) = result {
+                box = existing
+            } else {
+                box = ObjectBox()
+                result = .object(box)
+            }
+            return KeyedEncodingContainer(KeyedContainer<Key>(encoder: self, box: box))
+        }
+
+        func unkeyedContainer() -> any UnkeyedEncodingContainer {
+            let box: ArrayBox
+            if case .array(let existing) = result {
+                box = existing
+            } else {
+                box = ArrayBox()
+                result = .array(box)
+            }
+            return UnkeyedContainer(encoder: self, box: box)
+        }
+
+        func singleValueContainer() -> any SingleValueEncodingContainer { SingleValueContainer(encoder: self) }
+    }
+
+    struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
+        let encoder: ValueEncoder
+        let box: ObjectBox
+        var codingPath: [any CodingKey] { encoder.codingPath }
+
+        mutating func encodeNil(forKey key: Key) throws { box.members[key.stringValue] = .null }
+        mutating func encode(_ value: String, forKey key: Key) throws { box.members[key.stringValue] = .string(value) }
+        mutating func encode(_ value: Bool, forKey key: Key) throws { box.members[key.stringValue] = .bool(value) }
+        mutating func encode(_ value: Int, forKey key: Key) throws { box.members[key.stringValue] = .integer(Int64(value)) }
+        mutating func encode(_ value: Int64, forKey key: Key) throws { box.members[key.stringValue] = .integer(value) }
+        mutating func encode(_ value: Int32, forKey key: Key) throws { box.members[key.stringValue] = .integer(Int64(value)) }
+        mutating func encode(_ value: Double, forKey key: Key) throws { throw Unsupported() }
+        mutating func encode(_ value: Float, forKey key: Key) throws { throw Unsupported() }
+        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+            box.members[key.stringValue] = try encoder.node(for: value, key: key)
+        }
+
+        mutating func nestedContainer<N: CodingKey>(keyedBy _: N.Type, forKey key: Key) -> KeyedEncodingContainer<N> {
+            let nested = ObjectBox()
+            box.members[key.stringValue] = .object(nested)
+            return KeyedEncodingContainer(KeyedContainer<N>(encoder: ValueEncoder(codingPath: codingPath + [key]), box: nested))
+        }
+
+        mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+            let nested = ArrayBox()
+            box.members[key.stringValue] = .array(nested)
+            return UnkeyedContainer(encoder: ValueEncoder(codingPath: codingPath + [key]), box: nested)
+        }
+
+        mutating func superEncoder() -> any Encoder { superEncoder(named: "super") }
+        mutating func superEncoder(forKey key: Key) -> any Encoder { superEncoder(named: key.stringValue) }
+
+        private func superEncoder(named name: String) -> any Encoder {
+            let nested = ValueEncoder(codingPath: codingPath)
+            box.members[name] = .deferred(nested)
+            return nested
+        }
+    }
+
+    struct UnkeyedContainer: UnkeyedEncodingContainer {
+        let encoder: ValueEncoder
+        let box: ArrayBox
+        var codingPath: [any CodingKey] { encoder.codingPath }
+        var count: Int { box.items.count }
+
+        mutating func encodeNil() throws { box.items.append(.null) }
+        mutating func encode(_ value: String) throws { box.items.append(.string(value)) }
+        mutating func encode(_ value: Bool) throws { box.items.append(.bool(value)) }
+        mutating func encode(_ value: Int) throws { box.items.append(.integer(Int64(value))) }
+        mutating func encode(_ value: Int64) throws { box.items.append(.integer(value)) }
+        mutating func encode(_ value: Double) throws { throw Unsupported() }
+        mutating func encode(_ value: Float) throws { throw Unsupported() }
+        mutating func encode<T: Encodable>(_ value: T) throws { box.items.append(try encoder.node(for: value, key: nil)) }
+
+        mutating func nestedContainer<N: CodingKey>(keyedBy _: N.Type) -> KeyedEncodingContainer<N> {
+            let nested = ObjectBox()
+            box.items.append(.object(nested))
+            return KeyedEncodingContainer(KeyedContainer<N>(encoder: ValueEncoder(codingPath: codingPath), box: nested))
+        }
+
+        mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+            let nested = ArrayBox()
+            box.items.append(.array(nested))
+            return UnkeyedContainer(encoder: ValueEncoder(codingPath: codingPath), box: nested)
+        }
+
+        mutating func superEncoder() -> any Encoder {
+            let nested = ValueEncoder(codingPath: codingPath)
+            box.items.append(.deferred(nested))
+            return nested
+        }
+    }
+
+    struct SingleValueContainer: SingleValueEncodingContainer {
+        let encoder: ValueEncoder
+        var codingPath: [any CodingKey] { encoder.codingPath }
+
+        mutating func encodeNil() throws { encoder.result = .null }
+        mutating func encode(_ value: String) throws { encoder.result = .string(value) }
+        mutating func encode(_ value: Bool) throws { encoder.result = .bool(value) }
+        mutating func encode(_ value: Int) throws { encoder.result = .integer(Int64(value)) }
+        mutating func encode(_ value: Int8) throws { encoder.result = .integer(Int64(value)) }
+        mutating func encode(_ value: Int16) throws { encoder.result = .integer(Int64(value)) }
+        mutating func encode(_ value: Int32) throws { encoder.result = .integer(Int64(value)) }
+        mutating func encode(_ value: Int64) throws { encoder.result = .integer(value) }
+        mutating func encode(_ value: UInt) throws { encoder.result = .unsigned(UInt64(value)) }
+        mutating func encode(_ value: UInt8) throws { encoder.result = .unsigned(UInt64(value)) }
+        mutating func encode(_ value: UInt16) throws { encoder.result = .unsigned(UInt64(value)) }
+        mutating func encode(_ value: UInt32) throws { encoder.result = .unsigned(UInt64(value)) }
+        mutating func encode(_ value: UInt64) throws { encoder.result = .unsigned(value) }
+        mutating func encode(_ value: Double) throws { throw Unsupported() }
+        mutating func encode(_ value: Float) throws { throw Unsupported() }
+        mutating func encode<T: Encodable>(_ value: T) throws { try encoder.encodeValue(value) }
+    }
+}
