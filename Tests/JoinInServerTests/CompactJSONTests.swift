@@ -68,6 +68,16 @@ struct CompactJSONTests {
 
     func reference<T: Encodable>(_ value: T) throws -> [UInt8] { Array(try JSON.encoder.encode(value)) }
 
+    /// Hands the wrapped existential to the container as an existential (`T` = `any Encodable`).
+    struct AnyEncodable: Encodable {
+        let value: any Encodable
+        init(_ value: any Encodable) { self.value = value }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        }
+    }
+
     @Test("byte for byte what JSONEncoder writes: key order, escapes, nesting, integers, null, dates, last write wins")
     func sameBytes() throws {
         for (index, text) in Self.tricky.enumerated() {
@@ -99,6 +109,11 @@ struct CompactJSONTests {
         #expect(CompactJSON.encode(Holder(value: URL(string: "https://example.org/a"))) == nil)
         #expect(CompactJSON.encode(Holder(value: Decimal(1))) == nil)
         #expect(CompactJSON.encode(Nothing()) == nil)
+        // Inside an existential too: matched by the value's own type.
+        let boxed: [any Encodable] = [Data([1]), URL(string: "https://example.org/b") as any Encodable, 2.5, Decimal(3)]
+        for value in boxed { #expect(CompactJSON.encode(Holder(value: AnyEncodable(value))) == nil, "\(value)") }
+        let date: any Encodable = Date(timeIntervalSince1970: 1_700_000_000)
+        #expect(CompactJSON.encode(Holder(value: AnyEncodable(date))) == (try? reference(Holder(value: AnyEncodable(date)))))
         #expect(CompactJSON.encode(Holder(value: Nothing())) == nil)
         // JSON.encode then falls back and still writes what JSONEncoder writes.
         #expect((try? JSON.encode(Holder(value: 1.5))) == (try? reference(Holder(value: 1.5))))

@@ -26,8 +26,12 @@ enum CompactJSON {
     /// Thrown when a value needs what this writer does not do; never escapes `encode`.
     struct Unsupported: Error {}
 
+    /// An object's members in the order written; `write` sorts them and keeps the last value
+    /// written for a key, as `JSONEncoder` does.
     final class ObjectBox {
-        var members: [String: Node] = [:]
+        var members: [(key: String, node: Node)] = []
+
+        func set(_ key: String, _ node: Node) { members.append((key, node)) }
     }
 
     final class ArrayBox {
@@ -57,14 +61,20 @@ enum CompactJSON {
         case .null: output.append(contentsOf: "null".utf8)
         case .object(let box):
             output.append(UInt8(ascii: "{"))
+            // Sorted by key, then by the order written; of equal keys only the last is written.
+            let order = box.members.indices.sorted { left, right in
+                let a = box.members[left].key, b = box.members[right].key
+                return a == b ? left < right : a < b
+            }
             var first = true
-            for key in box.members.keys.sorted() {
-                guard let member = box.members[key] else { continue }
+            for (position, index) in order.enumerated() {
+                let member = box.members[index]
+                if position + 1 < order.count, box.members[order[position + 1]].key == member.key { continue }
                 if !first { output.append(UInt8(ascii: ",")) }
                 first = false
-                writeString(key, to: &output)
+                writeString(member.key, to: &output)
                 output.append(UInt8(ascii: ":"))
-                write(member, to: &output)
+                write(member.node, to: &output)
             }
             output.append(UInt8(ascii: "}"))
         case .array(let box):
@@ -129,6 +139,29 @@ enum CompactJSON {
 
     // MARK: - encoding
 
+    /// The node of a value whose type `JSONEncoder` treats specially or that is a plain scalar;
+    /// nil for any other type (it encodes itself). Types are told apart by the value's dynamic
+    /// metatype (an existential's content included), so no dynamic cast is tried in vain.
+    static func scalar<T: Encodable>(_ value: T) throws -> Node? {
+        let type = ObjectIdentifier(Swift.type(of: value) as Any.Type)
+        if type == ObjectIdentifier(String.self), let text = value as? String { return .string(text) }
+        if type == ObjectIdentifier(Int.self), let number = value as? Int { return .integer(Int64(number)) }
+        if type == ObjectIdentifier(Int64.self), let number = value as? Int64 { return .integer(number) }
+        if type == ObjectIdentifier(Bool.self), let flag = value as? Bool { return .bool(flag) }
+        if type == ObjectIdentifier(Date.self), let date = value as? Date {
+            guard let text = iso8601(date) else { throw Unsupported() }
+            return .string(text)
+        }
+        if unsupported.contains(type) { throw Unsupported() }
+        return nil
+    }
+
+    /// Types `JSONEncoder` writes in its own way (numbers' formatting, base64, absolute URLs).
+    private static let unsupported: Set<ObjectIdentifier> = [
+        ObjectIdentifier(Double.self), ObjectIdentifier(Float.self), ObjectIdentifier(Data.self), ObjectIdentifier(URL.self),
+        ObjectIdentifier(Decimal.self),
+    ]
+
     final class ValueEncoder: Encoder {
         let codingPath: [any CodingKey]
         var userInfo: [CodingUserInfoKey: Any] { [:] }
@@ -140,24 +173,18 @@ enum CompactJSON {
 
         /// Encodes `value` into this encoder, with the types `JSONEncoder` treats specially.
         func encodeValue<T: Encodable>(_ value: T) throws {
-            switch value {
-            case let text as String: result = .string(text)
-            case let number as Int: result = .integer(Int64(number))
-            case let number as Int64: result = .integer(number)
-            case let number as Int32: result = .integer(Int64(number))
-            case let flag as Bool: result = .bool(flag)
-            case let date as Date:
-                guard let text = CompactJSON.iso8601(date) else { throw Unsupported() }
-                result = .string(text)
-            case is Double, is Float, is Data, is URL, is Decimal: throw Unsupported()
-            default: try value.encode(to: self)
+            if let node = try CompactJSON.scalar(value) {
+                result = node
+            } else {
+                try value.encode(to: self)
             }
         }
 
         /// The node a nested value becomes: a scalar directly, anything else through its own encoder.
         func node<T: Encodable>(for value: T, key: (any CodingKey)?) throws -> Node {
+            if let node = try CompactJSON.scalar(value) { return node }
             let nested = ValueEncoder(codingPath: key.map { codingPath + [$0] } ?? codingPath)
-            try nested.encodeValue(value)
+            try value.encode(to: nested)
             guard let node = nested.result else { throw Unsupported() }  // encoded nothing: left to JSONEncoder
             return node
         }
@@ -192,27 +219,27 @@ enum CompactJSON {
         let box: ObjectBox
         var codingPath: [any CodingKey] { encoder.codingPath }
 
-        mutating func encodeNil(forKey key: Key) throws { box.members[key.stringValue] = .null }
-        mutating func encode(_ value: String, forKey key: Key) throws { box.members[key.stringValue] = .string(value) }
-        mutating func encode(_ value: Bool, forKey key: Key) throws { box.members[key.stringValue] = .bool(value) }
-        mutating func encode(_ value: Int, forKey key: Key) throws { box.members[key.stringValue] = .integer(Int64(value)) }
-        mutating func encode(_ value: Int64, forKey key: Key) throws { box.members[key.stringValue] = .integer(value) }
-        mutating func encode(_ value: Int32, forKey key: Key) throws { box.members[key.stringValue] = .integer(Int64(value)) }
+        mutating func encodeNil(forKey key: Key) throws { box.set(key.stringValue, .null) }
+        mutating func encode(_ value: String, forKey key: Key) throws { box.set(key.stringValue, .string(value)) }
+        mutating func encode(_ value: Bool, forKey key: Key) throws { box.set(key.stringValue, .bool(value)) }
+        mutating func encode(_ value: Int, forKey key: Key) throws { box.set(key.stringValue, .integer(Int64(value))) }
+        mutating func encode(_ value: Int64, forKey key: Key) throws { box.set(key.stringValue, .integer(value)) }
+        mutating func encode(_ value: Int32, forKey key: Key) throws { box.set(key.stringValue, .integer(Int64(value))) }
         mutating func encode(_ value: Double, forKey key: Key) throws { throw Unsupported() }
         mutating func encode(_ value: Float, forKey key: Key) throws { throw Unsupported() }
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-            box.members[key.stringValue] = try encoder.node(for: value, key: key)
+            box.set(key.stringValue, try encoder.node(for: value, key: key))
         }
 
         mutating func nestedContainer<N: CodingKey>(keyedBy _: N.Type, forKey key: Key) -> KeyedEncodingContainer<N> {
             let nested = ObjectBox()
-            box.members[key.stringValue] = .object(nested)
+            box.set(key.stringValue, .object(nested))
             return KeyedEncodingContainer(KeyedContainer<N>(encoder: ValueEncoder(codingPath: codingPath + [key]), box: nested))
         }
 
         mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
             let nested = ArrayBox()
-            box.members[key.stringValue] = .array(nested)
+            box.set(key.stringValue, .array(nested))
             return UnkeyedContainer(encoder: ValueEncoder(codingPath: codingPath + [key]), box: nested)
         }
 
@@ -221,7 +248,7 @@ enum CompactJSON {
 
         private func superEncoder(named name: String) -> any Encoder {
             let nested = ValueEncoder(codingPath: codingPath)
-            box.members[name] = .deferred(nested)
+            box.set(name, .deferred(nested))
             return nested
         }
     }

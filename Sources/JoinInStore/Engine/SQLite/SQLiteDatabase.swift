@@ -39,10 +39,7 @@ struct SQLiteDatabase: SQLDatabase {
             throw SQLiteFailure(code: SQLITE_MISUSE, message: "\(keyword) belongs to the store engine, not to a write or a read")
         }
         let values = try binds.map { try SQLiteValueEncoder.encode($0) }
-        var index: SQLiteColumnIndex?
-        try connection.run(sql, binds: values) { names, values in
-            let columns = index ?? SQLiteColumnIndex(names)
-            index = columns
+        try connection.run(sql, binds: values) { columns, values in
             onRow(SQLiteRow(columns: columns, values: values))
         }
     }

@@ -51,6 +51,10 @@ final class SQLiteHandle: @unchecked Sendable {
     private final class CachedStatement {
         let handle: OpaquePointer
         var lastUse: UInt64
+        /// The column names of its last result, kept so that each run does not make new strings
+        /// and a new name index (checked against the statement's names on every run: SQLite
+        /// re-prepares a statement after a schema change, and `SELECT *` may then have more columns).
+        var columns: SQLiteColumnIndex?
         init(handle: OpaquePointer, lastUse: UInt64) {
             self.handle = handle
             self.lastUse = lastUse
@@ -118,12 +122,12 @@ final class SQLiteHandle: @unchecked Sendable {
     }
 
     /// Prepares (or reuses) `sql`, binds `binds` (1-based, in order), steps it to the end and hands
-    /// every row to `onRow` with the column names. The statement is reset before returning, so no
-    /// read snapshot outlives the call.
-    func run(_ sql: String, binds: [SQLiteValue], onRow: ([String], [SQLiteValue]) throws -> Void) throws {
+    /// every row to `onRow` with the result's column names. The statement is reset before
+    /// returning, so no read snapshot outlives the call.
+    func run(_ sql: String, binds: [SQLiteValue], onRow: (SQLiteColumnIndex, [SQLiteValue]) throws -> Void) throws {
         statementsRun.add(1, ordering: .relaxed)
         let cacheable = sql.utf8.count <= Self.cachedTextLengthMax
-        let statement = try prepare(sql, cacheable: cacheable)
+        let (statement, cached) = try prepare(sql, cacheable: cacheable)
         defer {
             sqlite3_reset(statement)
             if cacheable { sqlite3_clear_bindings(statement) } else { sqlite3_finalize(statement) }
@@ -131,27 +135,47 @@ final class SQLiteHandle: @unchecked Sendable {
         for (offset, value) in binds.enumerated() {
             try check(bind(value, at: Int32(offset + 1), to: statement))
         }
-        var columns: [String]?
+        var columns: SQLiteColumnIndex?
         while true {
             let status = sqlite3_step(statement)
             if status == SQLITE_DONE { return }
             guard status == SQLITE_ROW else { throw failure(status) }
-            let names = columns ?? Self.columnNames(statement)
-            columns = names
+            let index = columns ?? Self.columns(of: statement, remembered: cached)
+            columns = index
             var values: [SQLiteValue] = []
-            values.reserveCapacity(names.count)
-            for index in 0..<Int32(names.count) {
-                values.append(Self.column(index, of: statement))
+            values.reserveCapacity(index.names.count)
+            for position in 0..<Int32(index.names.count) {
+                values.append(Self.column(position, of: statement))
             }
-            try onRow(names, values)
+            try onRow(index, values)
         }
     }
 
-    private func prepare(_ sql: String, cacheable: Bool) throws -> OpaquePointer {
+    /// The statement's column names: the cached statement's last ones when they are still the
+    /// same (compared byte for byte, no new strings), else read anew and remembered.
+    private static func columns(of statement: OpaquePointer, remembered cached: CachedStatement?) -> SQLiteColumnIndex {
+        let count = Int(sqlite3_column_count(statement))
+        if let known = cached?.columns, known.names.count == count,
+           known.names.indices.allSatisfy({ index in
+               guard let name = sqlite3_column_name(statement, Int32(index)) else { return false }
+               var expected = known.names[index]
+               return expected.withUTF8 { bytes in
+                   guard let base = bytes.baseAddress else { return name.pointee == 0 }
+                   return strlen(name) == bytes.count && memcmp(name, base, bytes.count) == 0
+               }
+           }) {
+            return known
+        }
+        let index = SQLiteColumnIndex(columnNames(statement))
+        cached?.columns = index
+        return index
+    }
+
+    private func prepare(_ sql: String, cacheable: Bool) throws -> (OpaquePointer, CachedStatement?) {
         useClock &+= 1
         if cacheable, let cached = statements[sql] {
             cached.lastUse = useClock
-            return cached.handle
+            return (cached.handle, cached)
         }
         var handle: OpaquePointer?
         var tail: UnsafePointer<CChar>?
@@ -172,14 +196,14 @@ final class SQLiteHandle: @unchecked Sendable {
             }
             throw failure(status)
         }
-        if cacheable {
-            if statements.count >= Self.cachedStatementsMax, let oldest = statements.min(by: { $0.value.lastUse < $1.value.lastUse }) {
-                sqlite3_finalize(oldest.value.handle)
-                statements[oldest.key] = nil
-            }
-            statements[sql] = CachedStatement(handle: handle, lastUse: useClock)
+        guard cacheable else { return (handle, nil) }
+        if statements.count >= Self.cachedStatementsMax, let oldest = statements.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+            sqlite3_finalize(oldest.value.handle)
+            statements[oldest.key] = nil
         }
-        return handle
+        let cached = CachedStatement(handle: handle, lastUse: useClock)
+        statements[sql] = cached
+        return (handle, cached)
     }
 
     private func bind(_ value: SQLiteValue, at index: Int32, to statement: OpaquePointer) -> Int32 {
