@@ -417,6 +417,25 @@ struct KeyTests {
         }
     }
 
+    @Test("keyed digests: HMAC-SHA256 under the digest key, the same on every call and under concurrent use of the shared keyed state")
+    func keyedDigests() async throws {
+        let keys = DataKeys.random()
+        let cipher = FieldCipher(keys: keys)
+        func expected(_ secret: String) -> String {
+            let inner = Hex.lowercase(SHA256.hash(data: Data(secret.utf8)))
+            return Hex.lowercase(HMAC<SHA256>.authenticationCode(for: Data(inner.utf8), using: keys.secretDigest))
+        }
+        let secrets = (0..<200).map { "jic_secret-\($0)" }
+        let digests = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<4 { group.addTask { secrets.map(cipher.secretDigest) } }
+            return await group.reduce(into: [[String]]()) { $0.append($1) }
+        }
+        for run in digests { #expect(run == secrets.map(expected)) }
+        let fingerprint = cipher.fingerprint(Data("body".utf8), domain: "d")
+        #expect(cipher.fingerprint(Data("body".utf8), domain: "d") == fingerprint)
+        #expect(cipher.secretDigest("x") == expected("x"), "a fingerprint in between changed nothing")
+    }
+
     @Test("the key directory is created 0600 once and reloads the same keys")
     func keyDirectory() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path

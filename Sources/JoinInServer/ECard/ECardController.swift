@@ -43,26 +43,22 @@ struct ECardController: Sendable {
             return Response(status: .noContent)
         }
         r.on(.post, "/v1/ecard/me/password", .cardholder) { request, context in try await changeCardholderPassword(request, context) }
-        r.on(.get, "/v1/ecard/me", .cardholder) { _, context in
+        // The e-card home: session, permit, person, employer and card in one lookup.
+        r.lookup(.get, "/v1/ecard/me", .cardholder) { _, context, tx in
             let holder = try context.cardholder()
-            let today = clock.today
-            let dto = try await store.lookup { tx -> Schemas.ECardMe in
-                let (permit, card) = try await tx.holderPermitAndCard(holder)
-                // The permit's status is computed once and both shown and used for the benefits.
-                let status = permit.status(today: today)
-                let permitView = try await PermitViews.permit(tx, permit, status: status)
-                let benefits = ECardRules.benefits(permitStatus: status, cardStatus: card.flatMap(\.cardStatus))
-                return Schemas.ECardMe(person: permitView.holder, permit: permitView, card: try card.map(Self.card),
-                                       benefits: try benefits.map { try API.value($0.rawValue) })
-            }
-            return try JSON.response(dto, headers: [.cacheControl: "no-store"])
+            let (permit, card) = try await tx.holderPermitAndCard(holder)
+            // The permit's status is computed once and both shown and used for the benefits.
+            let status = permit.status(today: clock.today)
+            let permitView = try await PermitViews.permit(tx, permit, status: status)
+            let benefits = ECardRules.benefits(permitStatus: status, cardStatus: card.flatMap(\.cardStatus))
+            return try JSON.response(Schemas.ECardMe(person: permitView.holder, permit: permitView, card: try card.map(Self.card),
+                                                     benefits: try benefits.map { try API.value($0.rawValue) }),
+                                     headers: [.cacheControl: "no-store"])
         }
-        r.on(.get, "/v1/ecard/decision-letter", .cardholder) { _, context in
+        r.lookup(.get, "/v1/ecard/decision-letter", .cardholder) { _, context, tx in
             let holder = try context.cardholder()
-            let html = try await store.read { tx in
-                DecisionLetter.html(try await PermitViews.permit(tx, try await tx.holderPermitAndCard(holder).permit, today: clock.today),
-                                    activationCode: nil)
-            }
+            let html = DecisionLetter.html(try await PermitViews.permit(tx, try await tx.holderPermitAndCard(holder).permit, today: clock.today),
+                                           activationCode: nil)
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: .init(string: html)))
         }
         r.on(.post, "/v1/ecard/card/loss-report", .cardholder) { _, context in

@@ -102,8 +102,14 @@ struct Authenticator: Sendable {
     let store: Store
     let clock: AppClock
 
-    /// Resolves the bearer token to a principal or throws 401.
-    func authenticate(_ request: Request) async throws -> Principal {
+    /// The bearer token of a request and its keyed digest (how sessions and keys are stored).
+    struct Credential: Sendable {
+        let token: String
+        let tokenHash: String
+    }
+
+    /// Reads the Authorization header, or throws 401.
+    func credential(_ request: Request) throws -> Credential {
         guard let header = request.headers[.authorization] else {
             throw DomainError.unauthenticated("auth.required", "send Authorization: Bearer <token or API key>")
         }
@@ -112,16 +118,26 @@ struct Authenticator: Sendable {
             throw DomainError.unauthenticated("auth.malformed", "Authorization must be 'Bearer <token>'")
         }
         let token = String(parts[1])
-        let tokenHash = store.secretDigest(token)
+        return Credential(token: token, tokenHash: store.secretDigest(token))
+    }
+
+    /// Resolves the bearer token to a principal or throws 401: its own lookup.
+    func authenticate(_ request: Request) async throws -> Principal {
+        let credential = try credential(request)
+        return try await store.lookup { tx in try await resolve(credential, in: tx) }
+    }
+
+    /// Resolves a credential to a principal inside the caller's transaction, or throws 401.
+    func resolve(_ credential: Credential, in tx: StoreTx) async throws -> Principal {
+        let tokenHash = credential.tokenHash
         let now = clock.nowMs()
-        if token.hasPrefix(Tokens.terminalPrefix) {
-            guard let terminal = try await store.lookup({ tx in try await tx.terminal(keyHash: tokenHash) }),
-                  terminal.revokedAtMs == nil, let kind = terminal.terminalKind else {
+        if credential.token.hasPrefix(Tokens.terminalPrefix) {
+            guard let terminal = try await tx.terminal(keyHash: tokenHash), terminal.revokedAtMs == nil, let kind = terminal.terminalKind else {
                 throw DomainError.unauthenticated("auth.invalid", "the API key is unknown or revoked")
             }
             return .terminal(TerminalPrincipal(id: terminal.id, kind: kind, bindingID: terminal.bindingId))
         }
-        let found: (SessionRecord, StaffRecord?, CardholderRecord?)? = try await store.lookup { tx in
+        func find() async throws -> (SessionRecord, StaffRecord?, CardholderRecord?)? {
             guard let session = try await tx.session(tokenHash: tokenHash) else { return nil }
             switch session.principalKind {
             case "staff": return (session, try await tx.staff(id: session.principalId), nil)
@@ -129,6 +145,7 @@ struct Authenticator: Sendable {
             default: return (session, nil, nil)
             }
         }
+        let found = try await find()
         let invalid = DomainError.unauthenticated("auth.invalid", "the session is unknown, expired or ended; sign in again")
         guard let (session, staffRecord, holderRecord) = found, session.revokedAtMs == nil, session.expiresAtMs > now else {
             throw invalid

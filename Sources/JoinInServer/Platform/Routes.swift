@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import JoinInCore
+import JoinInStore
 
 /// The operations the server exposes, as (method, OpenAPI path template). Handlers register
 /// through here, so the 405 check and the spec-coverage test see exactly what is served.
@@ -34,7 +35,7 @@ final class RouteTable: Sendable {
 struct RouteRegistrar {
     let router: Router<AppContext>
     let authenticator: Authenticator
-    private(set) var routes: [RouteTable.Route] = []
+    fileprivate(set) var routes: [RouteTable.Route] = []
 
     init(router: Router<AppContext>, authenticator: Authenticator) {
         self.router = router
@@ -52,6 +53,31 @@ struct RouteRegistrar {
             var admitted = context
             admitted.principal = principal
             return try await handler(request, admitted)
+        }
+    }
+}
+
+extension RouteRegistrar {
+    /// A route whose whole work is one lookup (`Store.lookup`): the session check and the
+    /// handler's reads share one snapshot, one reader and one BEGIN/COMMIT instead of two
+    /// (docs/decisions.md §23). Same authentication and access check as `on`.
+    mutating func lookup(_ method: HTTPRequest.Method, _ path: String, _ access: Access,
+                         _ handler: @escaping @Sendable (Request, AppContext, StoreTx) async throws -> Response) {
+        let authenticator = authenticator, store = authenticator.store
+        guard !access.isPublic else {
+            on(method, path, access) { request, context in try await store.lookup { tx in try await handler(request, context, tx) } }
+            return
+        }
+        routes.append(.init(method: method, path: path, access: access))
+        router.on(RouterPath(path), method: method) { request, context in
+            let credential = try authenticator.credential(request)
+            return try await store.lookup { tx in
+                let principal = try await authenticator.resolve(credential, in: tx)
+                try access.check(principal)
+                var admitted = context
+                admitted.principal = principal
+                return try await handler(request, admitted, tx)
+            }
         }
     }
 }

@@ -181,7 +181,14 @@ extension SymmetricKey {
 /// Encrypts personal data columns and computes the blind indexes used to look them up.
 struct FieldCipher: Sendable {
     let keys: DataKeys
+    /// HMAC-SHA256 keyed with `keys.secretDigest`, nothing hashed yet.
+    let keyedMAC: HMAC<SHA256>
     static let version = "v1:"
+
+    init(keys: DataKeys) {
+        self.keys = keys
+        self.keyedMAC = HMAC<SHA256>(key: keys.secretDigest)
+    }
 
     /// AES-256-GCM, random nonce; stored as `v1:` + base64(nonce ‖ ciphertext ‖ tag). The column
     /// name is bound as associated data, so a ciphertext copied to another column does not open.
@@ -209,12 +216,16 @@ struct FieldCipher: Sendable {
     }
 
     func keyedDigest(ofLegacyHex hex: String) -> String {
-        Hex.lowercase(HMAC<SHA256>.authenticationCode(for: Data(hex.utf8), using: keys.secretDigest))
+        // A copy of the keyed state: the key's two blocks are not hashed again per call (the
+        // digests copy their context on first write, so the shared original is never changed).
+        var mac = keyedMAC
+        mac.update(data: Data(hex.utf8))
+        return Hex.lowercase(mac.finalize())
     }
 
     /// A keyed fingerprint of arbitrary bytes under a domain label (idempotency request fingerprints).
     func fingerprint(_ data: Data, domain: String) -> String {
-        var mac = HMAC<SHA256>(key: keys.secretDigest)
+        var mac = keyedMAC
         mac.update(data: Data((domain + "\u{0}").utf8))
         mac.update(data: data)
         return Hex.lowercase(mac.finalize())

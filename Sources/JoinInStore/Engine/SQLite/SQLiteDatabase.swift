@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import SQLKit
+import Synchronization
 
 /// SQLKit over one `SQLiteHandle`: queries are built and serialized by SQLKit as before, then
 /// run synchronously on the calling thread (the connection's own thread, see `ConnectionThread`).
@@ -58,15 +59,26 @@ extension SQLiteDatabase {
     }
 }
 
-/// Column names of one result, shared by its rows.
+/// Column names of one result, shared by its rows (and kept with its cached statement).
 final class SQLiteColumnIndex: Sendable {
     let names: [String]
     let positions: [String: Int]
+    /// Swift property name → position (or -1: no such column), filled as records are decoded:
+    /// one lookup per property instead of a snake-case conversion and a second lookup.
+    private let properties = Mutex<[String: Int]>([:])
 
     init(_ names: [String]) {
         self.names = names
         // The first column of a name wins, as SQLite's own name lookup does.
         self.positions = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The position of the column a record property reads (`SnakeCaseKeys`), nil if none.
+    func position(ofProperty name: String) -> Int? {
+        if let known = properties.withLock({ $0[name] }) { return known >= 0 ? known : nil }
+        let position = positions[SnakeCaseKeys.column(for: name)]
+        properties.withLock { $0[name] = position ?? -1 }
+        return position
     }
 }
 

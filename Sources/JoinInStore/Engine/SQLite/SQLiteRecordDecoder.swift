@@ -42,7 +42,7 @@ enum SQLiteRecordDecoder {
 
         /// The value of the key's column, or nil when the row has no such column.
         private func value(_ key: Key) -> SQLiteValue? {
-            guard let position = row.columns.positions[SnakeCaseKeys.column(for: key.stringValue)] else { return nil }
+            guard let position = row.columns.position(ofProperty: key.stringValue) else { return nil }
             return row.values[position]
         }
 
