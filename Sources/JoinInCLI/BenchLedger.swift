@@ -313,10 +313,11 @@ struct LedgerBench: Sendable {
                 }
             } else {
                 let reference = "single-\(tag)-\(index)"
-                try await store.write(isolation: .lockedRows) { tx in
-                    try await tx.registerReference(type: "bench", id: reference, atMs: Self.nowMs)
-                    try await tx.post([Posting(debit: vault, credit: accounts[index % accounts.count], amountFen: Int64(1 + index % 500),
-                                               kind: "bench", referenceType: "bench", referenceID: reference)], atMs: Self.nowMs)
+                // As the money endpoints post: registration and posting in one call, balances returned.
+                _ = try await store.write(isolation: .lockedRows) { tx in
+                    try await tx.registerAndPost(referenceType: "bench", referenceID: reference,
+                                                 [Posting(debit: vault, credit: accounts[index % accounts.count], amountFen: Int64(1 + index % 500),
+                                                          kind: "bench", referenceType: "bench", referenceID: reference)], atMs: Self.nowMs).transfers.count
                 }
             }
         }

@@ -128,6 +128,19 @@ struct SQLiteEngineTests {
             }
             let count = try await store.read { tx in try await tx.sql.raw("SELECT COUNT(*) AS n FROM cache_probe WHERE v = 'x'").first()?.decode(column: "n", as: Int64.self) }
             #expect(count == 0)
+            // Comments, semicolons and whitespace after the statement are no second statement.
+            for text in ["SELECT 1 AS n -- trailing comment", "SELECT 1 AS n; /* block */ ;", "SELECT 1 AS n;\n-- one\n-- two\n"] {
+                let value = try await store.read { tx in try await tx.sql.raw(SQLQueryString(text)).first()?.decode(column: "n", as: Int64.self) }
+                #expect(value == 1, "\(text)")
+            }
+            for text in ["UPDATE cache_probe SET v = 'x'; -- c\n DELETE FROM cache_probe", "UPDATE cache_probe SET v = 'x'; /* c */ DELETE FROM cache_probe",
+                         "UPDATE cache_probe SET v = 'x'; garbage"] {
+                await #expect(throws: SQLiteFailure.self, "\(text)") {
+                    try await store.write { tx in try await tx.sql.raw(SQLQueryString(text)).run() }
+                }
+            }
+            let still = try await store.read { tx in try await tx.sql.raw("SELECT COUNT(*) AS n FROM cache_probe WHERE v = 'x'").first()?.decode(column: "n", as: Int64.self) }
+            #expect(still == 0)
         }
     }
 

@@ -183,8 +183,7 @@ final class SQLiteHandle: @unchecked Sendable {
             let flags = cacheable ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
             let status = sqlite3_prepare_v3(db, text, -1, flags, &handle, &tail)
             // One statement per call: a second one would silently never run.
-            if status == SQLITE_OK, let tail, tail.pointee != 0,
-               String(cString: tail).contains(where: { !$0.isWhitespace && $0 != ";" }) {
+            if status == SQLITE_OK, let tail, tail.pointee != 0, !holdsNoStatement(tail) {
                 return SQLITE_MISUSE
             }
             return status
@@ -204,6 +203,24 @@ final class SQLiteHandle: @unchecked Sendable {
         let cached = CachedStatement(handle: handle, lastUse: useClock)
         statements[sql] = cached
         return (handle, cached)
+    }
+
+    /// True when the text after a statement holds no other one: whitespace, `;` and comments,
+    /// which SQLite compiles to no statement at all.
+    private func holdsNoStatement(_ tail: UnsafePointer<CChar>) -> Bool {
+        var rest: UnsafePointer<CChar>? = tail
+        while let text = rest, text.pointee != 0 {
+            var statement: OpaquePointer?
+            var next: UnsafePointer<CChar>?
+            let status = sqlite3_prepare_v2(db, text, -1, &statement, &next)
+            if let statement {
+                sqlite3_finalize(statement)
+                return false
+            }
+            guard status == SQLITE_OK, let next, next != text else { return status == SQLITE_OK }
+            rest = next
+        }
+        return true
     }
 
     private func bind(_ value: SQLiteValue, at index: Int32, to statement: OpaquePointer) -> Int32 {
