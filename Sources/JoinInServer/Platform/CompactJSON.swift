@@ -1,4 +1,5 @@
 import Foundation
+import JoinInCore
 
 /// Writes the JSON that `JSON.encoder` writes (keys sorted, no whitespace, slashes unescaped,
 /// dates as RFC 3339 whole seconds in UTC), byte for byte, at a fraction of its cost: Foundation's
@@ -120,21 +121,11 @@ enum CompactJSON {
         let whole = Int64(seconds)
         let days = whole >= 0 ? whole / 86_400 : -((-whole + 86_399) / 86_400)
         let secondOfDay = whole - days * 86_400
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        guard (1900...9999).contains(year) else { return nil }
+        let date = CivilDate(daysSinceEpoch: Int(days))
+        guard (1900...9999).contains(date.year) else { return nil }
         func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let yearText = String(year)
-        return String(repeating: "0", count: 4 - yearText.count) + yearText + "-" + two(month) + "-" + two(day) + "T"
-            + two(secondOfDay / 3_600) + ":" + two(secondOfDay % 3_600 / 60) + ":" + two(secondOfDay % 60) + "Z"
+        // CivilDate's description is YYYY-MM-DD.
+        return "\(date)T" + two(secondOfDay / 3_600) + ":" + two(secondOfDay % 3_600 / 60) + ":" + two(secondOfDay % 60) + "Z"
     }
 
     // MARK: - encoding
