@@ -21,6 +21,54 @@ struct StoreTests {
         }
     }
 
+    @Test("lookups read what writes stored, pass a failure through and leave the store usable", arguments: TestStores.engines)
+    func lookups(engine: Store.EngineKind) async throws {
+        try await TestStores.withStore(engine) { (store: Store) async throws in
+            try await store.write { tx in
+                try await tx.sql.raw("CREATE TABLE lookup_probe (id TEXT PRIMARY KEY, owner_id TEXT NOT NULL, closed_at_ms BIGINT)").run()
+                try await tx.sql.raw("INSERT INTO lookup_probe (id, owner_id, closed_at_ms) VALUES ('a', 'p1', NULL), ('b', 'p2', 7)").run()
+            }
+            struct Probe: Decodable, Equatable { let id: String; let ownerId: String; let closedAtMs: Int64? }
+            let found = try await store.lookup { tx in
+                try await tx.sql.raw("SELECT * FROM lookup_probe ORDER BY id").allRecords(Probe.self)
+            }
+            #expect(found == [Probe(id: "a", ownerId: "p1", closedAtMs: nil), Probe(id: "b", ownerId: "p2", closedAtMs: 7)])
+            struct Refused: Error {}
+            await #expect(throws: Refused.self) {
+                try await store.lookup { tx in
+                    _ = try await tx.sql.raw("SELECT id FROM lookup_probe").all()
+                    throw Refused()
+                }
+            }
+            await #expect(throws: (any Error).self) {
+                try await store.lookup { tx in try await tx.sql.raw("SELECT nothing FROM lookup_probe").all() }
+            }
+            let again = try await store.lookup { tx in try await tx.sql.raw("SELECT * FROM lookup_probe WHERE id = 'b'").firstRecord(Probe.self) }
+            #expect(again?.closedAtMs == 7)
+        }
+    }
+
+    @Test("migration 15: the reversal and hold indexes are partial and still unique", arguments: TestStores.engines)
+    func partialLedgerIndexes(engine: Store.EngineKind) async throws {
+        try await TestStores.withStore(engine) { (store: Store) async throws in
+            let definitions = try await store.read { tx -> [String] in
+                var found: [String] = []
+                for name in ["ledger_transfers_by_reversed", "ledger_transfers_by_hold"] {
+                    let sql: SQLQueryString = engine == .postgres
+                        // This store's schema only: other tests drop theirs meanwhile.
+                        ? "SELECT indexdef AS d FROM pg_indexes WHERE schemaname = current_schema() AND indexname = \(bind: name)"
+                        : "SELECT sql AS d FROM sqlite_master WHERE name = \(bind: name)"
+                    found.append(try await tx.sql.raw(sql).first()?.decode(column: "d", as: String.self) ?? "")
+                }
+                return found
+            }
+            #expect(definitions.count == 2)
+            for definition in definitions {
+                #expect(definition.uppercased().contains("UNIQUE") && definition.uppercased().contains("IS NOT NULL"), "\(definition)")
+            }
+        }
+    }
+
     @Test("counters count 1, 2, 3 and stay distinct under concurrent writers", arguments: TestStores.engines)
     func counters(engine: Store.EngineKind) async throws {
         try await TestStores.withStore(engine) { (store: Store) async throws in

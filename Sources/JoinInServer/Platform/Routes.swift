@@ -48,19 +48,24 @@ struct RouteRegistrar {
         let authenticator = authenticator
         router.on(RouterPath(path), method: method) { request, context in
             guard !access.isPublic else { return try await handler(request, context) }
-            let principal = try await authenticator.authenticate(request)
-            try access.check(principal)
-            var admitted = context
-            admitted.principal = principal
-            return try await handler(request, admitted)
+            return try await handler(request, try Self.admit(try await authenticator.authenticate(request), to: access, context))
         }
+    }
+
+    /// The context with the principal in it, once the route's access rule admits it (else 403).
+    static func admit(_ principal: Principal, to access: Access, _ context: AppContext) throws -> AppContext {
+        try access.check(principal)
+        var admitted = context
+        admitted.principal = principal
+        return admitted
     }
 }
 
 extension RouteRegistrar {
     /// A route whose whole work is one lookup (`Store.lookup`): the session check and the
-    /// handler's reads share one snapshot, one reader and one BEGIN/COMMIT instead of two
-    /// (docs/decisions.md §23). Same authentication and access check as `on`.
+    /// handler's reads run in one lookup (on SQLite one snapshot, one reader and one
+    /// BEGIN/COMMIT instead of two; docs/decisions.md §23). Same authentication and access check
+    /// as `on`.
     mutating func lookup(_ method: HTTPRequest.Method, _ path: String, _ access: Access,
                          _ handler: @escaping @Sendable (Request, AppContext, StoreTx) async throws -> Response) {
         let authenticator = authenticator, store = authenticator.store
@@ -72,11 +77,7 @@ extension RouteRegistrar {
         router.on(RouterPath(path), method: method) { request, context in
             let credential = try authenticator.credential(request)
             return try await store.lookup { tx in
-                let principal = try await authenticator.resolve(credential, in: tx)
-                try access.check(principal)
-                var admitted = context
-                admitted.principal = principal
-                return try await handler(request, admitted, tx)
+                try await handler(request, try Self.admit(try await authenticator.resolve(credential, in: tx), to: access, context), tx)
             }
         }
     }

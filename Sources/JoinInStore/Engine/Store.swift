@@ -120,10 +120,11 @@ public final class Store: Sendable {
         }
     }
 
-    /// A read of a few rows by key (a session and its principal, one record and its parts), as one
-    /// snapshot like `read`. On SQLite it runs on the caller's own thread instead of hopping to a
-    /// reader's and back, and is interrupted after `SQLiteEngine.lookupDeadlineMilliseconds`:
-    /// never use it for lists, reports or anything that scans. On PostgreSQL it is `read`.
+    /// A read of a few rows by key (a session and its principal, one record and its parts). On
+    /// SQLite it is one snapshot like `read`, but runs on the caller's own thread instead of
+    /// hopping to a reader's and back, and is interrupted after
+    /// `SQLiteEngine.lookupDeadlineMilliseconds`: never use it for lists, reports or anything
+    /// that scans. On PostgreSQL it is `read` (a pooled connection, statements in autocommit).
     public func lookup<T: Sendable>(_ body: @Sendable (StoreTx) async throws -> T) async throws -> T {
         switch engine {
         case .sqlite(let sqlite):
