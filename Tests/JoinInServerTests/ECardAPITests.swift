@@ -146,6 +146,9 @@ struct ECardAPITests {
             let cancelled = try await h.call(.get, "/v1/ecard/me", token: fresh)
             #expect(cancelled.string("permit.status") == "cancelled")
             #expect((cancelled.value("benefits") as? [String]) == [])
+            // The session check and the e-card home are point reads: no statement of theirs sorts
+            // or builds an IN-list table (SQLite reports them; PostgreSQL has none to report).
+            #expect(h.store.lookupScratchTableStatements.isEmpty, "\(h.store.lookupScratchTableStatements)")
         }
     }
 

@@ -77,6 +77,9 @@ struct Harness: Sendable {
             try await app.test(.router) { client in
                 try await body(Harness(store: store, client: client, clock: clock))
             }
+            // Every lookup the test made (each authenticated request's session check, the e-card
+            // home, …) was point reads: none sorted or built an IN-list table (SQLite only).
+            #expect(store.lookupScratchTableStatements.isEmpty, "lookups with scratch tables: \(store.lookupScratchTableStatements)")
         }
     }
 

@@ -258,6 +258,23 @@ struct SQLiteEngineTests {
         }
     }
 
+    @Test("a database file in UTF-16 is refused when it opens (text is read as the UTF-8 bytes stored)")
+    func utf16Refused() async throws {
+        let (path, cleanup) = try await TestStores.freshURL(.sqlite)
+        defer { Task { await cleanup() } }
+        let handle = try SQLiteHandle(path: path)
+        try handle.exec("PRAGMA encoding = 'UTF-16le'")
+        try handle.exec("CREATE TABLE probe (x TEXT)")
+        handle.close()
+        do {
+            try await Store.with(url: path, dataKeys: .random(), logger: TestStores.logger) { _ in
+                Issue.record("a UTF-16 database was opened")
+            }
+        } catch StoreError.pragmasRefused(let settings) {
+            #expect(settings.contains("encoding=UTF-16le"), "\(settings)")
+        }
+    }
+
     @Test("remembered audit heads stay a valid chain through rolled-back writes and a second process on the same file")
     func auditMemo() async throws {
         let (url, cleanup) = try await TestStores.freshURL(.sqlite)
@@ -428,6 +445,34 @@ struct SQLiteEngineTests {
                     .first()?.decode(column: "m", as: Int64.self)
             }
             #expect(long == 300_000)
+        }
+    }
+
+    @Test("a lookup statement that sorts or builds an IN-list table is reported; point reads and other reads are not")
+    func lookupScratchTables() async throws {
+        try await TestStores.withStore(.sqlite) { store in
+            try await store.write { tx in
+                try await tx.sql.raw("CREATE TABLE scratch_probe (id BIGINT PRIMARY KEY, kind TEXT NOT NULL, at BIGINT NOT NULL)").run()
+                try await tx.sql.raw("CREATE INDEX scratch_probe_by_kind ON scratch_probe (kind, at)").run()
+                try await tx.sql.raw("INSERT INTO scratch_probe (id, kind, at) VALUES (1, 'a', 10), (2, 'a', 20), (3, 'b', 30)").run()
+            }
+            let sorted = "SELECT id FROM scratch_probe WHERE kind = ?1 ORDER BY at DESC, id DESC LIMIT 1"
+            let listed = "SELECT id FROM scratch_probe WHERE kind = ?1 AND at IN (?2, ?3, ?4)"
+            let indexed = "SELECT id FROM scratch_probe WHERE kind = ?1 ORDER BY at DESC LIMIT 1"
+            // Not a lookup: a read may sort.
+            let read = try await store.read { tx in
+                try await tx.sql.raw("SELECT id FROM scratch_probe ORDER BY kind DESC, id").all().map { try $0.decode(column: "id", as: Int64.self) }
+            }
+            #expect(read == [3, 1, 2])
+            let ids = try await store.lookup { tx in
+                try [try await tx.sql.raw("SELECT id FROM scratch_probe WHERE kind = \(bind: "a") ORDER BY at DESC, id DESC LIMIT 1").first(),
+                 try await tx.sql.raw("SELECT id FROM scratch_probe WHERE kind = \(bind: "a") AND at IN (\(binds: [10, 20, 30]))").first(),
+                 try await tx.sql.raw("SELECT id FROM scratch_probe WHERE kind = \(bind: "a") ORDER BY at DESC LIMIT 1").first()]
+                    .map { try $0?.decode(column: "id", as: Int64.self) }
+            }
+            #expect(ids == [2, 1, 2])
+            #expect(store.lookupScratchTableStatements == [sorted, listed], "\(store.lookupScratchTableStatements)")
+            #expect(!store.lookupScratchTableStatements.contains(indexed))
         }
     }
 

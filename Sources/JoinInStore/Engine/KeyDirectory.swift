@@ -212,15 +212,20 @@ struct FieldCipher: Sendable {
     /// secret-digest key over the hex SHA-256 of the secret. The inner SHA-256 is what earlier
     /// versions stored, so migration 6 re-keys those rows without knowing the secrets.
     func secretDigest(_ secret: String) -> String {
-        keyedDigest(ofLegacyHex: Hex.lowercase(SHA256.hash(data: Data(secret.utf8))))
+        // Every authenticated request computes this: hashed from the strings' own UTF-8 storage
+        // and hexed from the digests' bytes, with no `Data` in between.
+        var text = secret
+        let inner = text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        return keyedDigest(ofLegacyHex: inner.withUnsafeBytes { Hex.lowercase($0) })
     }
 
     func keyedDigest(ofLegacyHex hex: String) -> String {
         // A copy of the keyed state: the key's two blocks are not hashed again per call (the
         // digests copy their context on first write, so the shared original is never changed).
         var mac = keyedMAC
-        mac.update(data: Data(hex.utf8))
-        return Hex.lowercase(mac.finalize())
+        var text = hex
+        text.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
+        return mac.finalize().withUnsafeBytes { Hex.lowercase($0) }
     }
 
     /// A keyed fingerprint of arbitrary bytes under a domain label (idempotency request fingerprints).

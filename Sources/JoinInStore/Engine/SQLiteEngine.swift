@@ -72,6 +72,10 @@ struct SQLiteEngine: Sendable {
             }
             return result
         }
+        // Text is read as the bytes stored (SQLiteHandle.column), so a UTF-16 file is refused
+        // first (its answers here are UTF-16 too: the NULs are dropped for the message).
+        let encoding = try value("encoding").filter { $0 != "\u{0}" }
+        guard encoding == "UTF-8" else { throw StoreError.pragmasRefused("encoding=\(encoding) (only UTF-8 databases are supported)") }
         let journal = try value("journal_mode"), synchronous = try value("synchronous")
         let foreignKeys = try value("foreign_keys"), busy = try value("busy_timeout")
         guard journal.lowercased() == "wal", synchronous == "2", foreignKeys == "1", busy == String(busyTimeoutMs) else {
@@ -107,7 +111,11 @@ struct SQLiteEngine: Sendable {
         defer { readers.release(reader) }
         reader.connection.deadlineNs.store(SQLiteHandle.monotonicNs() + UInt64(Self.lookupDeadlineMilliseconds) * 1_000_000,
                                            ordering: .relaxed)
-        defer { reader.connection.deadlineNs.store(0, ordering: .relaxed) }
+        reader.connection.auditsScratchTables = true
+        defer {
+            reader.connection.deadlineNs.store(0, ordering: .relaxed)
+            reader.connection.auditsScratchTables = false
+        }
         do {
             return try await Self.snapshot(reader, body)
         } catch let failure as SQLiteFailure where failure.primaryCode == SQLITE_INTERRUPT {
@@ -126,6 +134,12 @@ struct SQLiteEngine: Sendable {
             if !reader.connection.isAutocommit { try? reader.connection.exec("ROLLBACK") }
             throw error
         }
+    }
+
+    /// Lookup statements, prepared since the store opened, whose program builds a scratch table
+    /// (see `SQLiteHandle.auditsScratchTables`).
+    var lookupScratchTableStatements: Set<String> {
+        readers.all.reduce(into: []) { result, reader in result.formUnion(reader.connection.scratchTableStatements.withLock { $0 }) }
     }
 
     /// Statements run by the reader connections since the store opened.

@@ -110,6 +110,15 @@ public final class Store: Sendable {
         }
     }
 
+    /// Lookup statements whose program builds a scratch table (SQLite; empty on PostgreSQL): a
+    /// lookup should be point reads only, so tests and the bench expect none.
+    public var lookupScratchTableStatements: Set<String> {
+        switch engine {
+        case .sqlite(let sqlite): return sqlite.lookupScratchTableStatements
+        case .postgres: return []
+        }
+    }
+
     /// Runs `body` with a connection for reading (no writes).
     public func read<T: Sendable>(_ body: @Sendable (StoreTx) async throws -> T) async throws -> T {
         switch engine {

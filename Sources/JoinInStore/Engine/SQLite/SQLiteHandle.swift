@@ -47,14 +47,25 @@ final class SQLiteHandle: @unchecked Sendable {
     let statementsRun = Atomic<Int>(0)
     /// Monotonic time (ns) after which a running statement is interrupted; 0 = none.
     let deadlineNs = Atomic<UInt64>(0)
+    /// While set (by `SQLiteEngine.lookup`), each newly prepared statement's program is checked
+    /// for scratch tables, and the texts of those that build one are kept in
+    /// `scratchTableStatements`: a lookup is a few point reads, and a temporary b-tree (a sort the
+    /// index does not give, an `IN` list of more than two values) or an automatic index costs
+    /// more than the reads themselves (docs/performance.md).
+    var auditsScratchTables = false
+    let scratchTableStatements = Mutex<Set<String>>([])
+    /// Opcodes that open a scratch table (`EXPLAIN`'s opcode column).
+    static let scratchTableOpcodes: Set<String> = ["OpenEphemeral", "SorterOpen", "OpenAutoindex"]
 
     private final class CachedStatement {
         let handle: OpaquePointer
         var lastUse: UInt64
         /// The column names of its last result, kept so that each run does not make new strings
-        /// and a new name index (checked against the statement's names on every run: SQLite
-        /// re-prepares a statement after a schema change, and `SELECT *` may then have more columns).
+        /// and a new name index; valid while the statement's re-prepare count is still
+        /// `columnsPrepared` (SQLite re-prepares a statement after a schema change, and `SELECT *`
+        /// may then have more columns).
         var columns: SQLiteColumnIndex?
+        var columnsPrepared: Int32 = -1
         init(handle: OpaquePointer, lastUse: UInt64) {
             self.handle = handle
             self.lastUse = lastUse
@@ -151,23 +162,17 @@ final class SQLiteHandle: @unchecked Sendable {
         }
     }
 
-    /// The statement's column names: the cached statement's last ones when they are still the
-    /// same (compared byte for byte, no new strings), else read anew and remembered.
+    /// The statement's column names: the cached statement's last ones while SQLite has not
+    /// re-prepared it since they were read (it re-prepares after a schema change, and `SELECT *`
+    /// may then have other columns), else read anew and remembered.
     private static func columns(of statement: OpaquePointer, remembered cached: CachedStatement?) -> SQLiteColumnIndex {
-        let count = Int(sqlite3_column_count(statement))
-        if let known = cached?.columns, known.names.count == count,
-           known.names.indices.allSatisfy({ index in
-               guard let name = sqlite3_column_name(statement, Int32(index)) else { return false }
-               var expected = known.names[index]
-               return expected.withUTF8 { bytes in
-                   guard let base = bytes.baseAddress else { return name.pointee == 0 }
-                   return strlen(name) == bytes.count && memcmp(name, base, bytes.count) == 0
-               }
-           }) {
+        let prepared = sqlite3_stmt_status(statement, SQLITE_STMTSTATUS_REPREPARE, 0)
+        if let cached, let known = cached.columns, cached.columnsPrepared == prepared {
             return known
         }
         let index = SQLiteColumnIndex(columnNames(statement))
         cached?.columns = index
+        cached?.columnsPrepared = prepared
         return index
     }
 
@@ -202,7 +207,29 @@ final class SQLiteHandle: @unchecked Sendable {
         }
         let cached = CachedStatement(handle: handle, lastUse: useClock)
         statements[sql] = cached
+        if auditsScratchTables, try !scratchTables(in: sql).isEmpty {
+            _ = scratchTableStatements.withLock { $0.insert(sql) }
+        }
         return (handle, cached)
+    }
+
+    /// The scratch-table opcodes of `sql`'s program (`EXPLAIN`), in program order.
+    func scratchTables(in sql: String) throws -> [String] {
+        var explain: OpaquePointer?
+        let status = sqlite3_prepare_v2(db, "EXPLAIN " + sql, -1, &explain, nil)
+        guard status == SQLITE_OK, let explain else {
+            if let explain { sqlite3_finalize(explain) }
+            throw failure(status)
+        }
+        defer { sqlite3_finalize(explain) }
+        var found: [String] = []
+        while sqlite3_step(explain) == SQLITE_ROW {
+            // EXPLAIN's columns: addr, opcode, p1, p2, p3, p4, p5, comment.
+            guard let text = sqlite3_column_text(explain, 1) else { continue }
+            let opcode = String(cString: text)
+            if Self.scratchTableOpcodes.contains(opcode) { found.append(opcode) }
+        }
+        return found
     }
 
     /// True when the text after a statement holds no other one: whitespace, `;` and comments,
@@ -262,9 +289,12 @@ final class SQLiteHandle: @unchecked Sendable {
         case SQLITE_FLOAT:
             return .float(sqlite3_column_double(statement, index))
         case SQLITE_TEXT:
-            guard let text = sqlite3_column_text(statement, index) else { return .text("") }
+            // Read through `sqlite3_column_blob`: the same UTF-8 bytes (the database's encoding is
+            // checked to be UTF-8 when it opens), but without the NUL-terminated copy that
+            // `sqlite3_column_text` allocates for every text value read off a page.
+            guard let bytes = sqlite3_column_blob(statement, index) else { return .text("") }  // NULL: zero length
             let count = Int(sqlite3_column_bytes(statement, index))
-            return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
+            return .text(String(decoding: UnsafeRawBufferPointer(start: bytes, count: count), as: UTF8.self))
         case SQLITE_BLOB:
             let count = Int(sqlite3_column_bytes(statement, index))
             guard count > 0, let bytes = sqlite3_column_blob(statement, index) else { return .blob([]) }
