@@ -123,4 +123,37 @@ struct CompactJSONTests {
         #expect((try? JSON.encode(early)) == (try? reference(early)))
         #expect(CompactJSON.encode(Holder(value: Date(timeIntervalSince1970: -2_208_988_801))) == nil, "1899")
     }
+
+    @Test("the e-card home writes itself byte for byte as JSONEncoder does: every optional present and absent, escapes, dates")
+    func writtenByHand() throws {
+        func holder(_ chinese: String?) -> Schemas.Holder {
+            Schemas.Holder(surname: "MÜLLER \"Q\"", givenNames: "Anna\nMaria/Ø", chineseName: chinese, nationality: "DEU",
+                           dateOfBirth: "1990-04-01", sex: .f)
+        }
+        func permit(_ cancelled: Date?, _ reason: String?, chinese: String?) -> Schemas.Permit {
+            Schemas.Permit(number: "W33020020260000018", category: .b,
+                           employer: Schemas.EmployerRef(id: "e-1", name: Schemas.LocalizedName(en: "Port \\ Co.", zh: "宁波港")),
+                           position: "engineer\u{1}", validFrom: "2026-12-06", validUntil: "2028-12-06", status: .valid,
+                           decisionLetterNumber: "WPD-1", holder: holder(chinese), issuedAt: Date(timeIntervalSince1970: 1_765_000_000.75),
+                           cancelledAt: cancelled, cancelReason: reason)
+        }
+        let card = Schemas.ECardCard(maskedNumber: "623091*********0014", status: .active, financialFunctions: true)
+        let values = [
+            Schemas.ECardMe(person: holder("穆安娜"), permit: permit(Date(timeIntervalSince1970: 1_800_000_000), "left China", chinese: "穆"),
+                            card: card, benefits: [.transitFares, .localEvents]),
+            Schemas.ECardMe(person: holder(nil), permit: permit(nil, nil, chinese: nil), card: nil, benefits: []),
+            Schemas.ECardMe(person: holder(nil), permit: permit(nil, "reason only", chinese: nil),
+                            card: Schemas.ECardCard(maskedNumber: "", status: .lost, financialFunctions: false), benefits: [.medicalInsurance]),
+        ]
+        for value in values {
+            let written = try #require(JSONWriter.bytes(of: value))
+            #expect(written == (try reference(value)), "\(String(decoding: written, as: UTF8.self))")
+            #expect(try JSON.encode(value) == (try reference(value)))
+        }
+        // A date JSONEncoder writes in its own way: the writer gives up, JSON.encode falls back.
+        let early = Schemas.ECardMe(person: holder(nil), permit: permit(Date(timeIntervalSince1970: -62_135_596_800), nil, chinese: nil),
+                                    card: nil, benefits: [])
+        #expect(JSONWriter.bytes(of: early) == nil)
+        #expect(try JSON.encode(early) == (try reference(early)))
+    }
 }

@@ -11,7 +11,7 @@ import JoinInCore
 /// (`JSON.encode`), so the whole test suite checks that the two agree.
 enum CompactJSON {
     static func encode<T: Encodable>(_ value: T) -> [UInt8]? {
-        let encoder = ValueEncoder(codingPath: [])
+        let encoder = ValueEncoder()
         do {
             try encoder.encodeValue(value)
         } catch {
@@ -154,12 +154,26 @@ enum CompactJSON {
     ]
 
     final class ValueEncoder: Encoder {
-        let codingPath: [any CodingKey]
+        /// The encoder of the enclosing value and this value's key in it: the coding path is
+        /// built only when asked for (errors), not as an array per nested value.
+        let parent: ValueEncoder?
+        let key: (any CodingKey)?
         var userInfo: [CodingUserInfoKey: Any] { [:] }
         var result: Node?
 
-        init(codingPath: [any CodingKey]) {
-            self.codingPath = codingPath
+        init(parent: ValueEncoder? = nil, key: (any CodingKey)? = nil) {
+            self.parent = parent
+            self.key = key
+        }
+
+        var codingPath: [any CodingKey] {
+            var path: [any CodingKey] = []
+            var encoder: ValueEncoder? = self
+            while let current = encoder {
+                if let key = current.key { path.append(key) }
+                encoder = current.parent
+            }
+            return path.reversed()
         }
 
         /// Encodes `value` into this encoder, with the types `JSONEncoder` treats specially.
@@ -174,7 +188,7 @@ enum CompactJSON {
         /// The node a nested value becomes: a scalar directly, anything else through its own encoder.
         func node<T: Encodable>(for value: T, key: (any CodingKey)?) throws -> Node {
             if let node = try CompactJSON.scalar(value) { return node }
-            let nested = ValueEncoder(codingPath: key.map { codingPath + [$0] } ?? codingPath)
+            let nested = ValueEncoder(parent: self, key: key)
             try value.encode(to: nested)
             guard let node = nested.result else { throw Unsupported() }  // encoded nothing: left to JSONEncoder
             return node
@@ -225,20 +239,20 @@ enum CompactJSON {
         mutating func nestedContainer<N: CodingKey>(keyedBy _: N.Type, forKey key: Key) -> KeyedEncodingContainer<N> {
             let nested = ObjectBox()
             box.set(key.stringValue, .object(nested))
-            return KeyedEncodingContainer(KeyedContainer<N>(encoder: ValueEncoder(codingPath: codingPath + [key]), box: nested))
+            return KeyedEncodingContainer(KeyedContainer<N>(encoder: ValueEncoder(parent: encoder, key: key), box: nested))
         }
 
         mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
             let nested = ArrayBox()
             box.set(key.stringValue, .array(nested))
-            return UnkeyedContainer(encoder: ValueEncoder(codingPath: codingPath + [key]), box: nested)
+            return UnkeyedContainer(encoder: ValueEncoder(parent: encoder, key: key), box: nested)
         }
 
         mutating func superEncoder() -> any Encoder { superEncoder(named: "super") }
         mutating func superEncoder(forKey key: Key) -> any Encoder { superEncoder(named: key.stringValue) }
 
         private func superEncoder(named name: String) -> any Encoder {
-            let nested = ValueEncoder(codingPath: codingPath)
+            let nested = ValueEncoder(parent: encoder.parent, key: encoder.key)
             box.set(name, .deferred(nested))
             return nested
         }
@@ -262,17 +276,17 @@ enum CompactJSON {
         mutating func nestedContainer<N: CodingKey>(keyedBy _: N.Type) -> KeyedEncodingContainer<N> {
             let nested = ObjectBox()
             box.items.append(.object(nested))
-            return KeyedEncodingContainer(KeyedContainer<N>(encoder: ValueEncoder(codingPath: codingPath), box: nested))
+            return KeyedEncodingContainer(KeyedContainer<N>(encoder: ValueEncoder(parent: encoder.parent, key: encoder.key), box: nested))
         }
 
         mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
             let nested = ArrayBox()
             box.items.append(.array(nested))
-            return UnkeyedContainer(encoder: ValueEncoder(codingPath: codingPath), box: nested)
+            return UnkeyedContainer(encoder: ValueEncoder(parent: encoder.parent, key: encoder.key), box: nested)
         }
 
         mutating func superEncoder() -> any Encoder {
-            let nested = ValueEncoder(codingPath: codingPath)
+            let nested = ValueEncoder(parent: encoder.parent, key: encoder.key)
             box.items.append(.deferred(nested))
             return nested
         }

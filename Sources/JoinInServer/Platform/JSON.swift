@@ -150,14 +150,16 @@ enum JSON {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    /// `value` as `encoder` writes it: through `CompactJSON` where it can, `JSONEncoder` where it
-    /// cannot. Debug builds (every test run) encode with both and stop on any difference.
+    /// `value` as `encoder` writes it: by its own `JSONWritable.write` or through `CompactJSON`
+    /// where they can, `JSONEncoder` where they cannot. Debug builds (every test run) encode with
+    /// `JSONEncoder` too and stop on any difference.
     static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        guard let bytes = CompactJSON.encode(value) else { return Array(try encoder.encode(value)) }
+        let written: [UInt8]? = if let writable = value as? any JSONWritable { JSONWriter.bytes(of: writable) } else { nil }
+        guard let bytes = written ?? CompactJSON.encode(value) else { return Array(try encoder.encode(value)) }
         #if DEBUG
         let reference = Array(try encoder.encode(value))
         if bytes != reference {
-            fatalError("CompactJSON and JSONEncoder disagree on \(T.self):\n\(String(decoding: bytes, as: UTF8.self))\n\(String(decoding: reference, as: UTF8.self))")
+            fatalError("JSONWriter or CompactJSON and JSONEncoder disagree on \(T.self):\n\(String(decoding: bytes, as: UTF8.self))\n\(String(decoding: reference, as: UTF8.self))")
         }
         #endif
         return bytes
