@@ -125,6 +125,20 @@ struct StoreTests {
             }
             #expect(try await store.read { tx in try await tx.session(tokenHash: "a") }?.revokedAtMs == Self.t0 + 1)
             #expect(try await store.read { tx in try await tx.session(tokenHash: "b") }?.revokedAtMs == nil)
+            // The session with its cardholder joined: none for staff, none for a cardholder that
+            // does not exist (the e-card tests sign real cardholders in on both engines).
+            try await store.write { tx in
+                try await tx.insertSession(tokenHash: "c", principalKind: "cardholder", principalID: "gone", atMs: Self.t0, expiresAtMs: Self.t0 + 10)
+            }
+            let joined = try await store.lookup { tx in
+                [try await tx.sessionAndHolder(tokenHash: "b"), try await tx.sessionAndHolder(tokenHash: "c"),
+                 try await tx.sessionAndHolder(tokenHash: "unknown")]
+            }
+            #expect(joined[0]?.session == (try await store.read { tx in try await tx.session(tokenHash: "b") }))
+            #expect(joined[0].map { $0.holder == nil } == true)
+            #expect(joined[1]?.session.principalId == "gone")
+            #expect(joined[1].map { $0.holder == nil } == true)
+            #expect(joined[2] == nil)
         }
     }
 

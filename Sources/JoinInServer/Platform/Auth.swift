@@ -137,24 +137,18 @@ struct Authenticator: Sendable {
             }
             return .terminal(TerminalPrincipal(id: terminal.id, kind: kind, bindingID: terminal.bindingId))
         }
-        func find() async throws -> (SessionRecord, StaffRecord?, CardholderRecord?)? {
-            guard let session = try await tx.session(tokenHash: tokenHash) else { return nil }
-            switch session.principalKind {
-            case "staff": return (session, try await tx.staff(id: session.principalId), nil)
-            case "cardholder": return (session, nil, try await tx.cardholder(id: session.principalId))
-            default: return (session, nil, nil)
-            }
-        }
-        let found = try await find()
+        // The session with its cardholder joined (one statement); a staff member is read after.
         let invalid = DomainError.unauthenticated("auth.invalid", "the session is unknown, expired or ended; sign in again")
-        guard let (session, staffRecord, holderRecord) = found, session.revokedAtMs == nil, session.expiresAtMs > now else {
+        guard let (session, holder) = try await tx.sessionAndHolder(tokenHash: tokenHash), session.revokedAtMs == nil,
+              session.expiresAtMs > now else {
             throw invalid
         }
-        if let holder = holderRecord {
+        if session.principalKind == "cardholder", let holder {
             return .cardholder(CardholderPrincipal(id: holder.id, personID: holder.personId, permitNumber: holder.permitNumber,
                                                    tokenHash: tokenHash))
         }
-        guard let staff = staffRecord, staff.disabledAtMs == nil, let role = staff.staffRole else {
+        guard session.principalKind == "staff", let staff = try await tx.staff(id: session.principalId), staff.disabledAtMs == nil,
+              let role = staff.staffRole else {
             throw invalid
         }
         return .staff(StaffPrincipal(id: staff.id, username: staff.username, role: role, employerID: staff.employerId,
