@@ -207,7 +207,8 @@ final class SQLiteHandle: @unchecked Sendable {
         }
         let cached = CachedStatement(handle: handle, lastUse: useClock)
         statements[sql] = cached
-        if auditsScratchTables, try !scratchTables(in: sql).isEmpty {
+        // A diagnostic: an EXPLAIN that fails does not fail the statement.
+        if auditsScratchTables, (try? scratchTables(in: sql))?.isEmpty == false {
             _ = scratchTableStatements.withLock { $0.insert(sql) }
         }
         return (handle, cached)
