@@ -79,13 +79,10 @@ struct CredentialController: Sendable {
         let today = clock.today
         let signing = keys.signing
         let dto = try await store.write { tx -> Schemas.PermitCredential in
-            let (permit, card) = try await tx.holderPermitAndCard(holder)
+            let (permit, parties, card) = try await tx.holderPermitAndCard(holder)
             let status = permit.status(today: today)
             guard status == .valid, let validUntil = CivilDate(permit.validUntil), let validFrom = CivilDate(permit.validFrom) else {
                 throw DomainError.rule("permit.not_valid", "your work permit is \(status.rawValue); no credential can be issued")
-            }
-            guard let person = try await tx.person(id: permit.personId), let employer = try await tx.employer(id: permit.employerId) else {
-                throw StoreError.corrupt("permit \(permit.permitNumber) lost its person or employer")
             }
             // A lost card's credentials are revoked; a new credential then shows no card.
             let shownCard = card.flatMap { $0.cardStatus == .active || $0.cardStatus == .issued ? $0 : nil }
@@ -98,8 +95,9 @@ struct CredentialController: Sendable {
             let expiresAt = ECardRules.credentialExpiry(nowSeconds: issuedAt, validUntil: validUntil)
             let claims = PermitClaims(
                 issuer: config.publicURL, permitNumber: permit.permitNumber, issuedAt: issuedAt, expiresAt: expiresAt,
-                surname: person.surname, givenNames: person.givenNames, chineseName: person.chineseName, nationality: person.nationality,
-                category: permit.category, employer: employer.name, validFrom: validFrom, validUntil: validUntil,
+                surname: parties.holderSurname, givenNames: parties.holderGivenNames, chineseName: parties.holderChineseName,
+                nationality: parties.holderNationality,
+                category: permit.category, employer: parties.employerName, validFrom: validFrom, validUntil: validUntil,
                 maskedCardNumber: try shownCard.map { try CardNumber(validating: $0.cardNumber).masked },
                 statusIndex: Int(entry.idx), statusURI: statusListURI(entry.listId))
             let credential = try PermitCredential.issue(claims, kid: signing.kid, key: signing.privateKey)

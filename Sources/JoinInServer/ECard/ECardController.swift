@@ -46,10 +46,10 @@ struct ECardController: Sendable {
         // The e-card home: session, permit, person, employer and card in one lookup.
         r.lookup(.get, "/v1/ecard/me", .cardholder) { _, context, tx in
             let holder = try context.cardholder()
-            let (permit, card) = try await tx.holderPermitAndCard(holder)
+            let (permit, parties, card) = try await tx.holderPermitAndCard(holder)
             // The permit's status is computed once and both shown and used for the benefits.
             let status = permit.status(today: clock.today)
-            let permitView = try await PermitViews.permit(tx, permit, status: status)
+            let permitView = try PermitViews.permit(permit, parties, status: status)
             let benefits = ECardRules.benefits(permitStatus: status, cardStatus: card.flatMap(\.cardStatus))
             return try JSON.response(Schemas.ECardMe(person: permitView.holder, permit: permitView, card: try card.map(Self.card),
                                                      benefits: try benefits.map { try API.value($0.rawValue) }),
@@ -57,8 +57,8 @@ struct ECardController: Sendable {
         }
         r.lookup(.get, "/v1/ecard/decision-letter", .cardholder) { _, context, tx in
             let holder = try context.cardholder()
-            let html = DecisionLetter.html(try await PermitViews.permit(tx, try await tx.holderPermitAndCard(holder).permit, today: clock.today),
-                                           activationCode: nil)
+            let (permit, parties, _) = try await tx.holderPermitAndCard(holder)
+            let html = DecisionLetter.html(try PermitViews.permit(permit, parties, status: permit.status(today: clock.today)), activationCode: nil)
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: .init(string: html)))
         }
         r.on(.post, "/v1/ecard/card/loss-report", .cardholder) { _, context in
@@ -151,11 +151,12 @@ struct ECardController: Sendable {
 }
 
 extension StoreTx {
-    /// The holder's latest permit and live card (nil before a card is issued).
-    func holderPermitAndCard(_ holder: CardholderPrincipal) async throws -> (permit: PermitRecord, card: CardRecord?) {
-        guard let permit = try await latestPermit(number: holder.permitNumber) else {
+    /// The holder's latest permit with its holder and employer, and live card (nil before a card
+    /// is issued): two statements.
+    func holderPermitAndCard(_ holder: CardholderPrincipal) async throws -> (permit: PermitRecord, parties: PermitParties, card: CardRecord?) {
+        guard let (permit, parties) = try await latestPermitWithParties(number: holder.permitNumber) else {
             throw StoreError.corrupt("cardholder \(holder.id) has no permit")
         }
-        return (permit, try await liveCard(personID: holder.personID))
+        return (permit, parties, try await liveCard(personID: holder.personID))
     }
 }

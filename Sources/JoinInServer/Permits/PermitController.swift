@@ -334,20 +334,25 @@ enum PermitViews {
 
     /// The permit with a status the caller has already computed (and uses for its own decision).
     static func permit(_ tx: StoreTx, _ permit: PermitRecord, status: PermitStatus) async throws -> Schemas.Permit {
-        guard let person = try await tx.person(id: permit.personId), let employer = try await tx.employer(id: permit.employerId) else {
+        guard let parties = try await tx.permitParties(permit) else {
             throw StoreError.corrupt("permit \(permit.permitNumber) lost its person or employer")
         }
-        return Schemas.Permit(
+        return try self.permit(permit, parties, status: status)
+    }
+
+    /// The permit with its holder and employer already read (`latestPermitWithParties`).
+    static func permit(_ permit: PermitRecord, _ parties: PermitParties, status: PermitStatus) throws -> Schemas.Permit {
+        Schemas.Permit(
             number: permit.permitNumber, category: try API.value(permit.category),
-            employer: Schemas.EmployerRef(id: employer.id, name: API.name(employer.name)),
+            employer: Schemas.EmployerRef(id: permit.employerId, name: API.name(parties.employerName)),
             position: permit.position, validFrom: permit.validFrom, validUntil: permit.validUntil,
             status: try API.value(status.rawValue), decisionLetterNumber: permit.decisionLetterNumber,
-            holder: try holder(person), issuedAt: API.instant(ms: permit.issuedAtMs), cancelledAt: permit.cancelledAtMs.map(API.instant),
+            holder: try holder(parties), issuedAt: API.instant(ms: permit.issuedAtMs), cancelledAt: permit.cancelledAtMs.map(API.instant),
             cancelReason: permit.cancelReason)
     }
 
-    static func holder(_ person: PersonRecord) throws -> Schemas.Holder {
-        Schemas.Holder(surname: person.surname, givenNames: person.givenNames, chineseName: person.chineseName,
-                       nationality: person.nationality, dateOfBirth: person.dateOfBirth, sex: try API.value(person.sex))
+    static func holder(_ parties: PermitParties) throws -> Schemas.Holder {
+        Schemas.Holder(surname: parties.holderSurname, givenNames: parties.holderGivenNames, chineseName: parties.holderChineseName,
+                       nationality: parties.holderNationality, dateOfBirth: parties.holderDateOfBirth, sex: try API.value(parties.holderSex))
     }
 }

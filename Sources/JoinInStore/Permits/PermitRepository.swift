@@ -46,6 +46,29 @@ struct ApplicationRow: Decodable {
     let decidedAtMs: Int64?
 }
 
+/// What a permit's views and credentials show of its holder and employer (`permitParties`): the
+/// person's names, nationality, birth date and sex, and the employer's names. Its columns carry
+/// `holder_` and `employer_` prefixes, so they can sit beside a permit row's own.
+public struct PermitParties: Sendable, Equatable, Decodable {
+    public let holderSurname: String
+    public let holderGivenNames: String
+    public let holderChineseName: String?
+    public let holderNationality: String
+    public let holderDateOfBirth: String
+    public let holderSex: String
+    public let employerNameEn: String
+    public let employerNameZh: String
+
+    public var employerName: LocalizedName { LocalizedName(en: employerNameEn, zh: employerNameZh) }
+
+    /// The select list, over `persons pe` and `employers e`.
+    static let columns = """
+        pe.surname AS holder_surname, pe.given_names AS holder_given_names, pe.chinese_name AS holder_chinese_name, \
+        pe.nationality AS holder_nationality, pe.date_of_birth AS holder_date_of_birth, pe.sex AS holder_sex, \
+        e.name_en AS employer_name_en, e.name_zh AS employer_name_zh
+        """
+}
+
 public struct PersonRecord: Sendable, Equatable, Decodable {
     public let id: String
     public let passportIndex: String
@@ -267,6 +290,24 @@ extension StoreTx {
         try await sql.raw("""
             SELECT * FROM permits WHERE permit_number = \(bind: number) ORDER BY issued_at_ms DESC, id DESC LIMIT 1
             """).firstRecord(PermitRecord.self)
+    }
+
+    /// The permit's holder and employer as its views show them, in one statement.
+    public func permitParties(_ permit: PermitRecord) async throws -> PermitParties? {
+        try await sql.raw("""
+            SELECT \(unsafeRaw: PermitParties.columns) FROM persons pe JOIN employers e ON e.id = \(bind: permit.employerId)
+            WHERE pe.id = \(bind: permit.personId)
+            """).firstRecord(PermitParties.self)
+    }
+
+    /// `latestPermit` with its `permitParties`, in one statement (the e-card home, every e-card read).
+    public func latestPermitWithParties(number: String) async throws -> (permit: PermitRecord, parties: PermitParties)? {
+        guard let row = try await sql.raw("""
+            SELECT p.*, \(unsafeRaw: PermitParties.columns)
+            FROM permits p JOIN persons pe ON pe.id = p.person_id JOIN employers e ON e.id = p.employer_id
+            WHERE p.permit_number = \(bind: number) ORDER BY p.issued_at_ms DESC, p.id DESC LIMIT 1
+            """).first() else { return nil }
+        return (try row.record(PermitRecord.self), try row.record(PermitParties.self))
     }
 
     public func permits(filter: PermitFilter, before cursor: PageCursor?, limit: Int) async throws -> [PermitRecord] {
