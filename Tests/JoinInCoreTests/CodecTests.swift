@@ -512,6 +512,9 @@ struct CardNumberCodecTests {
         #expect(card.masked.count == 19)
         #expect(card.description == card.masked)
         #expect(CardNumber.length == 19)
+        // Without spaces (the bytes-only path): the same number and mask.
+        #expect(try CardNumber(validating: text) == card)
+        #expect(try CardNumber(validating: text).masked == card.masked)
     }
 
     @Test func rejections() throws {

@@ -9,6 +9,13 @@ public struct CardNumber: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// Removes spaces (and surrounding whitespace); requires exactly 19 ASCII digits passing Luhn.
     public init(validating raw: String) throws {
+        // The common case, a number as stored or typed without spaces, is checked on its bytes:
+        // no Character (grapheme) work on every card view.
+        if raw.utf8.count == Self.length, raw.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) {
+            guard Luhn.isValid(raw) else { throw DomainError.malformed("card_number.invalid", "card number fails the Luhn check") }
+            self.value = raw
+            return
+        }
         let text = String(raw.trimmingWhitespace().filter { $0 != " " })
         guard text.allSatisfy(isPlainDigit) else {
             throw DomainError.malformed("card_number.invalid", "card number may contain only digits and spaces")
@@ -43,7 +50,14 @@ public struct CardNumber: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// First 6 and last 4 digits with '*' between, same length: "623091*********1234".
     public var masked: String {
-        String(value.prefix(6)) + String(repeating: "*", count: max(0, value.count - 10)) + String(value.suffix(4))
+        // `value` is ASCII digits only (checked by every initializer): bytes are characters.
+        let digits = value.utf8
+        var masked: [UInt8] = []
+        masked.reserveCapacity(digits.count)
+        masked.append(contentsOf: digits.prefix(6))
+        masked.append(contentsOf: repeatElement(UInt8(ascii: "*"), count: max(0, digits.count - 10)))
+        masked.append(contentsOf: digits.suffix(4))
+        return String(decoding: masked, as: UTF8.self)
     }
 
     public var description: String { masked }
