@@ -382,6 +382,21 @@ struct SQLiteEngineTests {
                                               missingColumn: nil))
             #expect(ours.last?.note == nil && ours.last?.closedAtMs == nil && ours.last?.flag == nil && ours.last?.isActive == false)
             #expect(try rows.map { try $0.record(RecordProbe.self) } == ours)
+            // The second row of a type is decoded by the first one's plan; a type that asks for
+            // other columns depending on a value still gets the right ones.
+            struct Conditional: Decodable, Equatable {
+                let id: String
+                let other: String?
+                enum CodingKeys: String, CodingKey { case id, note, colour }
+                init(id: String, other: String?) { self.id = id; self.other = other }
+                init(from decoder: any Decoder) throws {
+                    let container = try decoder.container(keyedBy: CodingKeys.self)
+                    id = try container.decode(String.self, forKey: .id)
+                    other = try container.decodeIfPresent(String.self, forKey: id == "a" ? .note : .colour)
+                }
+            }
+            #expect(try rows.map { try $0.record(Conditional.self) } == [Conditional(id: "a", other: "聚英卡"), Conditional(id: "b", other: "red")])
+            #expect(try rows.reversed().map { try $0.record(Conditional.self) } == [Conditional(id: "b", other: "red"), Conditional(id: "a", other: "聚英卡")])
 
             // Failures: a missing required column, NULL where a value is required, a type that does not convert.
             struct NeedsColumn: Decodable { let absent: String }

@@ -80,6 +80,22 @@ final class SQLiteColumnIndex: Sendable {
         properties.withLock { $0[name] = position ?? -1 }
         return position
     }
+
+    /// Per record type: its properties in the order its `init(from:)` asked for them, with their
+    /// positions, so a record's next decode finds each column by comparing names in order
+    /// (`SQLiteRecordDecoder`) instead of a locked dictionary lookup per property.
+    private let plans = Mutex<[ObjectIdentifier: PropertyPlan]>([:])
+
+    func plan(for type: Any.Type) -> PropertyPlan? { plans.withLock { $0[ObjectIdentifier(type)] } }
+
+    func remember(_ plan: PropertyPlan, for type: Any.Type) { plans.withLock { $0[ObjectIdentifier(type)] = plan } }
+}
+
+/// The properties a record type's decoding asked for, in order, and their column positions (-1:
+/// the result has no such column).
+struct PropertyPlan: Sendable {
+    var names: [String] = []
+    var positions: [Int] = []
 }
 
 struct SQLiteRow: SQLRow {

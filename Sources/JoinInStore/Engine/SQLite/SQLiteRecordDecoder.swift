@@ -15,16 +15,48 @@ import SQLKit
 /// keyed container (no nested, unkeyed or top-level single-value containers).
 enum SQLiteRecordDecoder {
     static func decode<D: Decodable>(_ type: D.Type, from row: SQLiteRow) throws -> D {
-        try D(from: RowDecoder(row: row))
+        let cursor = PlanCursor(plan: row.columns.plan(for: D.self))
+        let record = try D(from: RowDecoder(row: row, cursor: cursor))
+        if cursor.plan == nil { row.columns.remember(cursor.recorded, for: D.self) }
+        return record
+    }
+
+    /// Where one record's decoding stands in its type's `PropertyPlan` (or records the plan, the
+    /// first time). Names are compared in order, so a type that asks in another order is still
+    /// decoded right, through the name lookup.
+    private final class PlanCursor {
+        let plan: PropertyPlan?
+        var next = 0
+        var recorded = PropertyPlan()
+
+        init(plan: PropertyPlan?) {
+            self.plan = plan
+        }
+
+        func position(of name: String, in columns: SQLiteColumnIndex) -> Int? {
+            let step = next
+            next += 1
+            if let plan, step < plan.names.count, plan.names[step] == name {
+                let position = plan.positions[step]
+                return position >= 0 ? position : nil
+            }
+            let position = columns.position(ofProperty: name)
+            if plan == nil {
+                recorded.names.append(name)
+                recorded.positions.append(position ?? -1)
+            }
+            return position
+        }
     }
 
     private struct RowDecoder: Decoder {
         let row: SQLiteRow
+        let cursor: PlanCursor
         var codingPath: [any CodingKey] { [] }
         var userInfo: [CodingUserInfoKey: Any] { [:] }
 
         func container<Key: CodingKey>(keyedBy _: Key.Type) throws -> KeyedDecodingContainer<Key> {
-            KeyedDecodingContainer(Container<Key>(row: row))
+            KeyedDecodingContainer(Container<Key>(row: row, cursor: cursor))
         }
 
         func unkeyedContainer() throws -> any UnkeyedDecodingContainer { throw unsupported("an unkeyed container") }
@@ -37,12 +69,13 @@ enum SQLiteRecordDecoder {
 
     private struct Container<Key: CodingKey>: KeyedDecodingContainerProtocol {
         let row: SQLiteRow
+        let cursor: PlanCursor
         var codingPath: [any CodingKey] { [] }
         var allKeys: [Key] { [] }
 
         /// The value of the key's column, or nil when the row has no such column.
         private func value(_ key: Key) -> SQLiteValue? {
-            guard let position = row.columns.position(ofProperty: key.stringValue) else { return nil }
+            guard let position = cursor.position(of: key.stringValue, in: row.columns) else { return nil }
             return row.values[position]
         }
 
