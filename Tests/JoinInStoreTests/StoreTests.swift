@@ -123,8 +123,8 @@ struct StoreTests {
                 try await tx.insertSession(tokenHash: "b", principalKind: "staff", principalID: "s1", atMs: Self.t0, expiresAtMs: Self.t0 + 10)
                 try await tx.revokeSessions(principalKind: "staff", principalID: "s1", exceptTokenHash: "b", atMs: Self.t0 + 1)
             }
-            #expect(try await store.read { tx in try await tx.session(tokenHash: "a") }?.revokedAtMs == Self.t0 + 1)
-            #expect(try await store.read { tx in try await tx.session(tokenHash: "b") }?.revokedAtMs == nil)
+            #expect(try await store.read { tx in try await tx.sessionAndHolder(tokenHash: "a") }?.session.revokedAtMs == Self.t0 + 1)
+            #expect(try await store.read { tx in try await tx.sessionAndHolder(tokenHash: "b") }?.session.revokedAtMs == nil)
             // The session with its cardholder joined: none for staff, none for a cardholder that
             // does not exist (the e-card tests sign real cardholders in on both engines).
             try await store.write { tx in
@@ -134,7 +134,8 @@ struct StoreTests {
                 [try await tx.sessionAndHolder(tokenHash: "b"), try await tx.sessionAndHolder(tokenHash: "c"),
                  try await tx.sessionAndHolder(tokenHash: "unknown")]
             }
-            #expect(joined[0]?.session == (try await store.read { tx in try await tx.session(tokenHash: "b") }))
+            #expect(joined[0]?.session == SessionRecord(tokenHash: "b", principalKind: "staff", principalId: "s1", createdAtMs: Self.t0,
+                                                        expiresAtMs: Self.t0 + 10, revokedAtMs: nil))
             #expect(joined[0].map { $0.holder == nil } == true)
             #expect(joined[1]?.session.principalId == "gone")
             #expect(joined[1].map { $0.holder == nil } == true)
@@ -219,8 +220,8 @@ struct StoreTests {
             }
             #expect(clear?.contains("ABCD") == false, "the stored reply is sealed")
             try await store.read { tx in
-                #expect(try await tx.session(tokenHash: sha(token)) == nil, "no unkeyed digest is left")
-                #expect(try await tx.session(tokenHash: store.secretDigest(token))?.principalId == "s1", "the session still works")
+                #expect(try await tx.sessionAndHolder(tokenHash: sha(token)) == nil, "no unkeyed digest is left")
+                #expect(try await tx.sessionAndHolder(tokenHash: store.secretDigest(token))?.session.principalId == "s1", "the session still works")
                 #expect(try await tx.terminal(keyHash: store.secretDigest(apiKey))?.id == "t1", "the API key still works")
                 let record = try #require(try await tx.idempotencyRecord(principal: "staff:s1", key: "k1"))
                 #expect(record.body == reply)

@@ -111,7 +111,7 @@ public final class Store: Sendable {
     }
 
     /// Lookup statements whose program builds a scratch table (SQLite; empty on PostgreSQL): a
-    /// lookup should be point reads only, so tests and the bench expect none.
+    /// lookup should be point reads only, so the server tests expect none.
     public var lookupScratchTableStatements: Set<String> {
         switch engine {
         case .sqlite(let sqlite): return sqlite.lookupScratchTableStatements

@@ -108,10 +108,6 @@ extension StoreTx {
             """).run()
     }
 
-    public func session(tokenHash: String) async throws -> SessionRecord? {
-        try await sql.raw("SELECT * FROM sessions WHERE token_hash = \(bind: tokenHash)").firstRecord(SessionRecord.self)
-    }
-
     /// A session and, when a cardholder's, that cardholder's keys, in one statement (every
     /// e-card request authenticates: one statement, one round trip on PostgreSQL, fewer).
     /// `holder` is nil for other principals and for a cardholder that no longer exists.
