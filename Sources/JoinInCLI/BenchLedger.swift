@@ -59,14 +59,17 @@ extension BenchCommand {
             try await Store.with(url: url, dataKeys: .random(), logger: logger) { store -> Data in
                 var results: [String: Any] = ["scenario": "ledger", "engine": engineName, "concurrency": concurrency]
                 try await store.migrate()
-                let bench = try await LedgerBench.prepare(store: store, accounts: 1_000)
+                let bench = try await LedgerBench.prepare(store: store, accounts: 1_000, postgres: engineName == "postgres")
 
                 let raw = try await bench.rawBatched(count: batched)
+                let twin = try await bench.twinBatched(count: batched)
                 let posted = try await bench.ledgerBatched(count: batched)
                 results["batched"] = [
                     "transfers": batched, "batch_size": LedgerRules.batchSizeMax,
                     "transfers_per_s": posted.rounded(), "raw_insert_rows_per_s": raw.rounded(),
                     "ratio_to_raw_insert": Self.ratio(posted, raw),
+                    "raw_insert_same_schema_rows_per_s": twin.rounded(),
+                    "ratio_to_raw_insert_same_schema": Self.ratio(posted, twin),
                 ] as [String: Any]
 
                 let rawOne = try await bench.singles(count: min(singles, 2_000), concurrency: 1, raw: true)
@@ -217,8 +220,10 @@ struct LedgerBench: Sendable {
     let accounts: [String]
 
     /// Opens `count` cardholder-like accounts and one system account (may go negative) to pay
-    /// them from, and the raw baseline's table.
-    static func prepare(store: Store, accounts count: Int) async throws -> LedgerBench {
+    /// them from, and the raw baselines' tables: `bench_raw_transfers` (the transfer's columns and
+    /// its key, nothing else) and `bench_twin_transfers` (a copy of `ledger_transfers` taken from
+    /// the catalog: the same columns, checks, foreign keys and indexes).
+    static func prepare(store: Store, accounts count: Int, postgres: Bool) async throws -> LedgerBench {
         let ids = try await store.write { tx -> (String, [String]) in
             let vault = try await tx.openAccount(kind: .branchVault, ownerType: "branch", ownerID: "bench-branch", atMs: nowMs)
             var ids: [String] = []
@@ -231,12 +236,38 @@ struct LedgerBench: Sendable {
                     amount_fen BIGINT NOT NULL, kind TEXT NOT NULL, reference_type TEXT NOT NULL, reference_id TEXT NOT NULL,
                     reverses_transfer_id TEXT, hold_id TEXT, created_at_ms BIGINT NOT NULL)
                 """).run()
+            try await copySchema(of: "ledger_transfers", as: "bench_twin_transfers", postgres: postgres, tx: tx)
             return (vault.id, ids)
         }
         return LedgerBench(store: store, vault: ids.0, accounts: ids.1)
     }
 
     static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Creates `copy` with `table`'s columns, constraints, foreign keys and indexes, read from the
+    /// catalog so the copy follows every migration. SQLite: the stored DDL of the table and its
+    /// indexes with the name replaced. PostgreSQL: `LIKE … INCLUDING ALL`, which copies all but
+    /// the foreign keys, and those from `pg_constraint`.
+    static func copySchema(of table: String, as copy: String, postgres: Bool, tx: StoreTx) async throws {
+        struct Definition: Decodable { let sql: String }
+        var statements: [String] = []
+        if postgres {
+            statements.append("CREATE TABLE \(copy) (LIKE \(table) INCLUDING ALL)")
+            let keys = try await tx.sql.raw("""
+                SELECT pg_get_constraintdef(oid) AS sql FROM pg_constraint WHERE conrelid = \(bind: table)::regclass AND contype = 'f'
+                """).all(decoding: Definition.self)
+            statements += keys.map { "ALTER TABLE \(copy) ADD \($0.sql)" }
+        } else {
+            let definitions = try await tx.sql.raw("""
+                SELECT sql FROM sqlite_master WHERE tbl_name = \(bind: table) AND sql IS NOT NULL ORDER BY type = 'index', name
+                """).all(decoding: Definition.self)
+            statements = definitions.map { $0.sql.replacingOccurrences(of: table, with: copy) }
+        }
+        guard statements.count > 1 else { throw CLIError(description: "error: bench: could not read the schema of \(table)") }
+        for statement in statements {
+            try await tx.sql.raw("\(unsafeRaw: statement)").run()
+        }
+    }
 
     /// Plain multi-row inserts of `count` rows, 8,000 per transaction (the same chunking the
     /// ledger uses): the ceiling for batched posting on this database.
@@ -265,6 +296,42 @@ struct LedgerBench: Sendable {
                 }
             }
             done += size
+        }
+        return Double(count) / Self.seconds(since: started)
+    }
+
+    /// Plain multi-row inserts of the very rows `ledgerBatched` posts (the same debit, credits,
+    /// amounts and reference), 8,000 per transaction, into `bench_twin_transfers`: what storing
+    /// them costs in `ledger_transfers`' own schema, without the ledger's checks and balances.
+    func twinBatched(count: Int) async throws -> Double {
+        let accounts = self.accounts
+        let vault = self.vault
+        let started = ContinuousClock.now
+        var done = 0
+        var batch = 0
+        while done < count {
+            let size = min(LedgerRules.batchSizeMax, count - done)
+            let first = done
+            let reference = "twin-\(batch)"
+            try await store.write { tx in
+                var offset = 0
+                while offset < size {
+                    let chunk = min(tx.bindParametersMax / 10, size - offset)
+                    var query = SQLQueryString("""
+                        INSERT INTO bench_twin_transfers (id, debit_account_id, credit_account_id, amount_fen, kind, reference_type,
+                            reference_id, reverses_transfer_id, hold_id, created_at_ms) VALUES
+                        """)
+                    query.appendRows(0..<chunk) { row -> [any Encodable & Sendable] in
+                        let index = first + offset + row
+                        return [TimeOrderedID.make(unixMs: Self.nowMs), vault, accounts[index % accounts.count],
+                                Int64(1 + index % 500), "bench", "bench", reference, String?.none, String?.none, Self.nowMs]
+                    }
+                    try await tx.sql.raw(query).run()
+                    offset += chunk
+                }
+            }
+            done += size
+            batch += 1
         }
         return Double(count) / Self.seconds(since: started)
     }

@@ -289,6 +289,37 @@ struct CLILedgerTests {
 
 @Suite("CLI: bench ledger")
 struct CLIBenchLedgerTests {
+    @Test("the same-schema baseline table has ledger_transfers' indexes, checks and foreign keys", arguments: TestStores.engines)
+    func twinSchema(engine: Store.EngineKind) async throws {
+        try await TestStores.withStore(engine) { store in
+            let bench = try await LedgerBench.prepare(store: store, accounts: 2, postgres: engine == .postgres)
+            struct Count: Decodable { let n: Int }
+            func indexes(_ table: String) async throws -> Int {
+                try await store.read { tx in
+                    try await tx.sql.raw(engine == .postgres
+                        ? "SELECT COUNT(*) AS n FROM pg_indexes WHERE tablename = \(bind: table) AND schemaname = current_schema()"
+                        : "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND tbl_name = \(bind: table)")
+                        .first(decoding: Count.self)?.n ?? -1
+                }
+            }
+            let original = try await indexes("ledger_transfers")
+            #expect(original >= 5)
+            #expect(try await indexes("bench_twin_transfers") == original)
+            func insert(debit: String, amount: Int64) async throws {
+                try await store.write { tx in
+                    try await tx.sql.raw("""
+                        INSERT INTO bench_twin_transfers (id, debit_account_id, credit_account_id, amount_fen, kind, reference_type,
+                            reference_id, created_at_ms) VALUES ('t-\(unsafeRaw: String(amount))', \(bind: debit), \(bind: bench.accounts[0]),
+                            \(bind: amount), 'bench', 'bench', 'x', 0)
+                        """).run()
+                }
+            }
+            try await insert(debit: bench.vault, amount: 1)
+            await #expect(throws: (any Error).self, "foreign key") { try await insert(debit: "no-such-account", amount: 2) }
+            await #expect(throws: (any Error).self, "check") { try await insert(debit: bench.vault, amount: 0) }
+        }
+    }
+
     @Test("bench ledger reports every measurement with its baseline, and leaves balanced books", arguments: TestStores.engines)
     func benchLedger(engine: Store.EngineKind) async throws {
         var arguments = ["bench", "ledger", "--batched", "8000", "--singles", "120", "--concurrency", "4", "--reads", "200"]
@@ -300,6 +331,8 @@ struct CLIBenchLedgerTests {
         #expect((batched["transfers_per_s"] as? Double ?? 0) > 0)
         #expect((batched["raw_insert_rows_per_s"] as? Double ?? 0) > 0)
         #expect((batched["ratio_to_raw_insert"] as? Double ?? 0) > 0)
+        #expect((batched["raw_insert_same_schema_rows_per_s"] as? Double ?? 0) > 0)
+        #expect((batched["ratio_to_raw_insert_same_schema"] as? Double ?? 0) > 0)
         for section in ["store_single_transfers", "raw_single_row_commits", "http_deposits"] {
             let figures = try #require(report[section] as? [String: Any], "\(section) missing")
             for callers in ["callers_1", "callers_4"] {
@@ -345,3 +378,4 @@ struct CLIGroupCommitOptionTests {
         }
     }
 }
+
