@@ -145,6 +145,7 @@ let package = Package(
             dependencies: [
                 "JoinInCLI", "JoinInServer", "JoinInStore", "JoinInCore", "JoinInTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -4,6 +4,7 @@ import JoinInCLI
 @main
 enum Entry {
     static func main() async {
+        JoinInCommand.bootstrapLogging()
         await JoinInCommand.main()
     }
 }

@@ -6,7 +6,9 @@ import JoinInCore
 import JoinInServer
 import JoinInStore
 import JoinInTestSupport
+import Logging
 import SQLKit
+import Synchronization
 import Testing
 
 /// Runs CLI commands in-process, as `joinin …` would, against a temp key directory and a temp SQLite
@@ -379,3 +381,28 @@ struct CLIGroupCommitOptionTests {
     }
 }
 
+@Suite("CLI: log handler")
+struct LogHandlerTests {
+    final class Lines: TextOutputStream, Sendable {
+        let text = Mutex("")
+        func write(_ string: String) { text.withLock { $0 += string } }
+    }
+
+    @Test("the logger's metadata is written with each message, sorted, under the message's own")
+    func deferredMetadata() {
+        let lines = Lines()
+        var logger = Logger(label: "joinin-test") { label in DeferredMetadataLogHandler(label: label, stream: lines) }
+        logger.logLevel = .info
+        logger[metadataKey: "hb.request.id"] = "r-1"
+        logger[metadataKey: "alpha"] = "a"
+        logger.debug("not written")
+        logger.info("written", metadata: ["alpha": "explicit", "zeta": "z"])
+        logger[metadataKey: "alpha"] = nil
+        logger.warning("again")
+        let written = lines.text.withLock { $0 }.split(separator: "\n").map(String.init)
+        #expect(written.count == 2, "\(written)")
+        #expect(written.first?.hasSuffix(" info joinin-test: alpha=explicit hb.request.id=r-1 zeta=z [JoinInCLITests] written") == true, "\(written)")
+        #expect(written.last?.hasSuffix(" warning joinin-test: hb.request.id=r-1 [JoinInCLITests] again") == true, "\(written)")
+        #expect(logger[metadataKey: "hb.request.id"] == "r-1")
+    }
+}
