@@ -48,6 +48,13 @@ extension Harness {
 
 @Suite("E-card: registration, sign-in, me")
 struct ECardAPITests {
+    @Test("every benefit maps to the API value of the same name")
+    func benefitNames() {
+        for benefit in ECardRules.Benefit.allCases {
+            #expect(ECardController.benefit(benefit).rawValue == benefit.rawValue)
+        }
+    }
+
     @Test("registration needs a valid permit, the passport name and the one-time activation code", arguments: TestStores.engines)
     func registration(engine: Store.EngineKind) async throws {
         try await Harness.run(engine) { h in

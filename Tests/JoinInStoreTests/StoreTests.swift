@@ -325,15 +325,31 @@ struct StoreTests {
     func cardCompareAndSet(engine: Store.EngineKind) async throws {
         try await TestStores.withStore(engine) { (store: Store) async throws in
             try await seedPermit(store)
+            let permitNumber = try PermitNumber(cityCode: "330200", year: 2026, serial: 1).value
+            // The permit read with the live card beside it picks the card `liveCard` picks.
+            func beside() async throws -> LiveCardSummary? {
+                let read = try await store.lookup { tx in try await tx.latestPermitWithPartiesAndLiveCard(number: permitNumber, personID: "p1") }
+                let (permit, parties, card) = try #require(read)
+                #expect(permit.id == "m1" && parties.holderSurname == "SMITH" && parties.employerNameEn == "Acme")
+                let alone = try await store.read { tx in try await tx.liveCard(personID: "p1") }
+                #expect(card == alone.map(LiveCardSummary.init), "beside the permit: \(String(describing: card)), alone: \(String(describing: alone))")
+                return card
+            }
+            #expect(try await beside() == nil)
             try await store.write { tx in
                 try await tx.insertCard(number: "6230910000000000011", personID: "p1", permitID: "m1", branchID: "b1", replaces: nil,
                                         issuedBy: "staff:c", atMs: Self.t0)
             }
             #expect(try await store.read { tx in try await tx.liveCard(personID: "p1") }?.cardNumber == "6230910000000000011")
+            #expect(try await beside() == LiveCardSummary(cardNumber: "6230910000000000011", status: "issued", financialEnabledAtMs: nil))
             #expect(try await store.write { tx in try await tx.updateCardStatus(number: "6230910000000000011", from: .issued, to: .active, atMs: Self.t0) })
+            #expect(try await beside()?.status == "active")
             #expect(try await store.write { tx in try await tx.updateCardStatus(number: "6230910000000000011", from: .issued, to: .lost, atMs: Self.t0) } == false)
             #expect(try await store.write { tx in try await tx.updateCardStatus(number: "6230910000000000011", from: .active, to: .cancelled, atMs: Self.t0) })
             #expect(try await store.read { tx in try await tx.liveCard(personID: "p1") } == nil)
+            #expect(try await beside() == nil)
+            #expect(try await store.lookup { tx in try await tx.latestPermitWithPartiesAndLiveCard(number: "W33020020269999999", personID: "p1") } == nil)
+            #expect(store.lookupScratchTableStatements.isEmpty, "\(store.lookupScratchTableStatements)")
         }
     }
 

@@ -19,6 +19,36 @@ public struct CardRecord: Sendable, Equatable, Decodable {
     public var cardStatus: CardStatus? { CardStatus(rawValue: status) }
 }
 
+/// What the e-card home and the credential show of the live card, read beside the permit
+/// (`latestPermitWithPartiesAndLiveCard`): its columns carry a `live_card_` prefix, so they can
+/// sit beside a permit row's own.
+public struct LiveCardSummary: Sendable, Equatable, Decodable {
+    public let cardNumber: String
+    public let status: String
+    public let financialEnabledAtMs: Int64?
+
+    public var cardStatus: CardStatus? { CardStatus(rawValue: status) }
+
+    enum CodingKeys: String, CodingKey {
+        case cardNumber = "liveCardNumber", status = "liveCardStatus", financialEnabledAtMs = "liveCardFinancialEnabledAtMs"
+    }
+
+    /// The select list, over `cards lc`.
+    static let columns = """
+        lc.card_number AS live_card_number, lc.status AS live_card_status, lc.financial_enabled_at_ms AS live_card_financial_enabled_at_ms
+        """
+
+    public init(cardNumber: String, status: String, financialEnabledAtMs: Int64?) {
+        self.cardNumber = cardNumber
+        self.status = status
+        self.financialEnabledAtMs = financialEnabledAtMs
+    }
+
+    public init(_ card: CardRecord) {
+        self.init(cardNumber: card.cardNumber, status: card.status, financialEnabledAtMs: card.financialEnabledAtMs)
+    }
+}
+
 /// The documents behind financial functions, stored sealed as one JSON value.
 public struct FinancialDocuments: Sendable, Equatable, Codable {
     public let taxCertificate: TaxCertificate
@@ -47,15 +77,21 @@ extension StoreTx {
 
     /// The person's card that still counts (issued, active, lost or frozen), if any.
     public func liveCard(personID: String) async throws -> CardRecord? {
-        // Not `status IN (live…)`: SQLite builds a scratch table for an IN list of more than two
-        // values on every run, which cost more than the read itself (docs/performance.md).
-        var query = SQLQueryString("SELECT * FROM cards WHERE person_id = \(bind: personID)")
+        try await sql.raw(Self.liveCardQuery(columns: "*", personID: personID)).firstRecord(CardRecord.self)
+    }
+
+    /// `columns` of the person's live card: the latest issued card not replaced, revoked or
+    /// otherwise dead (`CardStatus.isLive`). Not `status IN (live…)`: SQLite builds a scratch
+    /// table for an IN list of more than two values on every run, which cost more than the read
+    /// itself (docs/performance.md).
+    static func liveCardQuery(columns: String, personID: String) -> SQLQueryString {
+        var query = SQLQueryString("SELECT \(unsafeRaw: columns) FROM cards WHERE person_id = \(bind: personID)")
         for status in CardStatus.allCases where !status.isLive {
             query.appendInterpolation(unsafeRaw: " AND status <> ")
             query.appendInterpolation(bind: status.rawValue)
         }
         query.appendInterpolation(unsafeRaw: " ORDER BY issued_at_ms DESC LIMIT 1")
-        return try await sql.raw(query).firstRecord(CardRecord.self)
+        return query
     }
 
     /// Moves a card from `expected` to `status`; false when another transaction moved it first.

@@ -19,10 +19,15 @@ public struct StaffRecord: Sendable, Equatable, Decodable {
 }
 
 /// The keys of a session's cardholder (`sessionAndHolder`).
-public struct SessionHolder: Sendable, Equatable {
+public struct SessionHolder: Sendable, Equatable, Decodable {
     public let id: String
     public let personId: String
     public let permitNumber: String
+
+    /// Its columns carry a `joined_holder_` prefix, so they can sit beside a session row's own.
+    enum CodingKeys: String, CodingKey {
+        case id = "joinedHolderId", personId = "joinedHolderPersonId", permitNumber = "joinedHolderPermitNumber"
+    }
 }
 
 public struct SessionRecord: Sendable, Equatable, Decodable {
@@ -118,9 +123,7 @@ extension StoreTx {
             WHERE s.token_hash = \(bind: tokenHash)
             """).first() else { return nil }
         let session = try row.record(SessionRecord.self)
-        guard let id = try row.decode(column: "joined_holder_id", as: String?.self) else { return (session, nil) }
-        return (session, SessionHolder(id: id, personId: try row.decode(column: "joined_holder_person_id", as: String.self),
-                                       permitNumber: try row.decode(column: "joined_holder_permit_number", as: String.self)))
+        return (session, try row.decodeNil(column: "joined_holder_id") ? nil : try row.record(SessionHolder.self))
     }
 
     public func revokeSession(tokenHash: String, atMs: Int64) async throws {

@@ -301,6 +301,25 @@ extension StoreTx {
     }
 
     /// `latestPermit` with its `permitParties`, in one statement (the e-card home, every e-card read).
+    /// The latest permit with `number`, its holder and employer (as `latestPermitWithParties`),
+    /// and the live card of `personID` (as `liveCard` picks it; nil before a card is issued):
+    /// one statement, for the e-card home and the credential.
+    public func latestPermitWithPartiesAndLiveCard(number: String, personID: String) async throws
+        -> (permit: PermitRecord, parties: PermitParties, card: LiveCardSummary?)? {
+        var query = SQLQueryString("""
+            SELECT p.*, \(unsafeRaw: PermitParties.columns), \(unsafeRaw: LiveCardSummary.columns)
+            FROM permits p JOIN persons pe ON pe.id = p.person_id JOIN employers e ON e.id = p.employer_id
+            LEFT JOIN cards lc ON lc.card_number = (
+            """)
+        query += Self.liveCardQuery(columns: "card_number", personID: personID)
+        query.appendInterpolation(unsafeRaw: ") WHERE p.permit_number = ")
+        query.appendInterpolation(bind: number)
+        query.appendInterpolation(unsafeRaw: " ORDER BY p.issued_at_ms DESC, p.id DESC LIMIT 1")
+        guard let row = try await sql.raw(query).first() else { return nil }
+        let card = try row.decodeNil(column: "live_card_number") ? nil : try row.record(LiveCardSummary.self)
+        return (try row.record(PermitRecord.self), try row.record(PermitParties.self), card)
+    }
+
     public func latestPermitWithParties(number: String) async throws -> (permit: PermitRecord, parties: PermitParties)? {
         guard let row = try await sql.raw("""
             SELECT p.*, \(unsafeRaw: PermitParties.columns)
