@@ -162,6 +162,11 @@ struct SQLiteEngineTests {
                     try await store.read { tx in try await tx.sql.raw(SQLQueryString(statement)).run() }
                 }
             }
+            #expect(SQLiteDatabase.transactionControl("\n\tcommit;") == "COMMIT")
+            #expect(SQLiteDatabase.transactionControl("SavePoint x") == "SAVEPOINT")
+            for other in ["SELECT 1", "BEGINS", "ENDS", "SAVEPOINTS x", "UPDATE t SET a = 1", "", "   ", "COMMI"] {
+                #expect(SQLiteDatabase.transactionControl(other) == nil, "\(other)")
+            }
             // Each refused write rolled back to its savepoint: no row was kept.
             let rows = try await store.read { tx in try await tx.sql.raw("SELECT COUNT(*) AS n FROM own_probe").first()?.decode(column: "n", as: Int64.self) }
             #expect(rows == 0)

@@ -47,15 +47,21 @@ struct SQLiteDatabase: SQLDatabase {
 }
 
 extension SQLiteDatabase {
-    static let transactionKeywords: Set<String> = ["BEGIN", "COMMIT", "END", "ROLLBACK", "RELEASE", "SAVEPOINT"]
+    static let transactionKeywords: [StaticString] = ["BEGIN", "COMMIT", "END", "ROLLBACK", "RELEASE", "SAVEPOINT"]
 
-    /// The statement's first keyword when it is transaction control.
+    /// The statement's first keyword when it is transaction control (compared on the bytes, in
+    /// any case: this runs before every statement).
     static func transactionControl(_ sql: String) -> String? {
         let keyword = sql.utf8.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D })
             .prefix(while: { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) })
         guard keyword.count >= 3, keyword.count <= 9 else { return nil }
-        let word = String(decoding: keyword, as: UTF8.self).uppercased()
-        return transactionKeywords.contains(word) ? word : nil
+        for candidate in transactionKeywords where candidate.utf8CodeUnitCount == keyword.count {
+            let matches = candidate.withUTF8Buffer { upper in
+                zip(upper, keyword).allSatisfy { expected, byte in byte & 0xDF == expected }
+            }
+            if matches { return candidate.description }
+        }
+        return nil
     }
 }
 

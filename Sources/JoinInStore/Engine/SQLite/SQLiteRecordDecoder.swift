@@ -15,48 +15,53 @@ import SQLKit
 /// keyed container (no nested, unkeyed or top-level single-value containers).
 enum SQLiteRecordDecoder {
     static func decode<D: Decodable>(_ type: D.Type, from row: SQLiteRow) throws -> D {
-        let cursor = PlanCursor(plan: row.columns.plan(for: D.self))
-        let record = try D(from: RowDecoder(row: row, cursor: cursor))
-        if cursor.plan == nil { row.columns.remember(cursor.recorded, for: D.self) }
+        let reader = Reader(row: row, plan: row.columns.plan(for: D.self))
+        let record = try D(from: RowDecoder(reader: reader))
+        if reader.plan == nil { row.columns.remember(reader.recorded, for: D.self) }
         return record
     }
 
-    /// Where one record's decoding stands in its type's `PropertyPlan` (or records the plan, the
-    /// first time). Names are compared in order, so a type that asks in another order is still
-    /// decoded right, through the name lookup.
-    private final class PlanCursor {
+    /// One record's decoding: the row, and where it stands in its type's `PropertyPlan` (or the
+    /// plan it records, the first time). Names are compared in order, so a type that asks in
+    /// another order is still decoded right, through the name lookup. A class, so the decoder and
+    /// its container (copied by value through `Decoder`'s existentials) each hold one reference.
+    private final class Reader {
+        let values: [SQLiteValue]
+        let columns: SQLiteColumnIndex
         let plan: PropertyPlan?
         var next = 0
         var recorded = PropertyPlan()
 
-        init(plan: PropertyPlan?) {
+        init(row: SQLiteRow, plan: PropertyPlan?) {
+            values = row.values
+            columns = row.columns
             self.plan = plan
         }
 
-        func position(of name: String, in columns: SQLiteColumnIndex) -> Int? {
+        /// The value of the property's column, or nil when the row has no such column.
+        func value(ofProperty name: String) -> SQLiteValue? {
             let step = next
             next += 1
             if let plan, step < plan.names.count, plan.names[step] == name {
                 let position = plan.positions[step]
-                return position >= 0 ? position : nil
+                return position >= 0 ? values[position] : nil
             }
             let position = columns.position(ofProperty: name)
             if plan == nil {
                 recorded.names.append(name)
                 recorded.positions.append(position ?? -1)
             }
-            return position
+            return position.map { values[$0] }
         }
     }
 
     private struct RowDecoder: Decoder {
-        let row: SQLiteRow
-        let cursor: PlanCursor
+        let reader: Reader
         var codingPath: [any CodingKey] { [] }
         var userInfo: [CodingUserInfoKey: Any] { [:] }
 
         func container<Key: CodingKey>(keyedBy _: Key.Type) throws -> KeyedDecodingContainer<Key> {
-            KeyedDecodingContainer(Container<Key>(row: row, cursor: cursor))
+            KeyedDecodingContainer(Container<Key>(reader: reader))
         }
 
         func unkeyedContainer() throws -> any UnkeyedDecodingContainer { throw unsupported("an unkeyed container") }
@@ -67,17 +72,14 @@ enum SQLiteRecordDecoder {
         }
     }
 
+    /// Strings, integers, booleans and floats are converted here without generics (a generic
+    /// conversion cost a metadata lookup per column: ~1% of an e-card read's CPU).
     private struct Container<Key: CodingKey>: KeyedDecodingContainerProtocol {
-        let row: SQLiteRow
-        let cursor: PlanCursor
+        let reader: Reader
         var codingPath: [any CodingKey] { [] }
         var allKeys: [Key] { [] }
 
-        /// The value of the key's column, or nil when the row has no such column.
-        private func value(_ key: Key) -> SQLiteValue? {
-            guard let position = cursor.position(of: key.stringValue, in: row.columns) else { return nil }
-            return row.values[position]
-        }
+        private func value(_ key: Key) -> SQLiteValue? { reader.value(ofProperty: key.stringValue) }
 
         private func present(_ key: Key) throws -> SQLiteValue {
             guard let value = value(key) else {
@@ -87,49 +89,68 @@ enum SQLiteRecordDecoder {
             return value
         }
 
-        private func convert<T>(_ key: Key, _ value: SQLiteValue, _ conversion: (SQLiteValue) -> T?) throws -> T {
-            guard let converted = conversion(value) else {
-                let mismatch = SQLiteValueDecoder.mismatch(T.self, value)
-                if case .typeMismatch(let type, let context) = mismatch {
-                    throw DecodingError.typeMismatch(type, .init(codingPath: [key], debugDescription: context.debugDescription))
-                }
-                throw mismatch
+        /// The failure for a value that does not convert to `type` (cold path).
+        private func mismatch<T>(_ type: T.Type, _ key: Key, _ value: SQLiteValue) -> DecodingError {
+            let mismatch = SQLiteValueDecoder.mismatch(T.self, value)
+            if case .typeMismatch(let type, let context) = mismatch {
+                return DecodingError.typeMismatch(type, .init(codingPath: [key], debugDescription: context.debugDescription))
             }
+            return mismatch
+        }
+
+        /// The column's value unless missing or NULL (`decodeIfPresent` as with `contains` and `decodeNil`).
+        private func nonNull(_ key: Key) -> SQLiteValue? {
+            guard let value = value(key), value != .null else { return nil }
+            return value
+        }
+
+        private func string(_ key: Key, _ value: SQLiteValue) throws -> String {
+            guard let converted = SQLiteValueDecoder.string(value) else { throw mismatch(String.self, key, value) }
             return converted
         }
 
-        /// nil for a missing column or NULL, as `decodeIfPresent` does with `contains` and `decodeNil`.
-        private func optional<T>(_ key: Key, _ conversion: (SQLiteValue) -> T?) throws -> T? {
-            guard let value = value(key), value != .null else { return nil }
-            return try convert(key, value, conversion)
+        private func int64(_ key: Key, _ value: SQLiteValue) throws -> Int64 {
+            guard let converted = SQLiteValueDecoder.int64(value) else { throw mismatch(Int64.self, key, value) }
+            return converted
+        }
+
+        private func int(_ key: Key, _ value: SQLiteValue) throws -> Int {
+            guard let converted = SQLiteValueDecoder.int64(value).flatMap({ Int(exactly: $0) }) else { throw mismatch(Int.self, key, value) }
+            return converted
+        }
+
+        private func bool(_ key: Key, _ value: SQLiteValue) throws -> Bool {
+            guard let converted = SQLiteValueDecoder.bool(value) else { throw mismatch(Bool.self, key, value) }
+            return converted
+        }
+
+        private func double(_ key: Key, _ value: SQLiteValue) throws -> Double {
+            guard let converted = SQLiteValueDecoder.double(value) else { throw mismatch(Double.self, key, value) }
+            return converted
         }
 
         func contains(_ key: Key) -> Bool { value(key) != nil }
 
         func decodeNil(forKey key: Key) throws -> Bool { (value(key) ?? .null) == .null }
 
-        func decode(_: String.Type, forKey key: Key) throws -> String { try convert(key, try present(key), SQLiteValueDecoder.string) }
-        func decode(_: Int64.Type, forKey key: Key) throws -> Int64 { try convert(key, try present(key), SQLiteValueDecoder.int64) }
-        func decode(_: Int.Type, forKey key: Key) throws -> Int {
-            try convert(key, try present(key)) { SQLiteValueDecoder.int64($0).flatMap { Int(exactly: $0) } }
-        }
-        func decode(_: Bool.Type, forKey key: Key) throws -> Bool { try convert(key, try present(key), SQLiteValueDecoder.bool) }
-        func decode(_: Double.Type, forKey key: Key) throws -> Double { try convert(key, try present(key), SQLiteValueDecoder.double) }
+        func decode(_: String.Type, forKey key: Key) throws -> String { try string(key, try present(key)) }
+        func decode(_: Int64.Type, forKey key: Key) throws -> Int64 { try int64(key, try present(key)) }
+        func decode(_: Int.Type, forKey key: Key) throws -> Int { try int(key, try present(key)) }
+        func decode(_: Bool.Type, forKey key: Key) throws -> Bool { try bool(key, try present(key)) }
+        func decode(_: Double.Type, forKey key: Key) throws -> Double { try double(key, try present(key)) }
 
-        func decodeIfPresent(_: String.Type, forKey key: Key) throws -> String? { try optional(key, SQLiteValueDecoder.string) }
-        func decodeIfPresent(_: Int64.Type, forKey key: Key) throws -> Int64? { try optional(key, SQLiteValueDecoder.int64) }
-        func decodeIfPresent(_: Int.Type, forKey key: Key) throws -> Int? {
-            try optional(key) { SQLiteValueDecoder.int64($0).flatMap { Int(exactly: $0) } }
-        }
-        func decodeIfPresent(_: Bool.Type, forKey key: Key) throws -> Bool? { try optional(key, SQLiteValueDecoder.bool) }
-        func decodeIfPresent(_: Double.Type, forKey key: Key) throws -> Double? { try optional(key, SQLiteValueDecoder.double) }
+        func decodeIfPresent(_: String.Type, forKey key: Key) throws -> String? { try nonNull(key).map { try string(key, $0) } }
+        func decodeIfPresent(_: Int64.Type, forKey key: Key) throws -> Int64? { try nonNull(key).map { try int64(key, $0) } }
+        func decodeIfPresent(_: Int.Type, forKey key: Key) throws -> Int? { try nonNull(key).map { try int(key, $0) } }
+        func decodeIfPresent(_: Bool.Type, forKey key: Key) throws -> Bool? { try nonNull(key).map { try bool(key, $0) } }
+        func decodeIfPresent(_: Double.Type, forKey key: Key) throws -> Double? { try nonNull(key).map { try double(key, $0) } }
 
         func decode<T: Decodable>(_: T.Type, forKey key: Key) throws -> T {
             try generic(T.self, key, try present(key))
         }
 
         func decodeIfPresent<T: Decodable>(_: T.Type, forKey key: Key) throws -> T? {
-            guard let value = value(key), value != .null else { return nil }
+            guard let value = nonNull(key) else { return nil }
             return try generic(T.self, key, value)
         }
 
