@@ -195,10 +195,30 @@ struct StaffAPITests {
             #expect(try await h.call(.get, "/v1/staff/me", token: "jis_made-up").status == .unauthorized)
             #expect(try await h.call(.get, "/v1/staff/me").code == "auth.required")
             #expect(try await h.call(.get, "/v1/staff/me", headers: [.authorization: "Basic abc"]).code == "auth.malformed")
+            // The scheme in any case; two Authorization fields are refused, even when one is good.
+            #expect(try await h.call(.get, "/v1/staff/me", headers: [.authorization: "bEaReR  \(token)"]).status == .unauthorized)
+            let fresh = try await h.staff(.permitOfficer)
+            #expect(try await h.call(.get, "/v1/staff/me", headers: [.authorization: "bEaReR  \(fresh)"]).status == .ok)
+            var twice = HTTPFields()
+            twice.append(HTTPField(name: .authorization, value: "Bearer \(fresh)"))
+            twice.append(HTTPField(name: .authorization, value: "Bearer \(fresh)"))
+            #expect(try await h.call(.get, "/v1/staff/me", headers: twice).code == "auth.malformed")
             let other = try await h.staff(.permitOfficer)
             h.clock.advance(seconds: Int64(Harness.config.staffSessionSeconds) + 1)
             #expect(try await h.call(.get, "/v1/staff/me", token: other).status == .unauthorized)
         }
+    }
+
+    @Test("a bearer token is read from its header on the bytes")
+    func bearerToken() {
+        #expect(Authenticator.bearerToken("Bearer jis_abc") == "jis_abc")
+        #expect(Authenticator.bearerToken("BEARER   jis_abc def") == "jis_abc def")
+        for refused in ["Bearer", "Bearer ", "Bearer    ", "Bearerx jis_abc", "Basic jis_abc", "Bearer\tjis_abc", "Béarer jis_abc", "",
+                        "Bearer " + String(repeating: "x", count: 201)] {
+            #expect(Authenticator.bearerToken(refused) == nil, "\(refused)")
+        }
+        #expect(Authenticator.bearerToken("Bearer " + String(repeating: "x", count: 200))?.count == 200)
+        #expect(Authenticator.bearerToken("Bearer " + String(repeating: "é", count: 200))?.count == 200)
     }
 
     @Test("admins create staff with validated roles, bindings and passwords", arguments: TestStores.engines)

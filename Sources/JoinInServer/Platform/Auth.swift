@@ -110,15 +110,39 @@ struct Authenticator: Sendable {
 
     /// Reads the Authorization header, or throws 401.
     func credential(_ request: Request) throws -> Credential {
-        guard let header = request.headers[.authorization] else {
+        // The fields themselves, not `headers[.authorization]`, which joins repeated fields into
+        // a new string on every request.
+        var header: String?
+        for field in request.headers where field.name == .authorization {
+            guard header == nil else { throw Self.malformed }
+            header = field.value
+        }
+        guard let header else {
             throw DomainError.unauthenticated("auth.required", "send Authorization: Bearer <token or API key>")
         }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", parts[1].count <= 200 else {
-            throw DomainError.unauthenticated("auth.malformed", "Authorization must be 'Bearer <token>'")
-        }
-        let token = String(parts[1])
+        guard let token = Self.bearerToken(header) else { throw Self.malformed }
         return Credential(token: token, tokenHash: store.secretDigest(token))
+    }
+
+    static let malformed = DomainError.unauthenticated("auth.malformed", "Authorization must be one 'Bearer <token>'")
+
+    /// The token of `Bearer <token>` (the scheme in any case, then one or more spaces), at most
+    /// 200 characters; nil for anything else. Read on the bytes.
+    static func bearerToken(_ header: String) -> String? {
+        let bytes = header.utf8
+        let scheme = "bearer".utf8
+        guard bytes.count > scheme.count + 1 else { return nil }
+        var index = bytes.startIndex
+        for expected in scheme {
+            guard bytes[index] | 0x20 == expected else { return nil }
+            index = bytes.index(after: index)
+        }
+        guard bytes[index] == UInt8(ascii: " ") else { return nil }
+        while index < bytes.endIndex, bytes[index] == UInt8(ascii: " ") { index = bytes.index(after: index) }
+        guard index < bytes.endIndex else { return nil }
+        let token = String(header[index...])
+        guard token.utf8.count <= 200 || token.count <= 200 else { return nil }
+        return token
     }
 
     /// Resolves the bearer token to a principal or throws 401: its own lookup.

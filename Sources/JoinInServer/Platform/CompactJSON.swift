@@ -127,16 +127,42 @@ enum CompactJSON {
     /// nil outside years 1900-9999, left to `JSONEncoder` (whose formatter switches to the Julian
     /// calendar before 1582).
     static func iso8601(_ date: Date) -> String? {
+        var bytes: [UInt8] = []
+        guard writeISO8601(date, to: &bytes) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `iso8601(date)`'s 20 bytes (`YYYY-MM-DDTHH:MM:SSZ`); false, appending nothing,
+    /// where it is nil.
+    static func writeISO8601(_ date: Date, to bytes: inout [UInt8]) -> Bool {
         let seconds = date.timeIntervalSince1970.rounded(.down)
-        guard seconds.isFinite, abs(seconds) < 300_000_000_000 else { return nil }
-        let whole = Int64(seconds)
+        guard seconds.isFinite, abs(seconds) < 300_000_000_000 else { return false }
+        let whole = Int(seconds)
         let days = whole >= 0 ? whole / 86_400 : -((-whole + 86_399) / 86_400)
         let secondOfDay = whole - days * 86_400
-        let date = CivilDate(daysSinceEpoch: Int(days))
-        guard (1900...9999).contains(date.year) else { return nil }
-        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        // CivilDate's description is YYYY-MM-DD.
-        return "\(date)T" + two(secondOfDay / 3_600) + ":" + two(secondOfDay % 3_600 / 60) + ":" + two(secondOfDay % 60) + "Z"
+        let date = CivilDate(daysSinceEpoch: days)
+        guard (1900...9999).contains(date.year) else { return false }
+        func digits(_ value: Int, _ count: Int) {
+            var divisor = 1
+            for _ in 1..<count { divisor *= 10 }
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        digits(date.year, 4)
+        bytes.append(UInt8(ascii: "-"))
+        digits(date.month, 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(date.day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3_600, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 3_600 / 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2)
+        bytes.append(UInt8(ascii: "Z"))
+        return true
     }
 
     // MARK: - encoding

@@ -64,7 +64,8 @@ struct JSONWriter {
         opened = false
         bytes.append(UInt8(ascii: "\""))
         bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
     }
 
     mutating func field(_ key: StaticString, _ value: String) {
@@ -79,7 +80,8 @@ struct JSONWriter {
 
     mutating func field(_ key: StaticString, _ value: Bool) {
         member(key)
-        bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+        let literal: StaticString = value ? "true" : "false"
+        bytes.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
     mutating func field<Value: RawRepresentable>(_ key: StaticString, _ value: Value) where Value.RawValue == String {
@@ -98,8 +100,10 @@ struct JSONWriter {
 
     mutating func field(_ key: StaticString, _ value: Date?) throws {
         guard let value else { return }
-        guard let text = CompactJSON.iso8601(value) else { throw CompactJSON.Unsupported() }
-        field(key, text)
+        member(key)
+        bytes.append(UInt8(ascii: "\""))
+        guard CompactJSON.writeISO8601(value, to: &bytes) else { throw CompactJSON.Unsupported() }
+        bytes.append(UInt8(ascii: "\""))
     }
 
     mutating func field(_ key: StaticString, _ value: (some JSONWritable)?) throws {

@@ -45,6 +45,16 @@ enum Problem {
 /// decoding and rule failures are `DomainError`s; only genuine faults are logged as 500.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return Self.response(for: error, request, context)
+        }
+    }
+
+    /// The problem answer to `error`. The request id and the language are read here, not on every
+    /// request: successful answers need neither.
+    static func response(for error: any Error, _ request: Request, _ context: Context) -> Response {
         let requestID = context.logger[metadataKey: "hb.request.id"]?.description
         let language = ProblemLanguage.negotiate(request.headers[.acceptLanguage])
         /// 503 `store.busy` with Retry-After: the store did not apply the request.
@@ -56,38 +66,37 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return Problem.response(problem, path: request.uri.path, requestID: requestID, overridingStatus: .serviceUnavailable,
                                     language: language)
         }
-        do {
-            return try await next(request, context)
-        } catch let error as DomainError {
+        switch error {
+        case let error as DomainError:
             return Problem.response(error, path: request.uri.path, requestID: requestID, language: language)
-        } catch is NIOTooManyBytesError {
+        case is NIOTooManyBytesError:
             return Problem.response(DomainError(.tooLarge, code: "request.too_large", title: "Request body too large",
                                                 detail: "the request body exceeds the limit for this endpoint"),
                                     path: request.uri.path, requestID: requestID, language: language)
-        } catch where isUniqueViolation(error) {
+        case _ where isUniqueViolation(error):
             // Two requests raced to create the same thing; the loser may retry and will then see it.
             return Problem.response(.conflict("store.concurrent_conflict", "a concurrent request created the same data; retry the request"),
                                     path: request.uri.path, requestID: requestID, language: language)
-        } catch StoreError.retriesExhausted(let attempts) {
+        case StoreError.retriesExhausted(let attempts):
             // Heavy contention on the same rows (PostgreSQL serialization failures): nothing was
             // written; the client retries, with the same Idempotency-Key for money.
             return busy("write gave up under contention", ["attempts": "\(attempts)"],
                         detail: "the request conflicted with concurrent updates \(attempts) times and was not applied; retry it")
-        } catch StoreError.writerQueueFull(let limit) {
+        case StoreError.writerQueueFull(let limit):
             // Overload: more writes waiting than the bound. Nothing was written; shed load early.
             return busy("write refused: writer queue full", ["queue_length_max": "\(limit)"],
                         detail: "too many writes are waiting; the request was not applied; retry it")
-        } catch StoreError.writeDeadlineExceeded(let seconds) {
+        case StoreError.writeDeadlineExceeded(let seconds):
             // A write ran past its deadline; its batch was rolled back. Nothing was applied.
             return busy("write ran past its deadline", ["deadline_s": "\(seconds)"],
                         detail: "the request took too long in the database and was not applied; retry it")
-        } catch StoreError.lookupDeadlineExceeded(let milliseconds) {
+        case StoreError.lookupDeadlineExceeded(let milliseconds):
             // A point lookup (run on the request's own thread) took far longer than one should.
             return busy("lookup ran past its deadline", ["deadline_ms": "\(milliseconds)"],
                         detail: "the request took too long in the database; retry it")
-        } catch let error as HTTPError {
-            return Problem.response(Self.domainError(for: error), path: request.uri.path, requestID: requestID, language: language)
-        } catch {
+        case let error as HTTPError:
+            return Problem.response(domainError(for: error), path: request.uri.path, requestID: requestID, language: language)
+        default:
             // The route template, not the concrete path: paths carry card and permit numbers.
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))",
                                                                "route": "\(context.endpointPath ?? "-")"])
