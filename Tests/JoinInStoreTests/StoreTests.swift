@@ -450,21 +450,59 @@ struct ConcurrentMigrationTests {
             print("note: ConcurrentMigrationTests skipped: JOININ_TEST_POSTGRES_URL is not set")
             return
         }
-        let (url, cleanup) = try await TestStores.freshURL(.postgres)
-        defer { Task { await cleanup() } }
-        let keys = DataKeys.random()
-        let applied = try await Store.with(url: url, dataKeys: keys, logger: TestStores.logger) { first in
-            try await Store.with(url: url, dataKeys: keys, logger: TestStores.logger) { second in
-                async let a = first.migrate()
-                async let b = second.migrate()
-                return try await [a, b]
+        // The losing side of the table's creation, forced: a second process migrates while the
+        // first holds schema_migrations created but not yet committed.
+        do {
+            let (url, cleanup) = try await TestStores.freshURL(.postgres)
+            let keys = DataKeys.random()
+            do {
+                let applied = try await Store.with(url: url, dataKeys: keys, logger: TestStores.logger) { first in
+                    try await Store.with(url: url, dataKeys: keys, logger: TestStores.logger) { second in
+                        async let held: Void = first.write { tx in
+                            try await tx.sql.raw("""
+                                CREATE TABLE IF NOT EXISTS schema_migrations (
+                                    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)
+                                """).run()
+                            try await Task.sleep(for: .milliseconds(400))
+                        }
+                        try await Task.sleep(for: .milliseconds(100))
+                        let applied = try await second.migrate()
+                        try await held
+                        return applied
+                    }
+                }
+                #expect(applied == Migrations.all.count)
+            } catch {
+                Issue.record("migrating beside an uncommitted creation failed: \(String(reflecting: error))")
             }
+            await cleanup()
         }
-        #expect(applied.reduce(0, +) == Migrations.all.count, "\(applied)")
-        let versions = try await Store.with(url: url, dataKeys: keys, logger: TestStores.logger) { store in
-            try await store.read { tx in try await tx.sql.raw("SELECT COUNT(*) AS n FROM schema_migrations").first()?.decode(column: "n", as: Int.self) }
+        // Several rounds of three: the first statement (creating schema_migrations) races too,
+        // and PostgreSQL refuses a loser of that race with "type already exists".
+        for _ in 0..<4 {
+            let (url, cleanup) = try await TestStores.freshURL(.postgres)
+            let keys = DataKeys.random()
+            do {
+                let applied = try await Store.with(url: url, dataKeys: keys, logger: TestStores.logger) { first in
+                    try await Store.with(url: url, dataKeys: keys, logger: TestStores.logger) { second in
+                        try await Store.with(url: url, dataKeys: keys, logger: TestStores.logger) { third in
+                            async let a = first.migrate()
+                            async let b = second.migrate()
+                            async let c = third.migrate()
+                            return try await [a, b, c]
+                        }
+                    }
+                }
+                #expect(applied.reduce(0, +) == Migrations.all.count, "\(applied)")
+                let versions = try await Store.with(url: url, dataKeys: keys, logger: TestStores.logger) { store in
+                    try await store.read { tx in try await tx.sql.raw("SELECT COUNT(*) AS n FROM schema_migrations").first()?.decode(column: "n", as: Int.self) }
+                }
+                #expect(versions == Migrations.all.count)
+            } catch {
+                Issue.record("concurrent migration failed: \(String(reflecting: error))")
+            }
+            await cleanup()
         }
-        #expect(versions == Migrations.all.count)
     }
 }
 

@@ -143,15 +143,28 @@ public final class Store: Sendable {
         }
     }
 
+    static let migrationTableAttempts = 5
+
     /// Applies every migration not yet recorded (up to `through`, for tests of a migration), each
     /// in its own transaction. Returns how many ran.
     @discardableResult
     public func migrate(through last: Int64 = .max) async throws -> Int {
-        try await write { tx in
-            try await tx.sql.raw("""
-                CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)
-                """).run()
+        // Two processes creating the table at the same moment: PostgreSQL may refuse the second
+        // with "type schema_migrations already exists" (42710) even with IF NOT EXISTS, as the
+        // catalog rows collide; the first's table is there when it tries again.
+        for attempt in 1...Self.migrationTableAttempts {
+            do {
+                try await write { tx in
+                    try await tx.sql.raw("""
+                        CREATE TABLE IF NOT EXISTS schema_migrations (
+                            version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)
+                        """).run()
+                }
+                break
+            } catch where attempt < Self.migrationTableAttempts {
+                logger.info("creating schema_migrations failed; trying again", metadata: ["attempt": "\(attempt)"])
+                try await Task.sleep(for: .milliseconds(10 * attempt))
+            }
         }
         var applied = 0
         for migration in Migrations.all where migration.version <= last {
