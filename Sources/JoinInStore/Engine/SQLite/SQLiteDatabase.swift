@@ -98,10 +98,16 @@ final class SQLiteColumnIndex: Sendable {
 }
 
 /// The properties a record type's decoding asked for, in order, and their column positions (-1:
-/// the result has no such column).
-struct PropertyPlan: Sendable {
-    var names: [String] = []
-    var positions: [Int] = []
+/// the result has no such column). Immutable, shared by reference: handing it to a decoding
+/// costs one retain, not two array copies.
+final class PropertyPlan: Sendable {
+    let names: [String]
+    let positions: [Int]
+
+    init(names: [String], positions: [Int]) {
+        self.names = names
+        self.positions = positions
+    }
 }
 
 struct SQLiteRow: SQLRow {

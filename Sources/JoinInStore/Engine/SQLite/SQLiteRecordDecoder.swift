@@ -17,7 +17,9 @@ enum SQLiteRecordDecoder {
     static func decode<D: Decodable>(_ type: D.Type, from row: SQLiteRow) throws -> D {
         let reader = Reader(row: row, plan: row.columns.plan(for: D.self))
         let record = try D(from: RowDecoder(reader: reader))
-        if reader.plan == nil { row.columns.remember(reader.recorded, for: D.self) }
+        if reader.plan == nil {
+            row.columns.remember(PropertyPlan(names: reader.recordedNames, positions: reader.recordedPositions), for: D.self)
+        }
         return record
     }
 
@@ -30,7 +32,8 @@ enum SQLiteRecordDecoder {
         let columns: SQLiteColumnIndex
         let plan: PropertyPlan?
         var next = 0
-        var recorded = PropertyPlan()
+        var recordedNames: [String] = []
+        var recordedPositions: [Int] = []
 
         init(row: SQLiteRow, plan: PropertyPlan?) {
             values = row.values
@@ -48,8 +51,8 @@ enum SQLiteRecordDecoder {
             }
             let position = columns.position(ofProperty: name)
             if plan == nil {
-                recorded.names.append(name)
-                recorded.positions.append(position ?? -1)
+                recordedNames.append(name)
+                recordedPositions.append(position ?? -1)
             }
             return position.map { values[$0] }
         }
