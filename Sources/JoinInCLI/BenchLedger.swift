@@ -270,34 +270,13 @@ struct LedgerBench: Sendable {
     }
 
     /// Plain multi-row inserts of `count` rows, 8,000 per transaction (the same chunking the
-    /// ledger uses): the ceiling for batched posting on this database.
+    /// ledger uses), into a table with the transfer's columns and only its key: the ceiling for
+    /// batched posting on this database.
     func rawBatched(count: Int) async throws -> Double {
         let accounts = self.accounts
-        let started = ContinuousClock.now
-        var done = 0
-        while done < count {
-            let size = min(LedgerRules.batchSizeMax, count - done)
-            let first = done
-            try await store.write { tx in
-                var offset = 0
-                while offset < size {
-                    let chunk = min(tx.bindParametersMax / 10, size - offset)  // 10 binds per row: the ledger's own chunking
-                    var query = SQLQueryString("""
-                        INSERT INTO bench_raw_transfers (id, debit_account_id, credit_account_id, amount_fen, kind, reference_type,
-                            reference_id, reverses_transfer_id, hold_id, created_at_ms) VALUES
-                        """)
-                    query.appendRows(0..<chunk) { row -> [any Encodable & Sendable] in
-                        let index = first + offset + row
-                        return [TimeOrderedID.make(unixMs: Self.nowMs), accounts[index % accounts.count], accounts[(index + 1) % accounts.count],
-                                Int64(1 + index % 500), "bench", "bench", "raw-\(first)", String?.none, String?.none, Self.nowMs]
-                    }
-                    try await tx.sql.raw(query).run()
-                    offset += chunk
-                }
-            }
-            done += size
+        return try await plainInserts(into: "bench_raw_transfers", count: count) { index, batch in
+            (accounts[index % accounts.count], accounts[(index + 1) % accounts.count], "raw-\(batch)")
         }
-        return Double(count) / Self.seconds(since: started)
     }
 
     /// Plain multi-row inserts of the very rows `ledgerBatched` posts (the same debit, credits,
@@ -306,24 +285,35 @@ struct LedgerBench: Sendable {
     func twinBatched(count: Int) async throws -> Double {
         let accounts = self.accounts
         let vault = self.vault
+        return try await plainInserts(into: "bench_twin_transfers", count: count) { index, batch in
+            (vault, accounts[index % accounts.count], "twin-\(batch)")
+        }
+    }
+
+    /// `count` transfer-shaped rows inserted with multi-row statements into `table`, 8,000 per
+    /// transaction; `row` names each row's debit, credit and reference from its index and batch.
+    private func plainInserts(into table: String, count: Int,
+                              _ row: @escaping @Sendable (_ index: Int, _ batch: Int) -> (debit: String, credit: String, reference: String))
+        async throws -> Double {
         let started = ContinuousClock.now
         var done = 0
         var batch = 0
         while done < count {
             let size = min(LedgerRules.batchSizeMax, count - done)
             let first = done
-            let reference = "twin-\(batch)"
+            let number = batch
             try await store.write { tx in
                 var offset = 0
                 while offset < size {
-                    let chunk = min(tx.bindParametersMax / 10, size - offset)
+                    let chunk = min(tx.bindParametersMax / 10, size - offset)  // 10 binds per row: the ledger's own chunking
                     var query = SQLQueryString("""
-                        INSERT INTO bench_twin_transfers (id, debit_account_id, credit_account_id, amount_fen, kind, reference_type,
+                        INSERT INTO \(ident: table) (id, debit_account_id, credit_account_id, amount_fen, kind, reference_type,
                             reference_id, reverses_transfer_id, hold_id, created_at_ms) VALUES
                         """)
-                    query.appendRows(0..<chunk) { row -> [any Encodable & Sendable] in
-                        let index = first + offset + row
-                        return [TimeOrderedID.make(unixMs: Self.nowMs), vault, accounts[index % accounts.count],
+                    query.appendRows(0..<chunk) { position -> [any Encodable & Sendable] in
+                        let index = first + offset + position
+                        let (debit, credit, reference) = row(index, number)
+                        return [TimeOrderedID.make(unixMs: Self.nowMs), debit, credit,
                                 Int64(1 + index % 500), "bench", "bench", reference, String?.none, String?.none, Self.nowMs]
                     }
                     try await tx.sql.raw(query).run()
