@@ -80,8 +80,8 @@ extension StoreTx {
         try await sql.raw(Self.liveCardQuery(columns: "*", personID: personID)).firstRecord(CardRecord.self)
     }
 
-    /// `columns` of the person's live card: the latest issued card not replaced, revoked or
-    /// otherwise dead (`CardStatus.isLive`). Not `status IN (live…)`: SQLite builds a scratch
+    /// `columns` of the person's live card: the latest issued card neither replaced nor
+    /// cancelled (`CardStatus.isLive`). Not `status IN (live…)`: SQLite builds a scratch
     /// table for an IN list of more than two values on every run, which cost more than the read
     /// itself (docs/performance.md).
     static func liveCardQuery(columns: String, personID: String) -> SQLQueryString {

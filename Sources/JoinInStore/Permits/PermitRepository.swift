@@ -300,7 +300,6 @@ extension StoreTx {
             """).firstRecord(PermitParties.self)
     }
 
-    /// `latestPermit` with its `permitParties`, in one statement (the e-card home, every e-card read).
     /// The latest permit with `number`, its holder and employer (as `latestPermitWithParties`),
     /// and the live card of `personID` (as `liveCard` picks it; nil before a card is issued):
     /// one statement, for the e-card home and the credential.
@@ -320,6 +319,7 @@ extension StoreTx {
         return (try row.record(PermitRecord.self), try row.record(PermitParties.self), card)
     }
 
+    /// `latestPermit` with its `permitParties`, in one statement (the decision letter).
     public func latestPermitWithParties(number: String) async throws -> (permit: PermitRecord, parties: PermitParties)? {
         guard let row = try await sql.raw("""
             SELECT p.*, \(unsafeRaw: PermitParties.columns)
