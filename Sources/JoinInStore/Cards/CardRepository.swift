@@ -43,10 +43,6 @@ public struct LiveCardSummary: Sendable, Equatable, Decodable {
         self.status = status
         self.financialEnabledAtMs = financialEnabledAtMs
     }
-
-    public init(_ card: CardRecord) {
-        self.init(cardNumber: card.cardNumber, status: card.status, financialEnabledAtMs: card.financialEnabledAtMs)
-    }
 }
 
 /// The documents behind financial functions, stored sealed as one JSON value.
